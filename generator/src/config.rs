@@ -1,0 +1,617 @@
+//! The `outbox.yaml` model, version 1: plain serde types, strict (`deny_unknown_fields`).
+//!
+//! The doc comments here are also the descriptions in the generated JSON Schema of
+//! `outbox.yaml` (`generated/outbox.schema.json`), so editors show them on hover.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::shorthand::shorthand;
+use crate::shorthand::{FromShorthand, Shorthand, option_string_or_struct, string_or_struct};
+
+/// An `outbox.yaml` file: tables whose changes become domain events on an EventBridge bus,
+/// and the consumers those events are routed to.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(title = "outbox.yaml")]
+pub struct Config {
+    /// Version of this file's format. Only `1` exists.
+    #[schemars(extend("const" = 1))]
+    pub version: u32,
+    /// The service name: prefixes the stack, rule and queue names. Letters, digits and `-`,
+    /// starting with a letter.
+    pub service: String,
+    /// The EventBridge bus the events are put on.
+    pub bus: Bus,
+    /// The DynamoDB tables whose streams feed the relay, by table name.
+    pub tables: BTreeMap<String, Table>,
+    /// Who receives the events, by consumer name.
+    #[serde(default)]
+    pub consumers: BTreeMap<String, Consumer>,
+}
+
+/// The event bus: either one the stack creates (`name`) or an existing one (`existing`).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Bus {
+    /// Name of a bus the generated stack creates.
+    pub name: Option<String>,
+    /// Name or ARN of a bus that already exists (for example `default`, or a shared bus in
+    /// another account).
+    pub existing: Option<String>,
+}
+
+/// A DynamoDB table with a stream.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Table {
+    /// The table's primary key.
+    pub keys: Keys,
+    /// What the stream carries (`StreamViewType`). Conditions and mappings on `old.` need
+    /// `OLD_IMAGE` or `NEW_AND_OLD_IMAGES`, on `new.` `NEW_IMAGE` or `NEW_AND_OLD_IMAGES`.
+    #[serde(default)]
+    pub stream: StreamView,
+    /// Entity types stored in this table (single-table design), by entity name. Each says how
+    /// to recognise its items and which attributes they have.
+    #[serde(default)]
+    pub entities: BTreeMap<String, Entity>,
+    /// Makes this an explicit outbox table: the application writes event rows in the same
+    /// `TransactWriteItems` as its business change, and the relay publishes them.
+    pub outbox: Option<OutboxTable>,
+    /// The domain events this table's stream produces, by event name.
+    #[serde(default)]
+    pub events: BTreeMap<String, Event>,
+}
+
+/// The primary key of a table.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Keys {
+    /// The partition (hash) key: an attribute name (type `S`), or `{ name, type }`.
+    #[serde(deserialize_with = "string_or_struct")]
+    #[schemars(with = "Shorthand<KeyAttribute>")]
+    pub partition: KeyAttribute,
+    /// The sort (range) key, if the table has one.
+    #[serde(default, deserialize_with = "option_string_or_struct")]
+    #[schemars(with = "Option<Shorthand<KeyAttribute>>")]
+    pub sort: Option<KeyAttribute>,
+}
+
+/// A key attribute.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct KeyAttribute {
+    /// The attribute name.
+    pub name: String,
+    /// The key type: `S`, `N` or `B`.
+    #[serde(rename = "type", default)]
+    pub key_type: KeyType,
+}
+
+impl FromShorthand for KeyAttribute {
+    fn from_shorthand(text: &str) -> Result<Self, String> {
+        Ok(KeyAttribute {
+            name: text.to_owned(),
+            key_type: KeyType::S,
+        })
+    }
+
+    fn shorthand_schema() -> serde_json::Value {
+        serde_json::json!({ "type": "string", "description": "The attribute name (type `S`)." })
+    }
+}
+
+/// DynamoDB key attribute types.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+pub enum KeyType {
+    /// String.
+    #[default]
+    S,
+    /// Number.
+    N,
+    /// Binary.
+    B,
+}
+
+/// The `StreamViewType` of a table's stream.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StreamView {
+    /// Only the key attributes.
+    KeysOnly,
+    /// The item as it is after the change.
+    NewImage,
+    /// The item as it was before the change.
+    OldImage,
+    /// Both images (the default).
+    #[default]
+    NewAndOldImages,
+}
+
+impl StreamView {
+    /// The name AWS uses (`NEW_AND_OLD_IMAGES`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamView::KeysOnly => "KEYS_ONLY",
+            StreamView::NewImage => "NEW_IMAGE",
+            StreamView::OldImage => "OLD_IMAGE",
+            StreamView::NewAndOldImages => "NEW_AND_OLD_IMAGES",
+        }
+    }
+
+    /// Whether records carry the given image.
+    pub fn carries(self, image: Image) -> bool {
+        matches!(
+            (self, image),
+            (StreamView::NewAndOldImages, _)
+                | (StreamView::NewImage, Image::New)
+                | (StreamView::OldImage, Image::Old)
+        )
+    }
+}
+
+/// One of the two images of a stream record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Image {
+    /// `NewImage`: the item after the change.
+    New,
+    /// `OldImage`: the item before the change.
+    Old,
+}
+
+impl Image {
+    /// The prefix used in paths (`new`, `old`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Image::New => "new",
+            Image::Old => "old",
+        }
+    }
+}
+
+/// An entity type in a single-table design.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Entity {
+    /// How to recognise this entity's items: attribute name -> `{ prefix }` or `{ equals }`.
+    /// All must hold. Empty: every item of the table.
+    #[serde(default, rename = "match")]
+    pub matches: BTreeMap<String, Match>,
+    /// The entity's attributes (besides the keys), with their DynamoDB types.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, AttributeType>,
+}
+
+/// A test on a string attribute: exactly one of `prefix` or `equals`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Match {
+    /// The value starts with this text.
+    pub prefix: Option<String>,
+    /// The value is exactly this text.
+    pub equals: Option<String>,
+}
+
+/// The type of an attribute: a DynamoDB type name (`S`, `N`, `M`, ...) or a full declaration.
+#[derive(Debug, Clone)]
+pub struct AttributeType(pub AttributeTypeSpec);
+
+/// A full attribute type declaration.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AttributeTypeSpec {
+    /// The DynamoDB type.
+    #[serde(rename = "type")]
+    pub dynamo_type: DynamoType,
+    /// The attribute is always present (otherwise the event schema makes it optional).
+    #[serde(default)]
+    pub required: bool,
+    /// For `M`: the map's attributes.
+    pub attributes: Option<BTreeMap<String, AttributeType>>,
+    /// For `L`: the type of every element.
+    pub items: Option<Box<AttributeType>>,
+    /// For `S`: the only values allowed.
+    #[serde(rename = "enum")]
+    pub allowed: Option<Vec<String>>,
+    /// For `S`: a JSON Schema format the value follows.
+    pub format: Option<Format>,
+    /// Shown in the event schema.
+    pub description: Option<String>,
+}
+
+impl FromShorthand for AttributeTypeSpec {
+    fn from_shorthand(text: &str) -> Result<Self, String> {
+        let dynamo_type = DynamoType::parse(text).ok_or_else(|| {
+            let names: Vec<&str> = ALL_DYNAMO_TYPES.iter().map(|t| t.as_str()).collect();
+            format!(
+                "unknown DynamoDB type `{text}`, expected one of {}",
+                names.join(", ")
+            )
+        })?;
+        Ok(AttributeTypeSpec {
+            dynamo_type,
+            required: false,
+            attributes: None,
+            items: None,
+            allowed: None,
+            format: None,
+            description: None,
+        })
+    }
+
+    fn shorthand_schema() -> serde_json::Value {
+        let names: Vec<&str> = ALL_DYNAMO_TYPES.iter().map(|t| t.as_str()).collect();
+        serde_json::json!({ "type": "string", "enum": names })
+    }
+}
+
+shorthand!(AttributeType, AttributeTypeSpec);
+
+/// DynamoDB attribute types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+pub enum DynamoType {
+    /// String.
+    S,
+    /// Number (exact, up to 38 significant digits).
+    N,
+    /// Binary (base64 in events).
+    B,
+    /// Boolean.
+    #[serde(rename = "BOOL")]
+    Bool,
+    /// Null.
+    #[serde(rename = "NULL")]
+    Null,
+    /// String set (an array in events).
+    #[serde(rename = "SS")]
+    StringSet,
+    /// Number set (an array in events).
+    #[serde(rename = "NS")]
+    NumberSet,
+    /// Binary set (an array of base64 strings in events).
+    #[serde(rename = "BS")]
+    BinarySet,
+    /// List.
+    L,
+    /// Map.
+    M,
+}
+
+impl DynamoType {
+    /// The DynamoDB type descriptor (`S`, `BOOL`, `SS`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DynamoType::S => "S",
+            DynamoType::N => "N",
+            DynamoType::B => "B",
+            DynamoType::Bool => "BOOL",
+            DynamoType::Null => "NULL",
+            DynamoType::StringSet => "SS",
+            DynamoType::NumberSet => "NS",
+            DynamoType::BinarySet => "BS",
+            DynamoType::L => "L",
+            DynamoType::M => "M",
+        }
+    }
+
+    /// Parses a type descriptor as written in `outbox.yaml`.
+    pub fn parse(text: &str) -> Option<DynamoType> {
+        ALL_DYNAMO_TYPES.into_iter().find(|t| t.as_str() == text)
+    }
+}
+
+/// Every DynamoDB type, in documentation order.
+pub const ALL_DYNAMO_TYPES: [DynamoType; 10] = [
+    DynamoType::S,
+    DynamoType::N,
+    DynamoType::B,
+    DynamoType::Bool,
+    DynamoType::Null,
+    DynamoType::StringSet,
+    DynamoType::NumberSet,
+    DynamoType::BinarySet,
+    DynamoType::L,
+    DynamoType::M,
+];
+
+/// String formats carried into the event schemas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// RFC 3339 date and time.
+    DateTime,
+    /// RFC 3339 full date.
+    Date,
+    /// An email address.
+    Email,
+    /// A UUID.
+    Uuid,
+    /// A URI.
+    Uri,
+}
+
+/// Makes a table an explicit outbox (Debezium outbox style).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct OutboxTable {
+    /// The attribute naming the event type of a row; rows are routed by it to the event
+    /// whose `outbox-type` (default: the event name) it equals.
+    pub type_attribute: String,
+    /// The attribute holding the event's detail.
+    pub payload_attribute: String,
+    /// How the payload is stored: a DynamoDB map (`map`, the default) or a JSON string
+    /// (`json-string`).
+    #[serde(default)]
+    pub payload_format: PayloadFormat,
+    /// The table's TTL attribute, if rows expire once published. The REMOVE records TTL
+    /// expiry produces are skipped.
+    pub ttl_attribute: Option<String>,
+}
+
+/// How an outbox row stores its payload.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PayloadFormat {
+    /// A DynamoDB map attribute.
+    #[default]
+    Map,
+    /// A string attribute holding a JSON object.
+    JsonString,
+}
+
+/// Stream operations (`eventName` of a stream record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, JsonSchema)]
+pub enum Operation {
+    /// An item was created.
+    #[serde(rename = "INSERT")]
+    Insert,
+    /// An item was updated.
+    #[serde(rename = "MODIFY")]
+    Modify,
+    /// An item was deleted.
+    #[serde(rename = "REMOVE")]
+    Remove,
+}
+
+impl Operation {
+    /// The stream's `eventName`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Insert => "INSERT",
+            Operation::Modify => "MODIFY",
+            Operation::Remove => "REMOVE",
+        }
+    }
+
+    /// Whether records of this operation carry the given image.
+    pub fn has_image(self, image: Image) -> bool {
+        !matches!(
+            (self, image),
+            (Operation::Insert, Image::Old) | (Operation::Remove, Image::New)
+        )
+    }
+}
+
+/// A domain event produced from a table's stream.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Event {
+    /// The entity whose items produce this event (tables with entities).
+    pub entity: Option<String>,
+    /// The stream operations the event reacts to. Outbox tables: `[INSERT]`.
+    #[serde(default)]
+    pub on: Vec<Operation>,
+    /// Conditions on the images; all must hold.
+    pub when: Option<When>,
+    /// The EventBridge `Source` (for example `myapp.users`). Must not start with `aws.`.
+    pub source: String,
+    /// The EventBridge `DetailType`. Default: the event name.
+    pub detail_type: Option<String>,
+    /// The version of the event's schema, carried in every event.
+    #[serde(default = "default_schema_version")]
+    pub schema_version: u32,
+    /// Shown in the schemas and the generated documentation.
+    pub description: Option<String>,
+    /// Fields of the event's `detail`, by field name.
+    #[serde(default)]
+    pub detail: BTreeMap<String, Field>,
+    /// Adds every attribute of an image that no `detail` field took, except those listed.
+    pub rest: Option<Rest>,
+    /// Attributes that must never leave the table: never copied by `rest` or whole-image
+    /// fields, and an error to pick.
+    #[serde(default)]
+    pub redact: Vec<String>,
+    /// Outbox tables: the value of the type attribute that selects this event.
+    /// Default: the event name.
+    pub outbox_type: Option<String>,
+    /// Outbox tables: the payload's fields and types (the event's detail).
+    #[serde(default)]
+    pub payload: BTreeMap<String, AttributeType>,
+}
+
+fn default_schema_version() -> u32 {
+    1
+}
+
+/// Conditions on a record's images. All listed conditions must hold.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct When {
+    /// At least one of these attributes differs between `OldImage` and `NewImage`.
+    #[serde(default)]
+    pub changed: Vec<String>,
+    /// Path (`new.status`) -> the value it must have (string, number or boolean).
+    #[serde(default)]
+    pub equals: BTreeMap<String, serde_json::Value>,
+    /// Path -> text the string value must start with.
+    #[serde(default)]
+    pub prefix: BTreeMap<String, String>,
+    /// Paths that must be present.
+    #[serde(default)]
+    pub exists: Vec<String>,
+    /// Paths that must be absent.
+    #[serde(default)]
+    pub absent: Vec<String>,
+}
+
+/// A field of an event's detail: a path (`new.email`) or a full declaration.
+#[derive(Debug, Clone)]
+pub struct Field(pub FieldSpec);
+
+shorthand!(Field, FieldSpec);
+
+/// How one detail field is computed.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FieldSpec {
+    /// Where the value comes from: `new.<attribute>` or `old.<attribute>`, with dots for
+    /// nested map keys (`new.address.city`); `new` or `old` alone is the whole item.
+    pub from: Option<String>,
+    /// A constant value instead of `from`.
+    #[serde(rename = "const")]
+    pub constant: Option<serde_json::Value>,
+    /// Convert the value to this JSON type.
+    #[serde(rename = "type")]
+    pub json_type: Option<JsonType>,
+    /// Remove this prefix from a string value (`USER#` for `USER#42` -> `42`).
+    pub strip_prefix: Option<String>,
+    /// With a whole item or map: attributes to leave out.
+    #[serde(default)]
+    pub except: Vec<String>,
+    /// Overrides whether the field is required in the event schema.
+    pub required: Option<bool>,
+}
+
+impl FromShorthand for FieldSpec {
+    fn from_shorthand(text: &str) -> Result<Self, String> {
+        Ok(FieldSpec {
+            from: Some(text.to_owned()),
+            ..FieldSpec::default()
+        })
+    }
+
+    fn shorthand_schema() -> serde_json::Value {
+        serde_json::json!({ "type": "string", "description": "A path: `new.<attribute>` or `old.<attribute>`." })
+    }
+}
+
+/// JSON types a field can be converted to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JsonType {
+    /// A JSON string (numbers keep every digit).
+    String,
+    /// A JSON number.
+    Number,
+    /// A JSON number without a fraction.
+    Integer,
+    /// `true` or `false`.
+    Boolean,
+}
+
+impl JsonType {
+    /// The JSON Schema type name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JsonType::String => "string",
+            JsonType::Number => "number",
+            JsonType::Integer => "integer",
+            JsonType::Boolean => "boolean",
+        }
+    }
+}
+
+/// Every attribute of an image that no detail field took, except the listed ones.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Rest {
+    /// The image to copy from.
+    pub from: Image,
+    /// Attributes to leave out (typically the keys).
+    #[serde(default)]
+    pub except: Vec<String>,
+}
+
+/// A consumer of events: an EventBridge rule and its target.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Consumer {
+    /// The events it receives, by event name.
+    pub events: Vec<String>,
+    /// An EventBridge content pattern on the events' `detail`, for example
+    /// `{ status: [SHIPPED] }`.
+    pub pattern: Option<serde_json::Value>,
+    /// Where matching events go.
+    pub target: Target,
+    /// How EventBridge retries delivery.
+    #[serde(default)]
+    pub retry: Retry,
+    /// Give the target a dead-letter queue for events EventBridge cannot deliver (default
+    /// `true`).
+    #[serde(default = "default_true")]
+    pub dead_letter_queue: bool,
+    /// Shown in the generated documentation.
+    pub description: Option<String>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// The target of a consumer's rule.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub enum Target {
+    /// An existing Lambda function.
+    Lambda(LambdaTarget),
+    /// An SQS queue the stack creates.
+    Sqs(SqsTarget),
+}
+
+/// A Lambda function target.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LambdaTarget {
+    /// The function's name or ARN.
+    pub function: String,
+}
+
+/// An SQS queue target.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SqsTarget {
+    /// The queue name (a `.fifo` suffix makes a FIFO queue).
+    pub queue: String,
+}
+
+/// EventBridge's retry policy for a target.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Retry {
+    /// Retries before giving up (0-185, default 185).
+    #[serde(default = "default_attempts")]
+    pub maximum_attempts: u32,
+    /// Seconds an event may wait for delivery (60-86400, default 86400).
+    #[serde(default = "default_event_age")]
+    pub maximum_event_age: u32,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            maximum_attempts: default_attempts(),
+            maximum_event_age: default_event_age(),
+        }
+    }
+}
+
+fn default_attempts() -> u32 {
+    185
+}
+
+fn default_event_age() -> u32 {
+    86_400
+}

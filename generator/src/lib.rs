@@ -1,0 +1,70 @@
+//! The outbox generator: `outbox.yaml` -> relay, schemas, infrastructure and documentation.
+//!
+//! The stages are plain functions on plain data: [`load`] -> [`validate`] -> [`plan`] ->
+//! [`render`] (pure: every output file as a string) -> [`write`] (the only stage that touches
+//! the output directory).
+
+pub mod attrs;
+pub mod config;
+pub mod diag;
+pub mod load;
+pub mod names;
+pub mod plan;
+pub mod render;
+mod shorthand;
+pub mod validate;
+pub mod write;
+pub mod yaml_index;
+
+use std::path::Path;
+
+use diag::Diagnostics;
+use render::{Files, RenderError};
+
+/// The output of a successful generation.
+#[derive(Debug)]
+pub struct Generated {
+    /// Every output file.
+    pub files: Files,
+    /// Warnings about the config (generation went on).
+    pub warnings: Diagnostics,
+}
+
+/// Why nothing was generated.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    /// The config has errors; every one of them is listed.
+    #[error("{0}")]
+    Config(Diagnostics),
+    /// A renderer failed (a generator bug).
+    #[error(transparent)]
+    Render(#[from] RenderError),
+}
+
+/// Runs load -> validate -> plan -> render on a config file; touches nothing on disk.
+pub fn generate(config_path: &Path) -> Result<Generated, GenerateError> {
+    let loaded = load::load_file(config_path).map_err(GenerateError::Config)?;
+    generate_loaded(&loaded)
+}
+
+/// Runs validate -> plan -> render on config text; `file` names it in diagnostics.
+pub fn generate_text(file: &str, text: &[u8]) -> Result<Generated, GenerateError> {
+    let loaded = load::load(file, text).map_err(GenerateError::Config)?;
+    generate_loaded(&loaded)
+}
+
+fn generate_loaded(loaded: &load::Loaded) -> Result<Generated, GenerateError> {
+    let diagnostics = loaded.diagnostics(validate::validate(&loaded.config));
+    if diagnostics.error_count() > 0 {
+        return Err(GenerateError::Config(diagnostics));
+    }
+    let file_name = Path::new(&loaded.file)
+        .file_name()
+        .map_or_else(|| loaded.file.clone(), |n| n.to_string_lossy().into_owned());
+    let plan = plan::plan(&loaded.config, &file_name);
+    let files = render::render(&plan)?;
+    Ok(Generated {
+        files,
+        warnings: diagnostics,
+    })
+}

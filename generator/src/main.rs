@@ -1,0 +1,114 @@
+//! `generator`: the command line of the outbox generator (see `--help`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use generator::{GenerateError, write};
+
+/// Generate the outbox relay, event schemas, infrastructure and docs from outbox.yaml.
+///
+/// With no arguments, reads ./outbox.yaml and writes ./generated/. Files that did not change
+/// are not rewritten; files no longer generated are removed; on any error nothing in the
+/// output directory is touched.
+///
+/// Exit codes: 0 ok, 1 a check failed (--check found stale output), 2 bad input or usage.
+#[derive(Debug, Parser)]
+#[command(name = "generator", version, about, long_about)]
+struct Cli {
+    /// The config file to read.
+    #[arg(long, value_name = "FILE", default_value = "outbox.yaml")]
+    config: PathBuf,
+    /// The directory to generate into.
+    #[arg(long, value_name = "DIR", default_value = "generated")]
+    out: PathBuf,
+    /// Write nothing; exit 1 and print a unified diff if the output directory is stale
+    /// (changed, missing or extra files), exit 0 if it is current. For CI.
+    #[arg(long)]
+    check: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let generated = match generator::generate(&cli.config) {
+        Ok(generated) => generated,
+        Err(GenerateError::Config(diagnostics)) => {
+            eprint!("{diagnostics}");
+            let errors = diagnostics.error_count();
+            eprintln!(
+                "error: {errors} error{} in {}; nothing in {} was changed",
+                if errors == 1 { "" } else { "s" },
+                cli.config.display(),
+                cli.out.display()
+            );
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    eprint!("{}", generated.warnings);
+    if cli.check {
+        return check(&cli, &generated.files);
+    }
+    match write::write(&cli.out, &generated.files) {
+        Ok(written) => {
+            for (path, change) in &written.changes {
+                eprintln!("{:>9} {}", change.label(), cli.out.join(path).display());
+            }
+            for path in &written.foreign {
+                eprintln!(
+                    "warning: {} is not generated from {}; left in place (--check reports it)",
+                    cli.out.join(path).display(),
+                    cli.config.display()
+                );
+            }
+            eprintln!(
+                "{}: {} files generated, {} changed",
+                cli.out.display(),
+                generated.files.len(),
+                written.changes.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}; nothing in {} was changed", cli.out.display());
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn check(cli: &Cli, files: &generator::render::Files) -> ExitCode {
+    match write::diff(&cli.out, files) {
+        Ok(diff) if diff.changes.is_empty() => {
+            eprintln!(
+                "{} is up to date with {}",
+                cli.out.display(),
+                cli.config.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(diff) => {
+            print!("{}", diff.unified);
+            for (path, change) in &diff.changes {
+                let what = match change {
+                    write::Change::Added => "missing",
+                    write::Change::Modified => "stale",
+                    write::Change::Removed => "extra",
+                };
+                eprintln!("{what:>9} {}", cli.out.join(path).display());
+            }
+            eprintln!(
+                "error: {} is out of date with {}: run `cargo run -p generator` and commit the result",
+                cli.out.display(),
+                cli.config.display()
+            );
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", cli.out.display());
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! The naming rules AWS enforces, checked at generate time instead of at deploy time. Each
+//! check returns what is wrong, phrased to follow the name in a diagnostic.
+
+/// Checks a name against a length range and an allowed character set described in words.
+fn check(
+    name: &str,
+    min: usize,
+    max: usize,
+    allowed: impl Fn(char) -> bool,
+    allowed_text: &str,
+) -> Result<(), String> {
+    let len = name.chars().count();
+    if len < min || len > max {
+        return Err(if min == max {
+            format!("must be {min} characters long, not {len}")
+        } else {
+            format!("must be {min} to {max} characters long, not {len}")
+        });
+    }
+    if let Some(bad) = name.chars().find(|c| !allowed(*c)) {
+        return Err(format!("contains {bad:?}; allowed are {allowed_text}"));
+    }
+    Ok(())
+}
+
+fn alnum_or(extra: &'static str) -> impl Fn(char) -> bool {
+    move |c| c.is_ascii_alphanumeric() || extra.contains(c)
+}
+
+/// The service name: the CloudFormation stack name and the prefix of rule and queue names.
+pub fn service(name: &str) -> Result<(), String> {
+    check(
+        name,
+        1,
+        40,
+        |c| c.is_ascii_alphanumeric() || c == '-',
+        "letters, digits and `-`",
+    )?;
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return Err("must start with a letter (it names the CloudFormation stack)".into());
+    }
+    Ok(())
+}
+
+/// A bus the stack creates.
+pub fn bus(name: &str) -> Result<(), String> {
+    check(
+        name,
+        1,
+        256,
+        |c| c.is_ascii_alphanumeric() || "/._-".contains(c),
+        "letters, digits, `/`, `.`, `_` and `-`",
+    )?;
+    if name == "default" {
+        return Err("names the account's default bus, which a stack cannot create".into());
+    }
+    if name.starts_with("aws.") {
+        return Err("starts with `aws.`, which AWS reserves for partner buses".into());
+    }
+    Ok(())
+}
+
+/// An existing bus: a name or an event bus ARN.
+pub fn existing_bus(name: &str) -> Result<(), String> {
+    match name.strip_prefix("arn:") {
+        Some(rest) => {
+            let parts: Vec<&str> = rest.splitn(5, ':').collect();
+            let ok = parts.len() == 5
+                && parts[0].starts_with("aws")
+                && parts[1] == "events"
+                && !parts[2].is_empty()
+                && parts[3].len() == 12
+                && parts[3].chars().all(|c| c.is_ascii_digit())
+                && parts[4]
+                    .strip_prefix("event-bus/")
+                    .is_some_and(|n| bus_chars(n).is_ok());
+            if ok {
+                Ok(())
+            } else {
+                Err("is not an event bus ARN (arn:aws:events:REGION:ACCOUNT:event-bus/NAME)".into())
+            }
+        }
+        None => bus_chars(name),
+    }
+}
+
+fn bus_chars(name: &str) -> Result<(), String> {
+    check(
+        name,
+        1,
+        256,
+        |c| c.is_ascii_alphanumeric() || "/._-".contains(c),
+        "letters, digits, `/`, `.`, `_` and `-`",
+    )
+}
+
+/// A DynamoDB table name.
+pub fn table(name: &str) -> Result<(), String> {
+    check(
+        name,
+        3,
+        255,
+        alnum_or("_.-"),
+        "letters, digits, `_`, `.` and `-`",
+    )
+}
+
+/// Text EventBridge accepts in `Source` and `DetailType`: no control characters.
+fn printable(name: &str, max: usize) -> Result<(), String> {
+    check(name, 1, max, |c| !c.is_control(), "printable characters")
+}
+
+/// An event's `Source`.
+pub fn source(name: &str) -> Result<(), String> {
+    printable(name, 256)?;
+    if name.starts_with("aws.") {
+        return Err("starts with `aws.`, which is reserved for events from AWS services".into());
+    }
+    Ok(())
+}
+
+/// An event's `DetailType`.
+pub fn detail_type(name: &str) -> Result<(), String> {
+    printable(name, 128)
+}
+
+/// An event, consumer, entity or field name: anything printable (the generator makes valid
+/// identifiers of it), not too long.
+pub fn config_name(name: &str) -> Result<(), String> {
+    printable(name, 128)
+}
+
+/// An EventBridge rule name.
+pub fn rule(name: &str) -> Result<(), String> {
+    check(
+        name,
+        1,
+        64,
+        alnum_or("._-"),
+        "letters, digits, `.`, `_` and `-`",
+    )
+}
+
+/// An SQS queue name (`.fifo` included).
+pub fn queue(name: &str) -> Result<(), String> {
+    let base = name.strip_suffix(".fifo").unwrap_or(name);
+    check(
+        base,
+        1,
+        80 - (name.len() - base.len()),
+        alnum_or("_-"),
+        "letters, digits, `_` and `-` (and a `.fifo` suffix)",
+    )
+}
+
+/// A Lambda function name or ARN.
+pub fn lambda_function(name: &str) -> Result<(), String> {
+    match name.strip_prefix("arn:") {
+        Some(rest) => {
+            let parts: Vec<&str> = rest.split(':').collect();
+            let ok = (6..=7).contains(&parts.len())
+                && parts[0].starts_with("aws")
+                && parts[1] == "lambda"
+                && !parts[2].is_empty()
+                && parts[3].len() == 12
+                && parts[3].chars().all(|c| c.is_ascii_digit())
+                && parts[4] == "function"
+                && check(parts[5], 1, 64, alnum_or("_-"), "").is_ok();
+            if ok {
+                Ok(())
+            } else {
+                Err(
+                    "is not a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)"
+                        .into(),
+                )
+            }
+        }
+        None => check(name, 1, 64, alnum_or("_-"), "letters, digits, `_` and `-`"),
+    }
+}

@@ -1,0 +1,43 @@
+//! Stage 4, `render`: the plan -> every output file, as `relative path -> contents`. Pure: no
+//! I/O, no clock, no absolute paths, so the same config always renders the same bytes.
+
+mod config_schema;
+mod readme;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::plan::Plan;
+
+/// Every generated file, by path relative to the output directory.
+pub type Files = BTreeMap<PathBuf, String>;
+
+/// A file rendering failed: a bug in a template or in the generator, not in the config.
+#[derive(Debug, thiserror::Error)]
+#[error("rendering {path} failed: {message}")]
+pub struct RenderError {
+    /// The file being rendered.
+    pub path: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// Renders every output file for `plan`.
+pub fn render(plan: &Plan) -> Result<Files, RenderError> {
+    let mut files = Files::new();
+    files.insert(PathBuf::from(config_schema::PATH), config_schema::render());
+    let readme = readme::render(plan, &files)?;
+    files.insert(PathBuf::from(readme::PATH), readme);
+    Ok(files)
+}
+
+/// What a generated file is, for the generated README's file list.
+pub(crate) fn describe(path: &str) -> &'static str {
+    match path {
+        config_schema::PATH => {
+            "JSON Schema of `outbox.yaml`, for editors (`# yaml-language-server: $schema=...`) and CI"
+        }
+        readme::PATH => "this file",
+        _ => "generated file",
+    }
+}
