@@ -133,7 +133,9 @@ fn check_version(file: &str, text: &str) -> Result<(), Diagnostics> {
     ))
 }
 
-fn parse<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, Diagnostics> {
+/// How config YAML is read: YAML 1.2 booleans (`N` and `yes` are strings, as editors read
+/// them), duplicate keys rejected, and budgets far below what hostile input needs.
+pub fn yaml_options() -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
     options.duplicate_keys = DuplicateKeyPolicy::Error;
     options.strict_booleans = true;
@@ -144,7 +146,11 @@ fn parse<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, Di
         budget.max_events = 100_000;
         budget.max_nodes = 50_000;
     }
-    serde_saphyr::from_str_with_options::<T>(text, options).map_err(|e| {
+    options
+}
+
+fn parse<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, Diagnostics> {
+    serde_saphyr::from_str_with_options::<T>(text, yaml_options()).map_err(|e| {
         let position = e.location().and_then(|l| {
             (l.line() > 0).then(|| Position {
                 line: l.line() as usize,
@@ -172,6 +178,9 @@ fn hint_for(message: &str) -> Option<String> {
     }
     if message.contains("duplicate") {
         return Some("each key may appear once in a mapping; merge or rename the entries".into());
+    }
+    if message.contains("expected mapping") {
+        return Some("write a mapping (`name: value` lines) here, not a list (`- item` lines) or a single value".into());
     }
     if message.contains("unknown field") {
         return Some(

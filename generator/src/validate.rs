@@ -436,17 +436,6 @@ impl Checker {
             }
         };
         self.image(path, context, image_path.image);
-        if context.table.stream == StreamView::KeysOnly
-            && image_path
-                .attribute()
-                .is_some_and(|a| !context.attributes.is_key(a))
-        {
-            self.error(
-                path.clone(),
-                format!("reads `{text}`, but a KEYS_ONLY stream carries only the key attributes"),
-            )
-            .hint = Some("set the table's `stream: NEW_AND_OLD_IMAGES`".into());
-        }
         match context.attributes.lookup(&image_path.segments) {
             Ok(shape) => Some((image_path, shape)),
             Err(e) => {

@@ -225,3 +225,86 @@ fn existing_files(out: &Path) -> io::Result<BTreeMap<PathBuf, Vec<u8>>> {
     }
     Ok(files)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(entries: &[(&str, &str)]) -> Files {
+        entries
+            .iter()
+            .map(|(p, c)| (PathBuf::from(p), (*c).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_failure_part_way_leaves_the_directory_as_it_was() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path();
+        fs::write(out.join("a.txt"), "old @generated\n").unwrap();
+        fs::write(out.join("x"), "a file where a directory must go\n").unwrap();
+        let rendered = files(&[
+            ("a.txt", "new\n"),
+            ("b/c.txt", "new\n"),
+            ("x/y.txt", "new\n"),
+        ]);
+
+        let error = write(out, &rendered).unwrap_err();
+
+        assert!(error.path.starts_with(out.join("x")), "{error}");
+        assert_eq!(
+            fs::read_to_string(out.join("a.txt")).unwrap(),
+            "old @generated\n"
+        );
+        assert!(
+            !out.join("b").exists(),
+            "directories created for staging are removed"
+        );
+        let left: Vec<_> = fs::read_dir(out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left.len(), 2, "no staged temp files remain: {left:?}");
+    }
+
+    #[test]
+    fn reports_added_modified_removed_and_foreign_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path();
+        fs::create_dir_all(out.join("old")).unwrap();
+        fs::write(out.join("same.txt"), "same\n").unwrap();
+        fs::write(out.join("changed.txt"), "before\n").unwrap();
+        fs::write(out.join("old/gone.txt"), "@generated once\n").unwrap();
+        fs::write(out.join("user.txt"), "mine\n").unwrap();
+        let rendered = files(&[
+            ("same.txt", "same\n"),
+            ("changed.txt", "after\n"),
+            ("new/added.txt", "added\n"),
+        ]);
+
+        let written = write(out, &rendered).unwrap();
+
+        let changes: Vec<(String, Change)> = written
+            .changes
+            .iter()
+            .map(|(p, c)| (p.display().to_string(), *c))
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                ("changed.txt".to_owned(), Change::Modified),
+                ("new/added.txt".to_owned(), Change::Added),
+                ("old/gone.txt".to_owned(), Change::Removed),
+            ]
+        );
+        assert_eq!(written.foreign, [PathBuf::from("user.txt")]);
+        assert!(!out.join("old").exists(), "emptied directories are removed");
+        assert!(
+            diff(out, &rendered)
+                .unwrap()
+                .changes
+                .keys()
+                .eq([&PathBuf::from("user.txt")])
+        );
+    }
+}

@@ -194,14 +194,6 @@ impl YamlIndex {
         None
     }
 
-    /// The position of a map key (`UserCreated:`) rather than its value.
-    pub fn locate_key(&self, path: &Path) -> Option<Position> {
-        self.entries
-            .get(path)
-            .and_then(|e| e.key)
-            .or_else(|| self.locate(path))
-    }
-
     /// The deepest path whose key or value starts exactly at `position`, if any (a block
     /// mapping starts where its first key does).
     pub fn path_at(&self, position: Position) -> Option<&Path> {

@@ -1,0 +1,121 @@
+//! Helpers shared by the integration tests: running the generator binary and comparing trees.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+/// Whether to rewrite expectations instead of comparing (`OUTBOX_BLESS=1`).
+pub fn bless() -> bool {
+    std::env::var_os("OUTBOX_BLESS").is_some_and(|v| v == "1")
+}
+
+/// The directories under `tests/cases`, sorted.
+pub fn case_dirs() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
+    let mut dirs: Vec<PathBuf> = fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// What a run of the generator did.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the generator binary in `dir` with `args`.
+pub fn generator(dir: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_generator"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the generator binary runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Every file under `dir`: relative path -> contents. A missing directory is empty.
+pub fn read_tree(dir: &Path) -> BTreeMap<String, String> {
+    walk(dir)
+        .into_iter()
+        .map(|p| {
+            let relative = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            (relative, fs::read_to_string(&p).unwrap())
+        })
+        .collect()
+}
+
+/// Every file's modification time under `dir`.
+pub fn mtimes(dir: &Path) -> BTreeMap<PathBuf, SystemTime> {
+    walk(dir)
+        .into_iter()
+        .map(|p| {
+            let mtime = fs::metadata(&p).unwrap().modified().unwrap();
+            (p, mtime)
+        })
+        .collect()
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        let Ok(entries) = fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Writes `tree` under `dir`.
+pub fn write_tree(dir: &Path, tree: &BTreeMap<String, String>) {
+    for (path, contents) in tree {
+        let target = dir.join(path);
+        fs::create_dir_all(target.parent().unwrap()).unwrap();
+        fs::write(target, contents).unwrap();
+    }
+}
+
+/// A readable account of how two trees differ.
+pub fn tree_diff(expected: &BTreeMap<String, String>, actual: &BTreeMap<String, String>) -> String {
+    let mut out =
+        String::from("generated tree differs from expected/ (OUTBOX_BLESS=1 to accept):\n");
+    for path in expected
+        .keys()
+        .chain(actual.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        let old = expected.get(path).map_or("", String::as_str);
+        let new = actual.get(path).map_or("", String::as_str);
+        if old != new {
+            out.push_str(
+                &similar::TextDiff::from_lines(old, new)
+                    .unified_diff()
+                    .header(&format!("expected/{path}"), &format!("actual/{path}"))
+                    .to_string(),
+            );
+        }
+    }
+    out
+}
