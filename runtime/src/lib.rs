@@ -1,6 +1,21 @@
 //! `outbox-runtime`: the part of every generated relay that is the same for every config.
 //!
-//! Decoding DynamoDB stream records, batching and publishing to EventBridge, retries, failure
-//! reporting and the local stream poller live here, written and tested once; generated relays
-//! hold only their typed mappings and one call into this crate. The relay runtime is tracked as
-//! its own issue; until it lands this crate is empty and no relay is generated.
+//! Generated relays hold their typed mappings (a [`Mapper`]) and one call to [`relay_main`];
+//! decoding stream records, batching and publishing to EventBridge, retries, failure reporting,
+//! poison records, logs and metrics live here, written and tested once.
+
+pub mod attr;
+pub mod batch;
+pub mod entry;
+pub mod error;
+pub mod handler;
+mod main_loop;
+pub mod publish;
+pub mod record;
+
+pub use attr::{Attr, Binary, Fields, ItemExcept, Number};
+pub use entry::{EventSpec, MappedEvent};
+pub use error::MapError;
+pub use handler::Mapper;
+pub use main_loop::{Defaults, relay_main};
+pub use record::{Image, Operation, Record};

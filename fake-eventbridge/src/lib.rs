@@ -1,0 +1,268 @@
+//! A fake EventBridge for tests and benchmarks: speaks the real PutEvents wire protocol
+//! (awsJson1_1, `X-Amz-Target: AWSEvents.PutEvents`) on 127.0.0.1, records what it accepted,
+//! and injects faults on request: throttled or rejected entries, 5xx responses, slow answers,
+//! dropped connections, oversize requests. Point the AWS SDK at [`FakeEventBridge::endpoint`].
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde::Deserialize;
+use tokio::net::TcpListener;
+
+/// Which faults to inject, each as a probability from 0 to 1.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Entries answered with `ThrottlingException` (retryable).
+    pub throttle_entries: f64,
+    /// Requests answered with HTTP 500 `InternalException`.
+    pub fail_requests: f64,
+    /// Requests whose connection is closed without an answer.
+    pub drop_connections: f64,
+    /// Requests answered only after `slow_delay`.
+    pub slow_requests: f64,
+    /// How long a slow request takes.
+    pub slow_delay: Duration,
+    /// Entries whose `Detail` contains this text are rejected with `InvalidArgument` (not
+    /// retryable), every time.
+    pub reject_detail_containing: Option<String>,
+    /// Requests over this many bytes (counted as EventBridge counts entries) get HTTP 400
+    /// `ValidationException`. 0: no limit.
+    pub max_request_bytes: usize,
+    /// Seed of the fault dice, for repeatable runs.
+    pub seed: u64,
+}
+
+/// An entry the fake accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Accepted {
+    /// `Source`.
+    pub source: String,
+    /// `DetailType`.
+    pub detail_type: String,
+    /// `Detail`.
+    pub detail: String,
+    /// `EventBusName`.
+    #[serde(default)]
+    pub event_bus_name: Option<String>,
+    /// `Resources`.
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// `Time`, epoch seconds.
+    #[serde(default)]
+    pub time: Option<serde_json::Number>,
+    /// `TraceHeader`.
+    #[serde(default)]
+    pub trace_header: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PutEvents {
+    #[serde(rename = "Entries")]
+    entries: Vec<Accepted>,
+}
+
+/// What the fake has seen.
+#[derive(Debug, Default, Clone)]
+pub struct Log {
+    /// Accepted entries, in the order they were accepted.
+    pub accepted: Vec<Accepted>,
+    /// PutEvents requests received (answered or not).
+    pub requests: usize,
+    /// Entries in the largest request.
+    pub largest_request_entries: usize,
+    /// Bytes (as EventBridge counts them) of the largest request.
+    pub largest_request_bytes: usize,
+}
+
+struct State {
+    faults: Faults,
+    rng: fastrand::Rng,
+    log: Log,
+    next_id: u64,
+}
+
+/// A running fake; stops when dropped.
+pub struct FakeEventBridge {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeEventBridge {
+    /// Starts a fake on a free port of 127.0.0.1.
+    pub async fn start(faults: Faults) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(Mutex::new(State {
+            rng: fastrand::Rng::with_seed(faults.seed),
+            faults,
+            log: Log::default(),
+            next_id: 0,
+        }));
+        let shared = state.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let state = shared.clone();
+                tokio::spawn(async move {
+                    let service =
+                        hyper::service::service_fn(move |request| handle(state.clone(), request));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(FakeEventBridge { addr, state, task })
+    }
+
+    /// The endpoint URL (`http://127.0.0.1:PORT`).
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// What it has seen so far.
+    pub fn log(&self) -> Log {
+        self.state.lock().expect("state lock").log.clone()
+    }
+
+    /// Changes the faults from now on.
+    pub fn set_faults(&self, faults: Faults) {
+        self.state.lock().expect("state lock").faults = faults;
+    }
+}
+
+impl Drop for FakeEventBridge {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// An entry's size as EventBridge counts it.
+fn entry_size(entry: &Accepted) -> usize {
+    let time = if entry.time.is_some() { 14 } else { 0 };
+    time + entry.source.len()
+        + entry.detail_type.len()
+        + entry.detail.len()
+        + entry.resources.iter().map(String::len).sum::<usize>()
+}
+
+enum Plan {
+    Drop,
+    Respond(Option<Duration>, StatusCode, String),
+}
+
+async fn handle(
+    state: Arc<Mutex<State>>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, std::io::Error> {
+    let target = request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = match request.into_body().collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(e) => return Err(std::io::Error::other(e)),
+    };
+    let plan = decide(&state, &target, &body);
+    match plan {
+        Plan::Drop => Err(std::io::Error::other("injected: connection dropped")),
+        Plan::Respond(delay, status, body) => {
+            if let Some(delay) = delay {
+                tokio::time::sleep(delay).await;
+            }
+            let response = Response::builder()
+                .status(status)
+                .header("content-type", "application/x-amz-json-1.1")
+                .header("x-amzn-requestid", "fake-request")
+                .body(Full::new(Bytes::from(body)))
+                .expect("a valid response");
+            Ok(response)
+        }
+    }
+}
+
+fn error_body(kind: &str, message: &str) -> String {
+    serde_json::json!({ "__type": kind, "message": message }).to_string()
+}
+
+fn decide(state: &Mutex<State>, target: &str, body: &[u8]) -> Plan {
+    let mut state = state.lock().expect("state lock");
+    let state = &mut *state;
+    if target != "AWSEvents.PutEvents" {
+        return Plan::Respond(
+            None,
+            StatusCode::BAD_REQUEST,
+            error_body("UnknownOperationException", target),
+        );
+    }
+    state.log.requests += 1;
+    let Ok(request) = serde_json::from_slice::<PutEvents>(body) else {
+        return Plan::Respond(
+            None,
+            StatusCode::BAD_REQUEST,
+            error_body("SerializationException", "bad request body"),
+        );
+    };
+    let faults = &state.faults;
+    if state.rng.f64() < faults.drop_connections {
+        return Plan::Drop;
+    }
+    let delay = (state.rng.f64() < faults.slow_requests).then_some(faults.slow_delay);
+    if state.rng.f64() < faults.fail_requests {
+        return Plan::Respond(
+            delay,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            error_body("InternalException", "injected failure"),
+        );
+    }
+    let bytes: usize = request.entries.iter().map(entry_size).sum();
+    if request.entries.is_empty() || request.entries.len() > 10 {
+        return Plan::Respond(
+            delay,
+            StatusCode::BAD_REQUEST,
+            error_body("ValidationException", "1 to 10 entries per request"),
+        );
+    }
+    if faults.max_request_bytes > 0 && bytes > faults.max_request_bytes {
+        return Plan::Respond(
+            delay,
+            StatusCode::BAD_REQUEST,
+            error_body(
+                "ValidationException",
+                "Total size of the entries in the request is over the limit.",
+            ),
+        );
+    }
+    state.log.largest_request_entries =
+        state.log.largest_request_entries.max(request.entries.len());
+    state.log.largest_request_bytes = state.log.largest_request_bytes.max(bytes);
+    let mut failed = 0;
+    let mut results = Vec::new();
+    for entry in request.entries {
+        let rejected = faults
+            .reject_detail_containing
+            .as_ref()
+            .is_some_and(|marker| entry.detail.contains(marker.as_str()));
+        if rejected {
+            failed += 1;
+            results.push(serde_json::json!({"ErrorCode": "InvalidArgument", "ErrorMessage": "injected: rejected entry"}));
+        } else if state.rng.f64() < faults.throttle_entries {
+            failed += 1;
+            results.push(serde_json::json!({"ErrorCode": "ThrottlingException", "ErrorMessage": "Rate exceeded"}));
+        } else {
+            state.next_id += 1;
+            results.push(serde_json::json!({"EventId": format!("fake-{:08}", state.next_id)}));
+            state.log.accepted.push(entry);
+        }
+    }
+    let body = serde_json::json!({ "FailedEntryCount": failed, "Entries": results }).to_string();
+    Plan::Respond(delay, StatusCode::OK, body)
+}

@@ -1,0 +1,324 @@
+//! DynamoDB attribute values as event JSON, exactly: numbers keep every digit (their text is
+//! written as is), binary becomes base64, sets become arrays, maps keep their keys sorted so the
+//! same item always gives the same bytes. Plus the typed accessors generated mappings call.
+
+use base64::Engine;
+use serde::ser::{Error as _, SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+use serde_dynamo::{AttributeValue, Item};
+use serde_json::value::RawValue;
+use std::collections::HashMap;
+
+use crate::error::MapError;
+
+const BASE64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// A DynamoDB number, serialized as its exact text.
+#[derive(Debug, Clone, Copy)]
+pub struct Number<'a>(&'a RawValue);
+
+impl<'a> Number<'a> {
+    /// Checks that `text` is a number EventBridge accepts: valid JSON, and integers within the
+    /// 64-bit range PutEvents allows (larger ones would be rejected, not rounded).
+    pub fn parse(text: &'a str) -> Result<Number<'a>, String> {
+        let raw: &RawValue = serde_json::from_str(text)
+            .ok()
+            .filter(|_| {
+                text.bytes()
+                    .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
+            })
+            .ok_or_else(|| format!("`{text}` is not a number"))?;
+        let integer = !text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'));
+        if integer && text.parse::<i64>().is_err() {
+            return Err(format!(
+                "the integer has {} digits, more than EventBridge accepts in a JSON number (64-bit); declare the field `type: string` to keep it exactly",
+                text.trim_start_matches('-').len()
+            ));
+        }
+        Ok(Number(raw))
+    }
+
+    /// The number's text.
+    pub fn as_str(&self) -> &'a str {
+        self.0.get()
+    }
+}
+
+impl Serialize for Number<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+/// Binary data, serialized as base64.
+#[derive(Debug, Clone, Copy)]
+pub struct Binary<'a>(pub &'a [u8]);
+
+impl Serialize for Binary<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&BASE64.encode(self.0))
+    }
+}
+
+/// Any attribute value, serialized as event JSON.
+#[derive(Debug, Clone, Copy)]
+pub struct Attr<'a>(pub &'a AttributeValue);
+
+impl Serialize for Attr<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            AttributeValue::S(s) => serializer.serialize_str(s),
+            AttributeValue::N(n) => Number::parse(n)
+                .map_err(S::Error::custom)?
+                .serialize(serializer),
+            AttributeValue::Bool(b) => serializer.serialize_bool(*b),
+            AttributeValue::Null(_) => serializer.serialize_unit(),
+            AttributeValue::B(b) => Binary(b).serialize(serializer),
+            AttributeValue::M(map) => serialize_sorted(serializer, map.iter(), &[]),
+            AttributeValue::L(items) => serializer.collect_seq(items.iter().map(Attr)),
+            AttributeValue::Ss(items) => serializer.collect_seq(items),
+            AttributeValue::Ns(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for n in items {
+                    seq.serialize_element(&Number::parse(n).map_err(S::Error::custom)?)?;
+                }
+                seq.end()
+            }
+            AttributeValue::Bs(items) => serializer.collect_seq(items.iter().map(|b| Binary(b))),
+        }
+    }
+}
+
+/// An item (or map) without some attributes, serialized as a JSON object with sorted keys.
+/// With `#[serde(flatten)]` it adds "the rest" of an item to a detail.
+#[derive(Debug, Clone, Copy)]
+pub struct ItemExcept<'a> {
+    /// The attributes.
+    pub item: &'a HashMap<String, AttributeValue>,
+    /// Names left out.
+    pub except: &'static [&'static str],
+}
+
+impl Serialize for ItemExcept<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize_sorted(serializer, self.item.iter(), self.except)
+    }
+}
+
+fn serialize_sorted<'a, S: Serializer>(
+    serializer: S,
+    entries: impl Iterator<Item = (&'a String, &'a AttributeValue)>,
+    except: &[&str],
+) -> Result<S::Ok, S::Error> {
+    let mut entries: Vec<_> = entries
+        .filter(|(k, _)| !except.contains(&k.as_str()))
+        .collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut map = serializer.serialize_map(Some(entries.len()))?;
+    for (key, value) in entries {
+        map.serialize_entry(key, &Attr(value))?;
+    }
+    map.end()
+}
+
+/// The DynamoDB type name of a value, for error messages.
+pub fn type_name(value: &AttributeValue) -> &'static str {
+    match value {
+        AttributeValue::S(_) => "S",
+        AttributeValue::N(_) => "N",
+        AttributeValue::Bool(_) => "BOOL",
+        AttributeValue::Null(_) => "NULL",
+        AttributeValue::B(_) => "B",
+        AttributeValue::M(_) => "M",
+        AttributeValue::L(_) => "L",
+        AttributeValue::Ss(_) => "SS",
+        AttributeValue::Ns(_) => "NS",
+        AttributeValue::Bs(_) => "BS",
+    }
+}
+
+/// Reads image attributes for one event's mapping; every error names the event and field.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields {
+    /// The event being mapped.
+    pub event: &'static str,
+}
+
+impl Fields {
+    fn error(&self, field: &'static str, message: impl Into<String>) -> MapError {
+        MapError::new(self.event, field, message)
+    }
+
+    fn mismatch(&self, field: &'static str, expected: &str, value: &AttributeValue) -> MapError {
+        self.error(
+            field,
+            format!("expected type {expected}, found {}", type_name(value)),
+        )
+    }
+
+    /// Follows nested map keys (`address.city`) from a top-level attribute; `None` when any
+    /// step is absent.
+    pub fn path<'a>(
+        &self,
+        field: &'static str,
+        item: &'a Item,
+        path: &[&str],
+    ) -> Result<Option<&'a AttributeValue>, MapError> {
+        let Some((first, rest)) = path.split_first() else {
+            return Ok(None);
+        };
+        let mut current = match item.get(*first) {
+            Some(v) => v,
+            None => return Ok(None),
+        };
+        for key in rest {
+            match current {
+                AttributeValue::M(map) => match map.get(*key) {
+                    Some(v) => current = v,
+                    None => return Ok(None),
+                },
+                other => return Err(self.mismatch(field, "M", other)),
+            }
+        }
+        Ok(Some(current))
+    }
+
+    /// A required value: absent is an error.
+    pub fn required<T>(&self, field: &'static str, value: Option<T>) -> Result<T, MapError> {
+        value.ok_or_else(|| self.error(field, "the attribute is missing"))
+    }
+
+    /// An `S` value.
+    pub fn string<'a>(
+        &self,
+        field: &'static str,
+        value: Option<&'a AttributeValue>,
+    ) -> Result<Option<&'a str>, MapError> {
+        match value {
+            None => Ok(None),
+            Some(AttributeValue::S(s)) => Ok(Some(s)),
+            Some(other) => Err(self.mismatch(field, "S", other)),
+        }
+    }
+
+    /// An `N` value.
+    pub fn number<'a>(
+        &self,
+        field: &'static str,
+        value: Option<&'a AttributeValue>,
+    ) -> Result<Option<Number<'a>>, MapError> {
+        match value {
+            None => Ok(None),
+            Some(AttributeValue::N(n)) => {
+                Number::parse(n).map(Some).map_err(|e| self.error(field, e))
+            }
+            Some(other) => Err(self.mismatch(field, "N", other)),
+        }
+    }
+
+    /// A `BOOL` value.
+    pub fn boolean(
+        &self,
+        field: &'static str,
+        value: Option<&AttributeValue>,
+    ) -> Result<Option<bool>, MapError> {
+        match value {
+            None => Ok(None),
+            Some(AttributeValue::Bool(b)) => Ok(Some(*b)),
+            Some(other) => Err(self.mismatch(field, "BOOL", other)),
+        }
+    }
+
+    /// A `B` value.
+    pub fn binary<'a>(
+        &self,
+        field: &'static str,
+        value: Option<&'a AttributeValue>,
+    ) -> Result<Option<Binary<'a>>, MapError> {
+        match value {
+            None => Ok(None),
+            Some(AttributeValue::B(b)) => Ok(Some(Binary(b))),
+            Some(other) => Err(self.mismatch(field, "B", other)),
+        }
+    }
+
+    /// A value of the declared container (or NULL) type, serialized as event JSON.
+    pub fn typed<'a>(
+        &self,
+        field: &'static str,
+        expected: &'static str,
+        value: Option<&'a AttributeValue>,
+    ) -> Result<Option<Attr<'a>>, MapError> {
+        match value {
+            None => Ok(None),
+            Some(v) if type_name(v) == expected => Ok(Some(Attr(v))),
+            Some(other) => Err(self.mismatch(field, expected, other)),
+        }
+    }
+
+    /// A map or whole item without some attributes.
+    pub fn map_except<'a>(
+        &self,
+        field: &'static str,
+        value: Option<&'a AttributeValue>,
+        except: &'static [&'static str],
+    ) -> Result<Option<ItemExcept<'a>>, MapError> {
+        match value {
+            None => Ok(None),
+            Some(AttributeValue::M(map)) => Ok(Some(ItemExcept { item: map, except })),
+            Some(other) => Err(self.mismatch(field, "M", other)),
+        }
+    }
+
+    /// A whole image without some attributes (also "the rest" of an image).
+    pub fn item_except<'a>(
+        &self,
+        item: &'a Item,
+        except: &'static [&'static str],
+    ) -> ItemExcept<'a> {
+        ItemExcept { item, except }
+    }
+
+    /// Removes a prefix the value must have.
+    pub fn strip_prefix<'a>(
+        &self,
+        field: &'static str,
+        value: &'a str,
+        prefix: &str,
+    ) -> Result<&'a str, MapError> {
+        value
+            .strip_prefix(prefix)
+            .ok_or_else(|| self.error(field, format!("the value does not start with `{prefix}`")))
+    }
+
+    /// `S` -> number.
+    pub fn string_to_number<'a>(
+        &self,
+        field: &'static str,
+        value: &'a str,
+    ) -> Result<Number<'a>, MapError> {
+        Number::parse(value).map_err(|e| self.error(field, e))
+    }
+
+    /// `S` or `N` -> integer (no fraction).
+    pub fn to_integer<'a>(
+        &self,
+        field: &'static str,
+        value: &'a str,
+    ) -> Result<Number<'a>, MapError> {
+        let number = Number::parse(value).map_err(|e| self.error(field, e))?;
+        if value.parse::<i64>().is_err() {
+            return Err(self.error(field, "the number is not an integer"));
+        }
+        Ok(number)
+    }
+
+    /// `S` -> boolean (`true` / `false`).
+    pub fn string_to_boolean(&self, field: &'static str, value: &str) -> Result<bool, MapError> {
+        match value {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(self.error(field, "the value is neither `true` nor `false`")),
+        }
+    }
+}

@@ -1,0 +1,444 @@
+//! One invocation: decode and map every record, publish the entries in waves with bounded
+//! retries, and answer with `batchItemFailures` (ReportBatchItemFailures semantics for streams:
+//! the first failed record; everything before it was published).
+
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use crate::batch::{self, Limits};
+use crate::entry::{Entry, ID_RESOURCE_PREFIX, MappedEvent, event_id};
+use crate::error::{FailureKind, MapError, RecordError};
+use crate::publish::{EntryOutcome, Publisher, RetryPolicy};
+use crate::record::{RawBatch, Record};
+
+/// The generated part of a relay: which events a record produces.
+pub trait Mapper: Send + Sync {
+    /// Appends the events `record` produces to `out` (none: the record is skipped).
+    fn map(&self, record: &Record, out: &mut Vec<MappedEvent>) -> Result<(), MapError>;
+}
+
+/// What happens to a record that cannot be decoded or mapped, or whose event is too large.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoisonPolicy {
+    /// Fail it: it becomes the batch item failure, and the event source mapping's bisect, retry
+    /// limit and on-failure destination take over.
+    Fail,
+    /// Publish an `Outbox Poison Record` event with the reason (route it to a dead-letter
+    /// queue with a rule) and go on with the next record.
+    DeadLetter,
+}
+
+/// Settings of a relay.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The bus entries go to.
+    pub bus: String,
+    /// Request limits and concurrency.
+    pub limits: Limits,
+    /// Retries.
+    pub retry: RetryPolicy,
+    /// Poison records.
+    pub poison: PoisonPolicy,
+    /// `Source` of poison-record events.
+    pub dead_letter_source: String,
+}
+
+impl Options {
+    /// Defaults for the bus `bus`.
+    pub fn new(bus: impl Into<String>) -> Self {
+        Options {
+            bus: bus.into(),
+            limits: Limits::default(),
+            retry: RetryPolicy::default(),
+            poison: PoisonPolicy::Fail,
+            dead_letter_source: "outbox.relay".into(),
+        }
+    }
+}
+
+/// `DetailType` of poison-record events.
+pub const POISON_DETAIL_TYPE: &str = "Outbox Poison Record";
+
+/// Counts of one invocation, for logs and metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// Records in the batch.
+    pub records: usize,
+    /// Records no event selected.
+    pub skipped: usize,
+    /// Entries EventBridge accepted.
+    pub published: usize,
+    /// Entry sends after the first.
+    pub retried: usize,
+    /// Records reported as failed (0 or 1: the first failure ends the batch).
+    pub failed: usize,
+    /// Poison records sent to the dead-letter destination.
+    pub dead_lettered: usize,
+}
+
+/// A batch mapped into entries, not yet sent.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    /// The entries, in record order.
+    pub entries: Vec<Entry>,
+    /// Each record's sequence number (when it could be read).
+    pub sequence_numbers: Vec<Option<String>>,
+    /// The first record that failed before publishing, with the reason.
+    pub failure: Option<(usize, RecordError)>,
+    /// Counts so far.
+    pub stats: Stats,
+}
+
+/// The invocation cannot be answered record by record (the event is not a stream batch, or
+/// the failed record has no readable sequence number): Lambda retries the whole batch.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// The event is not a DynamoDB Streams batch.
+    #[error("the event is not a DynamoDB Streams batch: {0}")]
+    NotABatch(#[from] serde_json::Error),
+    /// The first failed record's sequence number is unknown.
+    #[error("{0}; its sequence number is unreadable, so the whole batch fails")]
+    Unreportable(RecordError),
+}
+
+/// The result of one invocation.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The answer to Lambda.
+    pub response: DynamoDbEventResponse,
+    /// The failure reported, if any.
+    pub failure: Option<RecordError>,
+    /// Counts.
+    pub stats: Stats,
+}
+
+/// Decodes and maps a batch (no I/O): the entries in order, or the first poison record under
+/// [`PoisonPolicy::Fail`].
+pub fn prepare(
+    mapper: &impl Mapper,
+    event: &str,
+    options: &Options,
+    trace_header: Option<&str>,
+) -> Result<Prepared, BatchError> {
+    let batch = RawBatch::parse(event)?;
+    let mut prepared = Prepared {
+        stats: Stats {
+            records: batch.records.len(),
+            ..Stats::default()
+        },
+        ..Prepared::default()
+    };
+    let mut mapped = Vec::new();
+    for (index, raw) in batch.records.iter().enumerate() {
+        mapped.clear();
+        let result = Record::decode(raw).and_then(|record| {
+            let sequence_number = record.sequence_number.clone();
+            mapper
+                .map(&record, &mut mapped)
+                .map_err(|e| RecordError {
+                    sequence_number: sequence_number.clone(),
+                    kind: FailureKind::Map,
+                    retryable: false,
+                    reason: e.to_string(),
+                })
+                .and_then(|()| entries_for(&record, index, &mapped, options, trace_header))
+                .map(|entries| (record, entries))
+        });
+        match result {
+            Ok((record, entries)) => {
+                prepared.sequence_numbers.push(record.sequence_number);
+                if entries.is_empty() {
+                    prepared.stats.skipped += 1;
+                }
+                prepared.entries.extend(entries);
+            }
+            Err(error) => {
+                prepared
+                    .sequence_numbers
+                    .push(error.sequence_number.clone());
+                tracing::warn!(record = index, sequence_number = ?error.sequence_number, kind = ?error.kind, reason = %error.reason, "poison record");
+                match options.poison {
+                    PoisonPolicy::Fail => {
+                        prepared.failure = Some((index, error));
+                        break;
+                    }
+                    PoisonPolicy::DeadLetter => {
+                        prepared
+                            .entries
+                            .push(poison_entry(index, raw.get(), &error, options));
+                        prepared.stats.dead_lettered += 1;
+                    }
+                }
+            }
+        }
+    }
+    Ok(prepared)
+}
+
+fn entries_for(
+    record: &Record,
+    index: usize,
+    mapped: &[MappedEvent],
+    options: &Options,
+    trace_header: Option<&str>,
+) -> Result<Vec<Entry>, RecordError> {
+    let item_key = format!(
+        "{}/{}",
+        record.table,
+        serde_json::to_string(&crate::attr::ItemExcept {
+            item: &record.keys,
+            except: &[]
+        })
+        .unwrap_or_default()
+    );
+    mapped
+        .iter()
+        .map(|event| {
+            let entry = Entry {
+                record: index,
+                item_key: item_key.clone(),
+                source: event.spec.source.to_owned(),
+                detail_type: event.spec.detail_type.to_owned(),
+                detail: event.detail.clone(),
+                event_bus_name: options.bus.clone(),
+                time: record.time,
+                resources: vec![format!(
+                    "{ID_RESOURCE_PREFIX}{}",
+                    event_id(&record.event_id, event.spec)
+                )],
+                trace_header: trace_header.map(str::to_owned),
+            };
+            if entry.size() > options.limits.max_request_bytes {
+                return Err(RecordError {
+                    sequence_number: record.sequence_number.clone(),
+                    kind: FailureKind::TooLarge,
+                    retryable: false,
+                    reason: format!(
+                        "{} is {} bytes, more than the {} a PutEvents request takes",
+                        event.spec.name,
+                        entry.size(),
+                        options.limits.max_request_bytes
+                    ),
+                });
+            }
+            Ok(entry)
+        })
+        .collect()
+}
+
+/// The dead-letter event for a poison record: where it is and why it failed, not its contents.
+fn poison_entry(index: usize, raw: &str, error: &RecordError, options: &Options) -> Entry {
+    #[derive(serde::Deserialize)]
+    struct Ids {
+        #[serde(rename = "eventID")]
+        event_id: Option<String>,
+        #[serde(rename = "eventSourceARN")]
+        event_source_arn: Option<String>,
+    }
+    let ids: Option<Ids> = serde_json::from_str(raw).ok();
+    let event_id = ids.as_ref().and_then(|i| i.event_id.clone());
+    let detail = serde_json::json!({
+        "sequenceNumber": error.sequence_number,
+        "eventID": event_id,
+        "eventSourceARN": ids.and_then(|i| i.event_source_arn),
+        "kind": error.kind,
+        "reason": error.reason,
+    });
+    Entry {
+        record: index,
+        item_key: format!("poison/{index}"),
+        source: options.dead_letter_source.clone(),
+        detail_type: POISON_DETAIL_TYPE.to_owned(),
+        detail: detail.to_string(),
+        event_bus_name: options.bus.clone(),
+        time: None,
+        resources: vec![format!(
+            "{ID_RESOURCE_PREFIX}{}:poison",
+            event_id.unwrap_or_else(|| format!("record-{index}"))
+        )],
+        trace_header: None,
+    }
+}
+
+/// Publishes a prepared batch and answers for it.
+pub async fn publish(
+    publisher: &impl Publisher,
+    prepared: Prepared,
+    options: &Options,
+    deadline: Option<Instant>,
+) -> Result<Outcome, BatchError> {
+    let Prepared {
+        entries,
+        sequence_numbers,
+        mut failure,
+        mut stats,
+    } = prepared;
+    for wave in batch::waves(&entries, options.limits) {
+        let first_record = entries[wave[0][0]].record;
+        if failure.as_ref().is_some_and(|(r, _)| *r < first_record) {
+            break;
+        }
+        let mut pending: Vec<usize> = wave.into_iter().flatten().collect();
+        let mut attempt = 1;
+        loop {
+            let requests = batch::pack(&pending, &entries, options.limits);
+            let results: Vec<(Vec<usize>, Result<Vec<EntryOutcome>, _>)> =
+                futures_util::stream::iter(requests)
+                    .map(|request| async {
+                        let batch: Vec<&Entry> = request.iter().map(|&i| &entries[i]).collect();
+                        let result = publisher.put_events(&batch).await;
+                        (request, result)
+                    })
+                    .buffer_unordered(options.limits.max_in_flight)
+                    .collect()
+                    .await;
+            let mut retry = Vec::new();
+            for (request, result) in results {
+                match result {
+                    Ok(outcomes) => {
+                        for (index, outcome) in request.into_iter().zip(outcomes) {
+                            match outcome {
+                                EntryOutcome::Accepted => stats.published += 1,
+                                ref failed if failed.retryable() => retry.push(index),
+                                EntryOutcome::Failed { code, message } => fail(
+                                    &mut failure,
+                                    &entries[index],
+                                    &sequence_numbers,
+                                    format!("EventBridge rejected the event: {code}: {message}"),
+                                    false,
+                                ),
+                            }
+                        }
+                    }
+                    Err(error) if error.retryable => retry.extend(request),
+                    Err(error) => {
+                        for index in request {
+                            fail(
+                                &mut failure,
+                                &entries[index],
+                                &sequence_numbers,
+                                error.to_string(),
+                                false,
+                            );
+                        }
+                    }
+                }
+            }
+            retry.retain(|&i| failure.as_ref().is_none_or(|(r, _)| entries[i].record < *r));
+            retry.sort_unstable();
+            if retry.is_empty() {
+                break;
+            }
+            attempt += 1;
+            let delay = options.retry.backoff(attempt);
+            let out_of_time = deadline
+                .is_some_and(|d| Instant::now() + delay + options.retry.deadline_margin > d);
+            if attempt > options.retry.max_attempts || out_of_time {
+                let why = if out_of_time {
+                    "the invocation ran out of time"
+                } else {
+                    "retries ran out"
+                };
+                for &index in &retry {
+                    fail(
+                        &mut failure,
+                        &entries[index],
+                        &sequence_numbers,
+                        format!("{why} after {} attempts", attempt - 1),
+                        true,
+                    );
+                }
+                break;
+            }
+            stats.retried += retry.len();
+            tracing::debug!(
+                attempt,
+                entries = retry.len(),
+                delay_ms = delay.as_millis() as u64,
+                "retrying"
+            );
+            tokio::time::sleep(delay).await;
+            pending = retry;
+        }
+    }
+    let mut response = DynamoDbEventResponse::default();
+    let failure = match failure {
+        None => None,
+        Some((_, error)) if error.sequence_number.is_none() => {
+            return Err(BatchError::Unreportable(error));
+        }
+        Some((_, error)) => {
+            let mut item = DynamoDbBatchItemFailure::default();
+            item.item_identifier = error.sequence_number.clone();
+            response.batch_item_failures.push(item);
+            stats.failed = 1;
+            Some(error)
+        }
+    };
+    Ok(Outcome {
+        response,
+        failure,
+        stats,
+    })
+}
+
+/// Records that the record of `entry` failed, keeping only the earliest failed record.
+fn fail(
+    failure: &mut Option<(usize, RecordError)>,
+    entry: &Entry,
+    sequence_numbers: &[Option<String>],
+    reason: String,
+    retryable: bool,
+) {
+    if failure.as_ref().is_some_and(|(r, _)| *r <= entry.record) {
+        return;
+    }
+    tracing::warn!(record = entry.record, event_id = entry.id(), %reason, "event not published");
+    *failure = Some((
+        entry.record,
+        RecordError {
+            sequence_number: sequence_numbers.get(entry.record).cloned().flatten(),
+            kind: FailureKind::Publish,
+            retryable,
+            reason,
+        },
+    ));
+}
+
+/// Decodes, maps and publishes one batch.
+pub async fn handle(
+    mapper: &impl Mapper,
+    publisher: &impl Publisher,
+    event: &str,
+    options: &Options,
+    deadline: Option<Instant>,
+    trace_header: Option<&str>,
+) -> Result<Outcome, BatchError> {
+    let started = Instant::now();
+    let prepared = prepare(mapper, event, options, trace_header)?;
+    let outcome = publish(publisher, prepared, options, deadline).await?;
+    log_outcome(&outcome, started.elapsed());
+    Ok(outcome)
+}
+
+fn log_outcome(outcome: &Outcome, elapsed: Duration) {
+    let s = &outcome.stats;
+    tracing::info!(
+        records = s.records,
+        skipped = s.skipped,
+        published = s.published,
+        retried = s.retried,
+        failed = s.failed,
+        dead_lettered = s.dead_lettered,
+        elapsed_ms = elapsed.as_millis() as u64,
+        failed_sequence_number = outcome
+            .failure
+            .as_ref()
+            .and_then(|f| f.sequence_number.as_deref()),
+        "batch handled"
+    );
+}

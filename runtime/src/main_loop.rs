@@ -1,0 +1,215 @@
+//! The relay binary's entry point, shared by every generated relay: the `lambda_runtime` loop
+//! under Lambda, and the local command line (`--event-file`, `--dry-run`) elsewhere.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::value::RawValue;
+
+use crate::handler::{self, Mapper, Options, Outcome, PoisonPolicy, Stats};
+use crate::publish::EventBridgePublisher;
+
+/// What the generator knows about the relay's deployment.
+#[derive(Debug, Clone, Copy)]
+pub struct Defaults {
+    /// The service name (metrics dimension).
+    pub service: &'static str,
+    /// The bus, when `EVENT_BUS_NAME` is not set.
+    pub bus: &'static str,
+}
+
+/// Handle DynamoDB Streams batches like the Lambda function does, locally.
+#[derive(Debug, Parser)]
+#[command(name = "relay", version, about)]
+struct Cli {
+    /// A DynamoDB Streams Lambda event (JSON); prints the response (`batchItemFailures`).
+    #[arg(long, value_name = "FILE")]
+    event_file: PathBuf,
+    /// Send nothing; print the PutEvents entries, one JSON object per line, in send order.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// Runs the relay: the Lambda loop when `AWS_LAMBDA_RUNTIME_API` is set, the command line
+/// otherwise.
+pub async fn relay_main<M: Mapper + 'static>(
+    mapper: M,
+    defaults: Defaults,
+) -> std::process::ExitCode {
+    let under_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    init_tracing(under_lambda);
+    let options = options_from_env(defaults);
+    if under_lambda {
+        return match run_lambda(mapper, options, defaults).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!(error = %e, "the Lambda runtime stopped");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    let cli = Cli::parse();
+    let event = match std::fs::read_to_string(&cli.event_file) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", cli.event_file.display());
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let result = if cli.dry_run {
+        dry_run(&mapper, &event, &options)
+    } else {
+        let publisher = EventBridgePublisher::from_env(attempt_timeout()).await;
+        handler::handle(&mapper, &publisher, &event, &options, None, None)
+            .await
+            .map(|outcome| {
+                emit_metrics(defaults, &outcome.stats);
+                print_json(&outcome.response);
+            })
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn dry_run(
+    mapper: &impl Mapper,
+    event: &str,
+    options: &Options,
+) -> Result<(), handler::BatchError> {
+    let prepared = handler::prepare(mapper, event, options, None)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for entry in &prepared.entries {
+        let _ = writeln!(out, "{}", serde_json::to_string(entry).unwrap_or_default());
+    }
+    if let Some((_, failure)) = &prepared.failure {
+        eprintln!("dry run: {failure}; the batch would report it as its first failure");
+    }
+    Ok(())
+}
+
+async fn run_lambda<M: Mapper + 'static>(
+    mapper: M,
+    options: Options,
+    defaults: Defaults,
+) -> Result<(), lambda_runtime::Error> {
+    let publisher = Arc::new(EventBridgePublisher::from_env(attempt_timeout()).await);
+    let mapper = Arc::new(mapper);
+    let options = Arc::new(options);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
+        let (publisher, mapper, options) = (publisher.clone(), mapper.clone(), options.clone());
+        async move {
+            let deadline = deadline_instant(event.context.deadline);
+            let trace = event.context.xray_trace_id.clone();
+            let outcome: Outcome = handler::handle(
+                mapper.as_ref(),
+                publisher.as_ref(),
+                event.payload.get(),
+                &options,
+                Some(deadline),
+                trace.as_deref(),
+            )
+            .await
+            .map_err(|e| lambda_runtime::Error::from(e.to_string()))?;
+            emit_metrics(defaults, &outcome.stats);
+            Ok::<_, lambda_runtime::Error>(outcome.response)
+        }
+    }))
+    .await
+}
+
+/// Converts the invocation deadline (epoch milliseconds) to an `Instant`.
+fn deadline_instant(deadline_ms: u64) -> Instant {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64;
+    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}
+
+fn attempt_timeout() -> Duration {
+    env_number("OUTBOX_ATTEMPT_TIMEOUT_MS").map_or(Duration::from_secs(5), Duration::from_millis)
+}
+
+fn env_number(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+/// Settings from the environment the generated stacks set; defaults from outbox.yaml.
+fn options_from_env(defaults: Defaults) -> Options {
+    let mut options =
+        Options::new(std::env::var("EVENT_BUS_NAME").unwrap_or_else(|_| defaults.bus.to_owned()));
+    options.dead_letter_source = format!("{}.outbox", defaults.service);
+    if std::env::var("OUTBOX_POISON_POLICY").as_deref() == Ok("dead-letter") {
+        options.poison = PoisonPolicy::DeadLetter;
+    }
+    if let Some(n) = env_number("OUTBOX_MAX_IN_FLIGHT").filter(|n| *n > 0) {
+        options.limits.max_in_flight = n as usize;
+    }
+    if let Some(n) = env_number("OUTBOX_MAX_ATTEMPTS").filter(|n| *n > 0) {
+        options.retry.max_attempts = n as u32;
+    }
+    options
+}
+
+/// Logs go to stderr: JSON under Lambda (CloudWatch parses it), text elsewhere. Item contents
+/// are never logged.
+fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_env("AWS_LAMBDA_LOG_LEVEL"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().without_time().try_init()
+    } else {
+        builder.with_ansi(false).try_init()
+    };
+}
+
+/// With `OUTBOX_METRICS=emf`, prints the invocation's counts as a CloudWatch Embedded Metric
+/// Format line on stdout.
+fn emit_metrics(defaults: Defaults, stats: &Stats) {
+    if std::env::var("OUTBOX_METRICS").as_deref() != Ok("emf") {
+        return;
+    }
+    let names = [
+        "records",
+        "skipped",
+        "published",
+        "retried",
+        "failed",
+        "deadLettered",
+    ];
+    let mut line = serde_json::json!({
+        "_aws": {
+            "Timestamp": SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64,
+            "CloudWatchMetrics": [{
+                "Namespace": "Outbox",
+                "Dimensions": [["Service"]],
+                "Metrics": names.iter().map(|n| serde_json::json!({"Name": n, "Unit": "Count"})).collect::<Vec<_>>(),
+            }],
+        },
+        "Service": defaults.service,
+    });
+    if let (Some(object), Ok(serde_json::Value::Object(counts))) =
+        (line.as_object_mut(), serde_json::to_value(stats))
+    {
+        object.extend(counts);
+    }
+    println!("{line}");
+}
+
+fn print_json(value: &impl serde::Serialize) {
+    println!("{}", serde_json::to_string(value).unwrap_or_default());
+}

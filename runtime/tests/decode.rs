@@ -1,0 +1,178 @@
+//! Decoding real stream event shapes: the examples shipped with aws_lambda_events, and every
+//! attribute type and edge case of ours.
+
+mod support;
+
+use outbox_runtime::handler::{self, Options};
+use outbox_runtime::record::{RawBatch, Record};
+use outbox_runtime::{Attr, Image, ItemExcept, Operation};
+
+fn decode_all(text: &str) -> Vec<Result<Record, outbox_runtime::error::RecordError>> {
+    RawBatch::parse(text)
+        .unwrap()
+        .records
+        .into_iter()
+        .map(Record::decode)
+        .collect()
+}
+
+#[test]
+fn aws_lambda_events_examples_decode() {
+    let records = decode_all(include_str!("fixtures/example-dynamodb-event.json"));
+    assert_eq!(records.len(), 2);
+    let first = records[0].as_ref().unwrap();
+    assert_eq!(first.operation, Operation::Insert);
+    assert_eq!(first.table, "Example-Table");
+    assert_eq!(
+        first.sequence_number.as_deref(),
+        Some("1405400000000002063282832")
+    );
+    assert_eq!(first.time, Some(1_480_642_020));
+    let image = serde_json::to_value(ItemExcept {
+        item: &first.new,
+        except: &[],
+    })
+    .unwrap();
+    assert_eq!(
+        image,
+        serde_json::json!({"asdf1": "AAEqQQ==", "asdf2": ["AAEqQQ==", "QSoBAA=="], "key": "binary", "val": "data"})
+    );
+
+    for record in decode_all(include_str!(
+        "fixtures/example-dynamodb-event-null-items.json"
+    )) {
+        let record = record.unwrap();
+        assert!(record.new.is_empty() || record.old.is_empty());
+    }
+
+    let single = include_str!("fixtures/example-dynamodb-event-record-with-optional-fields.json");
+    let record = Record::decode(serde_json::from_str(single).unwrap()).unwrap();
+    assert_eq!(
+        record.table, "examples",
+        "tableName stands in for eventSourceARN"
+    );
+    assert_eq!(record.sequence_number, None);
+    assert_eq!(record.time, None);
+}
+
+const EVERY_TYPE: &str = r#"{"Records": [{
+  "eventID": "e1", "eventName": "MODIFY",
+  "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/app-table/stream/2026-01-01T00:00:00.000",
+  "dynamodb": {
+    "ApproximateCreationDateTime": 1700000000.206,
+    "SequenceNumber": "42",
+    "Keys": {"pk": {"S": "USER#1"}},
+    "NewImage": {
+      "pk": {"S": "USER#1"},
+      "exact": {"N": "12345678901234567890.123456789012345678"},
+      "price": {"N": "129.95"},
+      "negative": {"N": "-0.000000000000000000000000000000000001"},
+      "big": {"N": "9223372036854775807"},
+      "empty": {"S": ""},
+      "unicode": {"S": "Zoë 🚀 \u0000 \"quoted\""},
+      "yes": {"BOOL": true},
+      "nothing": {"NULL": true},
+      "blob": {"B": "AAEqQQ=="},
+      "names": {"SS": ["a", "b"]},
+      "numbers": {"NS": ["1", "2.5"]},
+      "blobs": {"BS": ["AAEqQQ=="]},
+      "list": {"L": [{"S": "x"}, {"N": "1"}, {"M": {"k": {"BOOL": false}}}]},
+      "map": {"M": {"z": {"S": "last"}, "a": {"L": []}, "m": {"M": {}}}}
+    }
+  }
+}]}"#;
+
+#[test]
+fn every_attribute_type_becomes_exact_json() {
+    let record = decode_all(EVERY_TYPE).pop().unwrap().unwrap();
+    assert_eq!(
+        record.time,
+        Some(1_700_000_000),
+        "fractional seconds are seconds, not microseconds"
+    );
+    let text = serde_json::to_string(&ItemExcept {
+        item: &record.new,
+        except: &["pk"],
+    })
+    .unwrap();
+    assert_eq!(
+        text,
+        concat!(
+            r#"{"big":9223372036854775807,"blob":"AAEqQQ==","blobs":["AAEqQQ=="],"empty":"","#,
+            r#""exact":12345678901234567890.123456789012345678,"list":["x",1,{"k":false}],"#,
+            r#""map":{"a":[],"m":{},"z":"last"},"names":["a","b"],"#,
+            r#""negative":-0.000000000000000000000000000000000001,"nothing":null,"numbers":[1,2.5],"#,
+            r#""price":129.95,"unicode":"Zoë 🚀 \u0000 \"quoted\"","yes":true}"#
+        )
+    );
+}
+
+#[test]
+fn integers_beyond_what_eventbridge_accepts_are_an_error_not_a_rounding() {
+    let value = serde_dynamo::AttributeValue::N("12345678901234567890123456789012345678".into());
+    let error = serde_json::to_string(&Attr(&value))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("38 digits"), "{error}");
+    assert!(error.contains("type: string"), "{error}");
+}
+
+#[test]
+fn a_malformed_record_is_an_error_of_that_record_only() {
+    let good = support::record(1, "INSERT", "ITEM#1", 1, "");
+    let mut bad_b64 = support::record(2, "INSERT", "ITEM#2", 2, r#", "b": {"B": "not base64!"}"#);
+    bad_b64["dynamodb"]["NewImage"]["b"] = serde_json::json!({"B": "***"});
+    let no_name = serde_json::json!({"eventID": "x", "dynamodb": {"SequenceNumber": "77"}});
+    let batch =
+        serde_json::json!({"Records": [good, bad_b64, no_name, {"garbage": true}]}).to_string();
+    let results = decode_all(&batch);
+    assert!(results[0].is_ok());
+    let second = results[1].as_ref().unwrap_err();
+    assert_eq!(
+        second.sequence_number.as_deref(),
+        Some(support::sequence_number(2).as_str())
+    );
+    assert!(second.reason.contains("base64"), "{}", second.reason);
+    assert_eq!(
+        results[2].as_ref().unwrap_err().sequence_number.as_deref(),
+        Some("77")
+    );
+    assert_eq!(results[3].as_ref().unwrap_err().sequence_number, None);
+}
+
+#[test]
+fn missing_images_are_empty_not_a_panic() {
+    let batch = support::batch(7, 7);
+    let remove = decode_all(&batch).pop().unwrap().unwrap();
+    assert_eq!(remove.operation, Operation::Remove);
+    assert!(remove.new.is_empty());
+    assert!(remove.get(Image::New, "pk").is_none());
+}
+
+#[test]
+fn a_poison_record_fails_the_batch_at_itself_under_the_fail_policy() {
+    let records = vec![
+        support::record(0, "INSERT", "ITEM#0", 0, ""),
+        support::record(1, "INSERT", "ITEM#1", 1, r#", "poison": {"BOOL": true}"#),
+        support::record(2, "INSERT", "ITEM#2", 2, ""),
+    ];
+    let batch = serde_json::json!({"Records": records}).to_string();
+    let prepared =
+        handler::prepare(&support::TestMapper, &batch, &Options::new("bus"), None).unwrap();
+    assert_eq!(
+        prepared.entries.len(),
+        1,
+        "only the record before the poison one is mapped"
+    );
+    let (index, error) = prepared.failure.unwrap();
+    assert_eq!(index, 1);
+    assert_eq!(
+        error.sequence_number.as_deref(),
+        Some(support::sequence_number(1).as_str())
+    );
+    assert!(
+        error.reason.contains("ItemChanged.poison"),
+        "{}",
+        error.reason
+    );
+}
