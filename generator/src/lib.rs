@@ -5,8 +5,10 @@
 //! the output directory).
 
 pub mod attrs;
+pub mod codegen;
 pub mod config;
 pub mod diag;
+pub mod ident;
 pub mod load;
 pub mod names;
 pub mod plan;

@@ -21,6 +21,8 @@ pub struct Plan {
     pub events: Vec<EventPlan>,
     /// Every consumer, by name.
     pub consumers: Vec<ConsumerPlan>,
+    /// The relay's mappings, resolved to Rust.
+    pub relay: crate::codegen::RelayPlan,
 }
 
 /// The event bus.
@@ -169,6 +171,7 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
         })
         .collect();
     Plan {
+        relay: crate::codegen::relay_plan(config),
         service: config.service.clone(),
         config_file: config_file.to_owned(),
         bus,

@@ -270,6 +270,29 @@ impl Fields {
         }
     }
 
+    /// A constant's JSON text (checked by the generator).
+    pub fn constant(
+        &self,
+        field: &'static str,
+        json: &'static str,
+    ) -> Result<&'static RawValue, MapError> {
+        serde_json::from_str(json).map_err(|e| self.error(field, e.to_string()))
+    }
+
+    /// A string holding a JSON object (an outbox payload stored as `json-string`).
+    pub fn json_object<'a>(
+        &self,
+        field: &'static str,
+        text: &'a str,
+    ) -> Result<&'a RawValue, MapError> {
+        let raw: &RawValue = serde_json::from_str(text)
+            .map_err(|e| self.error(field, format!("the value is not JSON: {e}")))?;
+        if !raw.get().trim_start().starts_with('{') {
+            return Err(self.error(field, "the value is JSON but not an object"));
+        }
+        Ok(raw)
+    }
+
     /// A whole image without some attributes (also "the rest" of an image).
     pub fn item_except<'a>(
         &self,

@@ -81,3 +81,12 @@ impl Entry {
 pub fn event_id(record_event_id: &str, spec: &EventSpec) -> String {
     format!("{record_event_id}:{}", spec.id_key)
 }
+
+impl MappedEvent {
+    /// Serializes `detail` for `spec`.
+    pub fn new(spec: &'static EventSpec, detail: &impl Serialize) -> Result<Self, crate::MapError> {
+        serde_json::to_string(detail)
+            .map(|detail| MappedEvent { spec, detail })
+            .map_err(|e| crate::MapError::new(spec.name, "detail", e.to_string()))
+    }
+}

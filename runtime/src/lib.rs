@@ -6,6 +6,7 @@
 
 pub mod attr;
 pub mod batch;
+pub mod cond;
 pub mod entry;
 pub mod error;
 pub mod handler;
@@ -17,5 +18,8 @@ pub use attr::{Attr, Binary, Fields, ItemExcept, Number};
 pub use entry::{EventSpec, MappedEvent};
 pub use error::MapError;
 pub use handler::Mapper;
-pub use main_loop::{Defaults, relay_main};
+pub use main_loop::{Defaults, relay_main, run};
+
 pub use record::{Image, Operation, Record};
+/// JSON text kept as written (constants in generated details).
+pub use serde_json::value::RawValue as RawJson;

@@ -34,6 +34,20 @@ struct Cli {
     dry_run: bool,
 }
 
+/// Runs [`relay_main`] on a new Tokio runtime: the whole `main` of a generated relay.
+pub fn run<M: Mapper + 'static>(mapper: M, defaults: Defaults) -> std::process::ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(relay_main(mapper, defaults)),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Runs the relay: the Lambda loop when `AWS_LAMBDA_RUNTIME_API` is set, the command line
 /// otherwise.
 pub async fn relay_main<M: Mapper + 'static>(

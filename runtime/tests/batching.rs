@@ -24,7 +24,11 @@ fn entry(record: usize, key: usize, detail_len: usize, with_time: bool) -> Entry
 
 fn entries() -> impl Strategy<Value = (Vec<Entry>, Limits)> {
     (1usize..12, 200usize..5_000, 1usize..6).prop_flat_map(|(keys, max_bytes, in_flight)| {
-        let limits = Limits { max_entries: 10, max_request_bytes: max_bytes, max_in_flight: in_flight };
+        let limits = Limits {
+            max_entries: 10,
+            max_request_bytes: max_bytes,
+            max_in_flight: in_flight,
+        };
         let one = (0..keys, 0usize..(max_bytes - 40), any::<bool>());
         (proptest::collection::vec(one, 0..300), Just(limits)).prop_map(|(specs, limits)| {
             let entries = specs
@@ -79,5 +83,9 @@ fn entry_size_is_counted_as_eventbridge_counts_it() {
     assert_eq!(e.size(), 14 + 1 + 1 + 100 + "urn:outbox:event:0".len());
     let mut unicode = entry(0, 0, 0, false);
     unicode.detail = "é".into();
-    assert_eq!(unicode.size(), 1 + 1 + 2 + "urn:outbox:event:0".len(), "UTF-8 bytes, not characters");
+    assert_eq!(
+        unicode.size(),
+        1 + 1 + 2 + "urn:outbox:event:0".len(),
+        "UTF-8 bytes, not characters"
+    );
 }

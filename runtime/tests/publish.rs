@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use aws_sdk_eventbridge::config::{BehaviorVersion, Credentials, Region};
-use fake_eventbridge::{Faults, FakeEventBridge};
+use fake_eventbridge::{FakeEventBridge, Faults};
 use outbox_runtime::handler::{self, Options, PoisonPolicy};
 use outbox_runtime::publish::{EventBridgePublisher, RetryPolicy};
 
@@ -43,7 +43,10 @@ fn accepted_per_item(fake: &FakeEventBridge) -> BTreeMap<String, Vec<u64>> {
     let mut per_item: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for entry in fake.log().accepted {
         let detail: serde_json::Value = serde_json::from_str(&entry.detail).unwrap();
-        per_item.entry(detail["id"].as_str().unwrap().to_owned()).or_default().push(detail["n"].as_u64().unwrap());
+        per_item
+            .entry(detail["id"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(detail["n"].as_u64().unwrap());
     }
     per_item
 }
@@ -51,55 +54,119 @@ fn accepted_per_item(fake: &FakeEventBridge) -> BTreeMap<String, Vec<u64>> {
 fn expected_per_item(count: usize, items: usize) -> BTreeMap<String, Vec<u64>> {
     let mut expected: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for i in (0..count).filter(|i| i % 7 != 6) {
-        expected.entry(format!("ITEM#{}", i % items)).or_default().push(i as u64);
+        expected
+            .entry(format!("ITEM#{}", i % items))
+            .or_default()
+            .push(i as u64);
     }
     expected
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_and_5xx_lose_nothing_and_keep_item_order() {
-    let fake = FakeEventBridge::start(Faults { throttle_entries: 0.3, fail_requests: 0.05, seed: 7, ..Faults::default() })
-        .await
-        .unwrap();
+    let fake = FakeEventBridge::start(Faults {
+        throttle_entries: 0.3,
+        fail_requests: 0.05,
+        seed: 7,
+        ..Faults::default()
+    })
+    .await
+    .unwrap();
     let (count, items) = (1_000, 37);
     let event = support::batch(count, items);
-    let outcome = handler::handle(&support::TestMapper, &publisher(&fake.endpoint(), Duration::from_secs(5)), &event, &options(30), None, None)
-        .await
-        .unwrap();
+    let outcome = handler::handle(
+        &support::TestMapper,
+        &publisher(&fake.endpoint(), Duration::from_secs(5)),
+        &event,
+        &options(30),
+        None,
+        None,
+    )
+    .await
+    .unwrap();
 
-    assert!(outcome.response.batch_item_failures.is_empty(), "{:?}", outcome.failure);
+    assert!(
+        outcome.response.batch_item_failures.is_empty(),
+        "{:?}",
+        outcome.failure
+    );
     let log = fake.log();
-    assert!(outcome.stats.retried > 100, "faults were injected: {:?}", outcome.stats);
+    assert!(
+        outcome.stats.retried > 100,
+        "faults were injected: {:?}",
+        outcome.stats
+    );
     assert_eq!(outcome.stats.published, log.accepted.len());
     assert!(log.largest_request_entries <= 10);
     let per_item = accepted_per_item(&fake);
     let expected = expected_per_item(count, items);
-    assert_eq!(per_item, expected, "every event accepted exactly once here, each item's in stream order");
+    assert_eq!(
+        per_item, expected,
+        "every event accepted exactly once here, each item's in stream order"
+    );
 
-    let ids: BTreeSet<&str> = log.accepted.iter().map(|a| a.resources[0].as_str()).collect();
+    let ids: BTreeSet<&str> = log
+        .accepted
+        .iter()
+        .map(|a| a.resources[0].as_str())
+        .collect();
     assert_eq!(ids.len(), log.accepted.len(), "ids are unique per event");
     assert!(ids.contains("urn:outbox:event:evt-000001:ItemChanged"));
-    assert!(log.accepted.iter().all(|a| a.event_bus_name.as_deref() == Some("test-bus")));
+    assert!(
+        log.accepted
+            .iter()
+            .all(|a| a.event_bus_name.as_deref() == Some("test-bus"))
+    );
     assert!(log.accepted.iter().all(|a| a.time.is_some()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redelivery_after_a_failure_carries_the_same_ids() {
-    let fake = FakeEventBridge::start(Faults { throttle_entries: 1.0, ..Faults::default() }).await.unwrap();
+    let fake = FakeEventBridge::start(Faults {
+        throttle_entries: 1.0,
+        ..Faults::default()
+    })
+    .await
+    .unwrap();
     let event = support::batch(50, 50);
-    let first = handler::handle(&support::TestMapper, &publisher(&fake.endpoint(), Duration::from_secs(5)), &event, &options(3), None, None)
-        .await
-        .unwrap();
-    let failure = first.failure.expect("everything throttled: the first record fails");
+    let first = handler::handle(
+        &support::TestMapper,
+        &publisher(&fake.endpoint(), Duration::from_secs(5)),
+        &event,
+        &options(3),
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    let failure = first
+        .failure
+        .expect("everything throttled: the first record fails");
     assert!(failure.retryable);
-    assert_eq!(first.response.batch_item_failures[0].item_identifier.as_deref(), Some(support::sequence_number(0).as_str()));
+    assert_eq!(
+        first.response.batch_item_failures[0]
+            .item_identifier
+            .as_deref(),
+        Some(support::sequence_number(0).as_str())
+    );
 
-    fake.set_faults(Faults { throttle_entries: 0.5, seed: 3, ..Faults::default() });
+    fake.set_faults(Faults {
+        throttle_entries: 0.5,
+        seed: 3,
+        ..Faults::default()
+    });
     let mut ids_seen: BTreeMap<String, usize> = BTreeMap::new();
     for _ in 0..3 {
-        let outcome = handler::handle(&support::TestMapper, &publisher(&fake.endpoint(), Duration::from_secs(5)), &event, &options(2), None, None)
-            .await
-            .unwrap();
+        let outcome = handler::handle(
+            &support::TestMapper,
+            &publisher(&fake.endpoint(), Duration::from_secs(5)),
+            &event,
+            &options(2),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
         let _ = outcome;
     }
     for accepted in fake.log().accepted {
@@ -110,8 +177,14 @@ async fn redelivery_after_a_failure_carries_the_same_ids() {
         .map(|i| format!("urn:outbox:event:evt-{i:06}:ItemChanged"))
         .collect();
     let seen: BTreeSet<String> = ids_seen.keys().cloned().collect();
-    assert!(seen.is_subset(&expected_ids), "only the expected ids, whatever the retries");
-    assert!(ids_seen.values().any(|n| *n > 1), "redeliveries re-sent some events, with the same id");
+    assert!(
+        seen.is_subset(&expected_ids),
+        "only the expected ids, whatever the retries"
+    );
+    assert!(
+        ids_seen.values().any(|n| *n > 1),
+        "redeliveries re-sent some events, with the same id"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -125,22 +198,45 @@ async fn a_permanent_failure_is_reported_exactly_and_everything_before_it_is_pub
     .await
     .unwrap();
     let event = support::batch(1_000, 1_000);
-    let outcome = handler::handle(&support::TestMapper, &publisher(&fake.endpoint(), Duration::from_secs(5)), &event, &options(30), None, None)
-        .await
-        .unwrap();
+    let outcome = handler::handle(
+        &support::TestMapper,
+        &publisher(&fake.endpoint(), Duration::from_secs(5)),
+        &event,
+        &options(30),
+        None,
+        None,
+    )
+    .await
+    .unwrap();
     let failure = outcome.failure.expect("record 600 is rejected");
     assert!(!failure.retryable);
-    assert!(failure.reason.contains("InvalidArgument"), "{}", failure.reason);
+    assert!(
+        failure.reason.contains("InvalidArgument"),
+        "{}",
+        failure.reason
+    );
     assert_eq!(outcome.response.batch_item_failures.len(), 1);
-    assert_eq!(outcome.response.batch_item_failures[0].item_identifier.as_deref(), Some(support::sequence_number(600).as_str()));
+    assert_eq!(
+        outcome.response.batch_item_failures[0]
+            .item_identifier
+            .as_deref(),
+        Some(support::sequence_number(600).as_str())
+    );
     let published: BTreeSet<u64> = fake
         .log()
         .accepted
         .iter()
-        .map(|a| serde_json::from_str::<serde_json::Value>(&a.detail).unwrap()["n"].as_u64().unwrap())
+        .map(|a| {
+            serde_json::from_str::<serde_json::Value>(&a.detail).unwrap()["n"]
+                .as_u64()
+                .unwrap()
+        })
         .collect();
     for i in (0..600u64).filter(|i| i % 7 != 6) {
-        assert!(published.contains(&i), "record {i} before the failure was not published");
+        assert!(
+            published.contains(&i),
+            "record {i} before the failure was not published"
+        );
     }
     assert!(!published.contains(&600));
 }
@@ -157,49 +253,102 @@ async fn timeouts_and_dropped_connections_are_retried() {
     .await
     .unwrap();
     let event = support::batch(300, 300);
-    let outcome = handler::handle(&support::TestMapper, &publisher(&fake.endpoint(), Duration::from_millis(200)), &event, &options(20), None, None)
-        .await
-        .unwrap();
+    let outcome = handler::handle(
+        &support::TestMapper,
+        &publisher(&fake.endpoint(), Duration::from_millis(200)),
+        &event,
+        &options(20),
+        None,
+        None,
+    )
+    .await
+    .unwrap();
     assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
     assert!(outcome.stats.retried > 0);
     let per_item = accepted_per_item(&fake);
     for (item, ns) in expected_per_item(300, 300) {
-        let got = per_item.get(&item).unwrap_or_else(|| panic!("{item} missing"));
+        let got = per_item
+            .get(&item)
+            .unwrap_or_else(|| panic!("{item} missing"));
         assert!(got.contains(&ns[0]));
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_stay_under_the_size_limit() {
-    let fake = FakeEventBridge::start(Faults { max_request_bytes: 20_000, ..Faults::default() }).await.unwrap();
+    let fake = FakeEventBridge::start(Faults {
+        max_request_bytes: 20_000,
+        ..Faults::default()
+    })
+    .await
+    .unwrap();
     let pad = "p".repeat(3_000);
-    let records: Vec<_> = (0..40).map(|i| support::record(i, "INSERT", &format!("ITEM#{i}"), i, &format!(r#", "pad": {{"S": "{pad}"}}"#))).collect();
+    let records: Vec<_> = (0..40)
+        .map(|i| {
+            support::record(
+                i,
+                "INSERT",
+                &format!("ITEM#{i}"),
+                i,
+                &format!(r#", "pad": {{"S": "{pad}"}}"#),
+            )
+        })
+        .collect();
     let event = serde_json::json!({"Records": records}).to_string();
     let mut options = options(3);
     options.limits.max_request_bytes = 20_000;
-    let outcome = handler::handle(&support::TestMapper, &publisher(&fake.endpoint(), Duration::from_secs(5)), &event, &options, None, None)
-        .await
-        .unwrap();
+    let outcome = handler::handle(
+        &support::TestMapper,
+        &publisher(&fake.endpoint(), Duration::from_secs(5)),
+        &event,
+        &options,
+        None,
+        None,
+    )
+    .await
+    .unwrap();
     assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
     let log = fake.log();
     assert_eq!(log.accepted.len(), 40);
-    assert!(log.largest_request_bytes <= 20_000 && log.largest_request_entries < 10, "{log:?}");
+    assert!(
+        log.largest_request_bytes <= 20_000 && log.largest_request_entries < 10,
+        "{log:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_deadline_bounds_retries() {
-    let fake = FakeEventBridge::start(Faults { throttle_entries: 1.0, ..Faults::default() }).await.unwrap();
+    let fake = FakeEventBridge::start(Faults {
+        throttle_entries: 1.0,
+        ..Faults::default()
+    })
+    .await
+    .unwrap();
     let event = support::batch(10, 10);
     let started = std::time::Instant::now();
     let deadline = started + Duration::from_millis(400);
     let mut options = options(1_000);
     options.retry.base_delay = Duration::from_millis(50);
-    let outcome = handler::handle(&support::TestMapper, &publisher(&fake.endpoint(), Duration::from_secs(5)), &event, &options, Some(deadline), None)
-        .await
-        .unwrap();
+    let outcome = handler::handle(
+        &support::TestMapper,
+        &publisher(&fake.endpoint(), Duration::from_secs(5)),
+        &event,
+        &options,
+        Some(deadline),
+        None,
+    )
+    .await
+    .unwrap();
     let failure = outcome.failure.unwrap();
-    assert!(failure.reason.contains("ran out of time"), "{}", failure.reason);
-    assert!(std::time::Instant::now() < deadline, "it answered before the deadline");
+    assert!(
+        failure.reason.contains("ran out of time"),
+        "{}",
+        failure.reason
+    );
+    assert!(
+        std::time::Instant::now() < deadline,
+        "it answered before the deadline"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -213,17 +362,35 @@ async fn poison_records_go_to_the_dead_letter_destination_with_their_reason() {
     let event = serde_json::json!({"Records": records}).to_string();
     let mut options = options(3);
     options.poison = PoisonPolicy::DeadLetter;
-    let outcome = handler::handle(&support::TestMapper, &publisher(&fake.endpoint(), Duration::from_secs(5)), &event, &options, None, None)
-        .await
-        .unwrap();
+    let outcome = handler::handle(
+        &support::TestMapper,
+        &publisher(&fake.endpoint(), Duration::from_secs(5)),
+        &event,
+        &options,
+        None,
+        None,
+    )
+    .await
+    .unwrap();
     assert!(outcome.response.batch_item_failures.is_empty());
     assert_eq!(outcome.stats.dead_lettered, 1);
     let accepted = fake.log().accepted;
     assert_eq!(accepted.len(), 3);
-    let poison = accepted.iter().find(|a| a.detail_type == handler::POISON_DETAIL_TYPE).unwrap();
+    let poison = accepted
+        .iter()
+        .find(|a| a.detail_type == handler::POISON_DETAIL_TYPE)
+        .unwrap();
     let detail: serde_json::Value = serde_json::from_str(&poison.detail).unwrap();
     assert_eq!(detail["sequenceNumber"], support::sequence_number(1));
     assert_eq!(detail["kind"], "map");
-    assert!(detail["reason"].as_str().unwrap().contains("ItemChanged.poison"));
-    assert!(!poison.detail.contains("ITEM#1"), "no item contents in the dead letter");
+    assert!(
+        detail["reason"]
+            .as_str()
+            .unwrap()
+            .contains("ItemChanged.poison")
+    );
+    assert!(
+        !poison.detail.contains("ITEM#1"),
+        "no item contents in the dead letter"
+    );
 }

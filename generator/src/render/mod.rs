@@ -3,6 +3,7 @@
 
 mod config_schema;
 mod readme;
+mod relay;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -26,6 +27,7 @@ pub struct RenderError {
 pub fn render(plan: &Plan) -> Result<Files, RenderError> {
     let mut files = Files::new();
     files.insert(PathBuf::from(config_schema::PATH), config_schema::render());
+    relay::render(plan, &mut files)?;
     let readme = readme::render(plan, &files)?;
     files.insert(PathBuf::from(readme::PATH), readme);
     Ok(files)
@@ -38,6 +40,11 @@ pub(crate) fn describe(path: &str) -> &'static str {
             "JSON Schema of `outbox.yaml`, for editors (`# yaml-language-server: $schema=...`) and CI"
         }
         readme::PATH => "this file",
+        "relay/Cargo.toml" => "the relay crate (package `relay`, a workspace member)",
+        "relay/src/main.rs" => {
+            "the relay's entry point: the Lambda loop, or `relay --event-file FILE [--dry-run]`"
+        }
+        "relay/src/mapping.rs" => "every event's typed detail, filter and mapping",
         _ => "generated file",
     }
 }

@@ -1,0 +1,101 @@
+//! Every golden case's relay is compiled, linted and run: its crate is copied into its own
+//! workspace beside the repository's `runtime/`, built with `clippy -D warnings`, and
+//! `relay --event-file event.json --dry-run` must print the case's `expected.dryrun`
+//! (`OUTBOX_BLESS=1` to accept changes).
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use common::{bless, case_dirs, read_tree, write_tree};
+
+fn cargo(dir: &Path, args: &[&str], target: &Path) -> std::process::Output {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target)
+        .output()
+        .expect("cargo runs")
+}
+
+#[test]
+fn every_case_relay_compiles_lints_clean_and_maps_its_sample_event() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace.join("target"), Into::into);
+    let mut failures = Vec::new();
+    let mut compiled = 0;
+    for case in case_dirs() {
+        let relay = case.join("expected/relay");
+        if !relay.exists() {
+            continue;
+        }
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        // Two levels below the workspace root, so the crate's `../../runtime` is the real one.
+        let dir = target.join(format!("golden-{name}"));
+        let dir = workspace.join("target").join(dir.file_name().unwrap());
+        let _ = fs::remove_dir_all(&dir);
+        write_tree(&dir, &read_tree(&relay));
+        let manifest = dir.join("Cargo.toml");
+        let standalone = fs::read_to_string(&manifest).unwrap() + "\n[workspace]\n";
+        fs::write(&manifest, standalone).unwrap();
+        fs::copy(workspace.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+
+        let clippy = cargo(
+            &dir,
+            &[
+                "clippy",
+                "--offline",
+                "--quiet",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+            &target,
+        );
+        if !clippy.status.success() {
+            failures.push(format!(
+                "{name}: clippy failed:\n{}",
+                String::from_utf8_lossy(&clippy.stderr)
+            ));
+            continue;
+        }
+        let build = cargo(&dir, &["build", "--offline", "--quiet"], &target);
+        if !build.status.success() {
+            failures.push(format!(
+                "{name}: build failed:\n{}",
+                String::from_utf8_lossy(&build.stderr)
+            ));
+            continue;
+        }
+        compiled += 1;
+        let run = Command::new(target.join("debug/relay"))
+            .args([
+                "--event-file",
+                case.join("event.json").to_str().unwrap(),
+                "--dry-run",
+            ])
+            .env("EVENT_BUS_NAME", "golden-bus")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
+        let expected_file = case.join("expected.dryrun");
+        if bless() {
+            fs::write(&expected_file, &stdout).unwrap();
+        }
+        if !run.status.success() || stdout != fs::read_to_string(&expected_file).unwrap_or_default()
+        {
+            failures.push(format!(
+                "{name}: dry run differs (exit {:?}):\n{stdout}\n{}",
+                run.status.code(),
+                String::from_utf8_lossy(&run.stderr)
+            ));
+        }
+        let _ = fs::remove_dir_all(&dir);
+    }
+    assert!(compiled >= 4, "compiled {compiled} cases");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
