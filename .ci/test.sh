@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The one test command (README "Testing"): formatting, lints on every crate (generated code
-# included), every test, and the committed generated/ being current. Prints each stage's time.
+# The one test command (README "Testing"). Installs what the tests need (idempotent: a second
+# run reuses .venv and the Rust targets), then runs formatting, lints on every crate (generated
+# code included), every test, the committed generated/ being current, and the arm64 Lambda
+# build. Prints how long each stage took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,9 +17,35 @@ stage() {
     echo "<== $name took $((SECONDS - start)) s"
 }
 
+python_tools() {
+    local stamp=.venv/.requirements.sha256
+    local want
+    want=$(sha256sum .ci/requirements.txt | cut -d' ' -f1)
+    if [[ ! -x .venv/bin/python || ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+        python3 -m venv .venv
+        .venv/bin/pip install --quiet --disable-pip-version-check -r .ci/requirements.txt
+        echo "$want" > "$stamp"
+    fi
+    .venv/bin/cargo-lambda lambda --help > /dev/null
+}
+
+lambda_build() {
+    cargo lambda build --release --arm64 --locked -p relay
+    local bootstrap=target/lambda/relay/bootstrap
+    # ELF e_machine 0xB7 (183) is aarch64.
+    local machine
+    machine=$(od -An -t u2 -j 18 -N 2 "$bootstrap" | tr -d ' ')
+    [[ $machine == 183 ]] || { echo "$bootstrap is not an arm64 binary (e_machine $machine)"; exit 1; }
+    echo "arm64 bootstrap: $(stat -c %s "$bootstrap") bytes"
+}
+
+stage python-tools python_tools
+export PATH="$PWD/.venv/bin:$PATH"
+stage rust-targets rustup target add aarch64-unknown-linux-gnu
 stage fmt cargo fmt --all --check
 stage clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 stage test cargo test --workspace --locked
 stage generated-is-current cargo run --quiet --locked -p generator -- --check
+stage lambda-build lambda_build
 
 echo "all stages passed in $((SECONDS - total_start)) s"

@@ -87,3 +87,36 @@ fn the_relay_reports_unreadable_input_with_exit_code_2() {
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
 }
+
+#[test]
+fn the_readme_sample_event_gives_one_event_of_each_kind() {
+    let relay = e2e::relay_binary();
+    let file = e2e::workspace().join("e2e/events/app-table.json");
+    let output = Command::new(&relay)
+        .args(["--event-file", file.to_str().unwrap(), "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let entries: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let types: Vec<&str> = entries
+        .iter()
+        .map(|e| e["DetailType"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        ["UserCreated", "OrderStatusChanged"],
+        "the order MODIFY without a status change and the REMOVE give nothing"
+    );
+    assert_eq!(
+        entries[0]["EventBusName"], "myapp-events",
+        "the bus from outbox.yaml when EVENT_BUS_NAME is unset"
+    );
+    let order: Value = serde_json::from_str(entries[1]["Detail"].as_str().unwrap()).unwrap();
+    assert_eq!(order["previousStatus"], "PAID");
+    assert_eq!(order["status"], "SHIPPED");
+    assert_eq!(order["order"]["total"], 129.95);
+}

@@ -97,7 +97,12 @@ pub struct FakeEventBridge {
 impl FakeEventBridge {
     /// Starts a fake on a free port of 127.0.0.1.
     pub async fn start(faults: Faults) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        Self::start_on(0, faults).await
+    }
+
+    /// Starts a fake on `port` of 127.0.0.1 (0: any free port).
+    pub async fn start_on(port: u16, faults: Faults) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State {
             rng: fastrand::Rng::with_seed(faults.seed),

@@ -41,6 +41,7 @@ pub(crate) fn describe(path: &str) -> &'static str {
         }
         readme::PATH => "this file",
         "relay/Cargo.toml" => "the relay crate (package `relay`, a workspace member)",
+        "relay/src/lib.rs" => "the mappings as a library, for tests and benchmarks",
         "relay/src/main.rs" => {
             "the relay's entry point: the Lambda loop, or `relay --event-file FILE [--dry-run]`"
         }

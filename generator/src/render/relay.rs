@@ -7,10 +7,14 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
 use super::{Files, RenderError};
 use crate::plan::Plan;
 
-const TEMPLATES: [(&str, &str); 3] = [
+const TEMPLATES: [(&str, &str); 4] = [
     (
         "relay/Cargo.toml",
         include_str!("../../templates/relay/Cargo.toml.j2"),
+    ),
+    (
+        "relay/src/lib.rs",
+        include_str!("../../templates/relay/lib.rs.j2"),
     ),
     (
         "relay/src/main.rs",

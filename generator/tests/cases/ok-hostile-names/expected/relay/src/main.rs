@@ -4,8 +4,6 @@
 //!
 //! Under Lambda (`AWS_LAMBDA_RUNTIME_API` set) it runs the Lambda loop; elsewhere
 //! `relay --event-file FILE [--dry-run]` handles one stream event exactly as the Lambda would.
-#[rustfmt::skip]
-mod mapping;
 fn main() -> ::std::process::ExitCode {
-    ::outbox_runtime::run(mapping::Mapping, mapping::DEFAULTS)
+    ::outbox_runtime::run(::relay::mapping::Mapping, ::relay::mapping::DEFAULTS)
 }

@@ -1,0 +1,146 @@
+//! The relay under a Lambda Runtime API: `cargo lambda watch` runs it as Lambda would and
+//! `cargo lambda invoke` sends it a stream event; the response must equal what
+//! `relay --event-file` prints for the same event, against the same EventBridge (a local fake
+//! that rejects one event, so the response carries a batch item failure).
+//! Needs `cargo lambda` on PATH: the test command installs it (PyPI `cargo-lambda`).
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fake_eventbridge::{FakeEventBridge, Faults};
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn cargo_lambda_invoke_answers_like_event_file() {
+    let batch = e2e::example_batch(400, 9);
+    let reference = e2e::seed_reference(&batch);
+    let rejected = reference
+        .iter()
+        .filter_map(|e| e.2.get("orderId"))
+        .nth(20)
+        .expect("orders in the batch")
+        .clone();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let fake = runtime
+        .block_on(FakeEventBridge::start(Faults {
+            reject_detail_containing: Some(format!("\"orderId\":{rejected}")),
+            ..Faults::default()
+        }))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let event_file = dir.path().join("event.json");
+    std::fs::write(&event_file, batch.to_string()).unwrap();
+    let env = [
+        ("AWS_ENDPOINT_URL_EVENTBRIDGE", fake.endpoint()),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ("AWS_REGION", "eu-west-1".into()),
+        ("EVENT_BUS_NAME", "lambda-bus".into()),
+    ];
+
+    let relay = e2e::relay_binary();
+    let local = Command::new(&relay)
+        .arg("--event-file")
+        .arg(&event_file)
+        .envs(env.clone())
+        .output()
+        .unwrap();
+    assert!(
+        local.status.success(),
+        "{}",
+        String::from_utf8_lossy(&local.stderr)
+    );
+    let local: serde_json::Value = serde_json::from_slice(&local.stdout).unwrap();
+    assert_eq!(
+        local["batchItemFailures"].as_array().unwrap().len(),
+        1,
+        "{local}"
+    );
+    let accepted_locally = fake.log().accepted.len();
+
+    let port = free_port();
+    let mut watch = Command::new("cargo");
+    watch.args([
+        "lambda",
+        "watch",
+        "--ignore-changes",
+        "--invoke-port",
+        &port.to_string(),
+        "--package",
+        "relay",
+    ]);
+    for (key, value) in &env {
+        watch.arg("--env-var").arg(format!("{key}={value}"));
+    }
+    let _watch = Killed(
+        watch
+            .current_dir(e2e::workspace())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cargo lambda is installed"),
+    );
+
+    let started = Instant::now();
+    let response = loop {
+        let mut invoke = Command::new("cargo")
+            .args([
+                "lambda",
+                "invoke",
+                "relay",
+                "--invoke-port",
+                &port.to_string(),
+                "--output-format",
+                "json",
+                "--data-file",
+            ])
+            .arg(&event_file)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let status = invoke.wait().unwrap();
+        let mut stdout = String::new();
+        invoke
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
+        if status.success() && !stdout.trim().is_empty() {
+            break serde_json::from_str::<serde_json::Value>(&stdout).unwrap();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(900),
+            "cargo lambda watch did not answer in 15 minutes"
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    };
+    assert_eq!(
+        response, local,
+        "the Lambda answer equals the --event-file answer"
+    );
+    let accepted_under_lambda = fake.log().accepted.len() - accepted_locally;
+    assert_eq!(
+        accepted_under_lambda, accepted_locally,
+        "both published the same entries"
+    );
+}

@@ -1,0 +1,45 @@
+//! `fake-eventbridge`: runs the fault-injecting PutEvents server until killed, printing its
+//! endpoint URL on the first line of stdout.
+//!
+//! `fake-eventbridge [--port P] [--throttle F] [--fail-requests F] [--drop F] [--seed N]`
+
+use std::time::Duration;
+
+use fake_eventbridge::{FakeEventBridge, Faults};
+
+fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let number = |name: &str| {
+        flag(&args, name)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let faults = Faults {
+        throttle_entries: number("--throttle"),
+        fail_requests: number("--fail-requests"),
+        drop_connections: number("--drop"),
+        seed: number("--seed") as u64,
+        slow_delay: Duration::from_millis(0),
+        ..Faults::default()
+    };
+    let port = flag(&args, "--port")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    let fake = FakeEventBridge::start_on(port, faults).await?;
+    println!("{}", fake.endpoint());
+    tokio::signal::ctrl_c().await?;
+    eprintln!(
+        "accepted {} entries in {} requests",
+        fake.log().accepted.len(),
+        fake.log().requests
+    );
+    Ok(())
+}
