@@ -144,3 +144,53 @@ fn cargo_lambda_invoke_answers_like_event_file() {
         "both published the same entries"
     );
 }
+
+#[test]
+fn event_file_publishes_and_reports_metrics_in_embedded_metric_format() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let fake = runtime
+        .block_on(FakeEventBridge::start(Faults {
+            throttle_entries: 0.3,
+            seed: 1,
+            ..Faults::default()
+        }))
+        .unwrap();
+    let file = e2e::workspace().join("e2e/events/app-table.json");
+    let output = Command::new(e2e::relay_binary())
+        .arg("--event-file")
+        .arg(&file)
+        .env("AWS_ENDPOINT_URL_EVENTBRIDGE", fake.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "eu-west-1")
+        .env("OUTBOX_METRICS", "emf")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        r#"{"batchItemFailures":[]}"#
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let emf: serde_json::Value = stderr
+        .lines()
+        .find(|l| l.contains("CloudWatchMetrics"))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .expect("an EMF line");
+    assert_eq!(emf["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Outbox");
+    assert_eq!(emf["Service"], "myapp");
+    assert_eq!(emf["records"], 4);
+    assert_eq!(emf["published"], 2);
+    assert_eq!(emf["skipped"], 2);
+    assert_eq!(fake.log().accepted.len(), 2);
+    assert!(
+        fake.log()
+            .accepted
+            .iter()
+            .all(|a| a.event_bus_name.as_deref() == Some("myapp-events"))
+    );
+}

@@ -81,7 +81,9 @@ pub async fn relay_main<M: Mapper + 'static>(
         handler::handle(&mapper, &publisher, &event, &options, None, None)
             .await
             .map(|outcome| {
-                emit_metrics(defaults, &outcome.stats);
+                if let Some(line) = metrics_line(defaults, &outcome.stats) {
+                    eprintln!("{line}");
+                }
                 print_json(&outcome.response);
             })
     };
@@ -134,7 +136,9 @@ async fn run_lambda<M: Mapper + 'static>(
             )
             .await
             .map_err(|e| lambda_runtime::Error::from(e.to_string()))?;
-            emit_metrics(defaults, &outcome.stats);
+            if let Some(line) = metrics_line(defaults, &outcome.stats) {
+                println!("{line}");
+            }
             Ok::<_, lambda_runtime::Error>(outcome.response)
         }
     }))
@@ -191,11 +195,12 @@ fn init_tracing(json: bool) {
     };
 }
 
-/// With `OUTBOX_METRICS=emf`, prints the invocation's counts as a CloudWatch Embedded Metric
-/// Format line on stdout.
-fn emit_metrics(defaults: Defaults, stats: &Stats) {
+/// With `OUTBOX_METRICS=emf`, the invocation's counts as a CloudWatch Embedded Metric Format
+/// line (printed on stdout under Lambda, where CloudWatch reads it; on stderr locally, so stdout
+/// stays the response).
+fn metrics_line(defaults: Defaults, stats: &Stats) -> Option<String> {
     if std::env::var("OUTBOX_METRICS").as_deref() != Ok("emf") {
-        return;
+        return None;
     }
     let names = [
         "records",
@@ -221,7 +226,7 @@ fn emit_metrics(defaults: Defaults, stats: &Stats) {
     {
         object.extend(counts);
     }
-    println!("{line}");
+    Some(line.to_string())
 }
 
 fn print_json(value: &impl serde::Serialize) {

@@ -394,3 +394,27 @@ async fn poison_records_go_to_the_dead_letter_destination_with_their_reason() {
         "no item contents in the dead letter"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_x_ray_trace_is_propagated_into_every_entry() {
+    let fake = FakeEventBridge::start(Faults::default()).await.unwrap();
+    let event = support::batch(5, 5);
+    let trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+    handler::handle(
+        &support::TestMapper,
+        &publisher(&fake.endpoint(), Duration::from_secs(5)),
+        &event,
+        &options(3),
+        None,
+        Some(trace),
+    )
+    .await
+    .unwrap();
+    let accepted = fake.log().accepted;
+    assert_eq!(accepted.len(), 5);
+    assert!(
+        accepted
+            .iter()
+            .all(|a| a.trace_header.as_deref() == Some(trace))
+    );
+}
