@@ -46,6 +46,8 @@ pub struct RelayEvent {
     pub source: String,
     /// `DetailType` (literal).
     pub detail_type: String,
+    /// The detail's JSON Schema (literal).
+    pub schema: String,
     /// Doc comment text.
     pub doc: String,
     /// Boolean expressions that must all hold.
@@ -97,6 +99,10 @@ fn image_expr(image: Image) -> String {
 /// Resolves every event of a validated config.
 pub fn relay_plan(config: &Config) -> RelayPlan {
     let mut modules = Scope::with_reserved(&["mapping", "main", "Mapping", "DEFAULTS"]);
+    let schemas: std::collections::BTreeMap<String, String> = crate::contract::contracts(config)
+        .into_iter()
+        .map(|c| (c.name, c.detail.to_string()))
+        .collect();
     let tables = config
         .tables
         .iter()
@@ -105,7 +111,10 @@ pub fn relay_plan(config: &Config) -> RelayPlan {
             events: table
                 .events
                 .iter()
-                .map(|(name, event)| event_code(&mut modules, table, name, event))
+                .map(|(name, event)| {
+                    let schema = schemas.get(name).map_or("{}", String::as_str);
+                    event_code(&mut modules, table, name, event, schema)
+                })
                 .collect(),
         })
         .collect();
@@ -121,13 +130,20 @@ pub fn relay_plan(config: &Config) -> RelayPlan {
     }
 }
 
-fn event_code(modules: &mut Scope, table: &Table, name: &str, event: &Event) -> RelayEvent {
+fn event_code(
+    modules: &mut Scope,
+    table: &Table,
+    name: &str,
+    event: &Event,
+    schema: &str,
+) -> RelayEvent {
     let mut code = RelayEvent {
         module: modules.snake(name),
         name: lit(name),
         id_key: lit(&ident::id_slug(name)),
         source: lit(&event.source),
         detail_type: lit(event.detail_type.as_deref().unwrap_or(name)),
+        schema: lit(schema),
         doc: event
             .description
             .clone()

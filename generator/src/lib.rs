@@ -5,8 +5,10 @@
 //! the output directory).
 
 pub mod attrs;
+pub mod check_events;
 pub mod codegen;
 pub mod config;
+pub mod contract;
 pub mod diag;
 pub mod ident;
 pub mod load;

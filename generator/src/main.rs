@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use generator::check_events::{SchemaSet, Verdict};
 use generator::{GenerateError, write};
 
 /// Generate the outbox relay, event schemas, infrastructure and docs from outbox.yaml.
@@ -26,10 +27,30 @@ struct Cli {
     /// (changed, missing or extra files), exit 0 if it is current. For CI.
     #[arg(long)]
     check: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate events against the generated schemas (in DIR/schemas): exit 0 if all are
+    /// valid, 1 if any breaks its schema (each violation with its JSON pointer), 2 if an input
+    /// is not an event.
+    ///
+    /// An event is an EventBridge envelope as consumers receive it, or a PutEvents entry
+    /// (Detail as a JSON string); its schema is chosen by source and detail-type.
+    Validate {
+        /// Event files (JSON); `-` reads standard input.
+        #[arg(long = "event", value_name = "FILE", required = true, num_args = 1..)]
+        events: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Validate { events }) = &cli.command {
+        return validate(&cli, events);
+    }
     let generated = match generator::generate(&cli.config) {
         Ok(generated) => generated,
         Err(GenerateError::Config(diagnostics)) => {
@@ -111,4 +132,48 @@ fn check(cli: &Cli, files: &generator::render::Files) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn validate(cli: &Cli, events: &[String]) -> ExitCode {
+    let schemas = match SchemaSet::load(&cli.out.join("schemas")) {
+        Ok(schemas) => schemas,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut worst = 0;
+    for name in events {
+        let text = if name == "-" {
+            std::io::read_to_string(std::io::stdin())
+        } else {
+            std::fs::read_to_string(name)
+        };
+        let verdict = text
+            .map_err(|e| format!("cannot read: {e}"))
+            .and_then(|t| schemas.check(&t));
+        match verdict {
+            Ok(Verdict::Valid { event }) => println!("{name}: valid {event}"),
+            Ok(Verdict::Invalid { event, violations }) => {
+                worst = worst.max(1);
+                match event {
+                    Some(event) => println!("{name}: invalid {event}"),
+                    None => println!("{name}: invalid"),
+                }
+                for (pointer, message) in violations {
+                    let pointer = if pointer.is_empty() {
+                        "/".to_owned()
+                    } else {
+                        pointer
+                    };
+                    println!("  {pointer}: {message}");
+                }
+            }
+            Err(e) => {
+                worst = 2;
+                eprintln!("{name}: error: {e}");
+            }
+        }
+    }
+    ExitCode::from(worst)
 }

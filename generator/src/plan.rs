@@ -23,6 +23,8 @@ pub struct Plan {
     pub consumers: Vec<ConsumerPlan>,
     /// The relay's mappings, resolved to Rust.
     pub relay: crate::codegen::RelayPlan,
+    /// Every event's contract (schemas).
+    pub contracts: Vec<crate::contract::EventContract>,
 }
 
 /// The event bus.
@@ -172,6 +174,7 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
         .collect();
     Plan {
         relay: crate::codegen::relay_plan(config),
+        contracts: crate::contract::contracts(config),
         service: config.service.clone(),
         config_file: config_file.to_owned(),
         bus,

@@ -148,3 +148,94 @@ fn huge_config_is_refused_before_parsing() {
     );
     assert!(!tmp.path().join("generated").exists());
 }
+
+#[test]
+fn validate_reports_each_violation_and_exits_0_1_or_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = tmp.path().join("good.json");
+    let bad = tmp.path().join("bad.json");
+    let unknown = tmp.path().join("unknown.json");
+    let garbage = tmp.path().join("garbage.json");
+    fs::write(
+        &good,
+        r#"{"version":"0","id":"x","source":"myapp.orders","detail-type":"OrderStatusChanged","detail":{"orderId":"7","previousStatus":"PAID","status":"SHIPPED","order":{"customerId":"c","total":1,"status":"SHIPPED"}}}"#,
+    )
+    .unwrap();
+    fs::write(&bad, r#"{"Source":"myapp.users","DetailType":"UserCreated","Detail":"{\"userId\":1,\"name\":\"A\",\"createdAt\":\"2026-11-27T10:00:00Z\"}"}"#).unwrap();
+    fs::write(
+        &unknown,
+        r#"{"source":"myapp.users","detail-type":"UserDeleted","detail":{}}"#,
+    )
+    .unwrap();
+    fs::write(&garbage, "[1, 2").unwrap();
+    let arg = |p: &std::path::PathBuf| p.to_str().unwrap().to_owned();
+
+    let ok = generator(workspace_root(), &["validate", "--event", &arg(&good)]);
+    assert_eq!(ok.code, 0, "{}{}", ok.stdout, ok.stderr);
+    assert!(ok.stdout.contains("valid OrderStatusChanged"));
+
+    let invalid = generator(
+        workspace_root(),
+        &[
+            "validate",
+            "--event",
+            &arg(&good),
+            &arg(&bad),
+            &arg(&unknown),
+        ],
+    );
+    assert_eq!(invalid.code, 1, "{}", invalid.stdout);
+    assert!(
+        invalid.stdout.contains("invalid UserCreated"),
+        "{}",
+        invalid.stdout
+    );
+    assert!(
+        invalid
+            .stdout
+            .contains("  /detail: \"email\" is a required property"),
+        "{}",
+        invalid.stdout
+    );
+    assert!(
+        invalid
+            .stdout
+            .contains("  /detail/userId: 1 is not of type \"string\""),
+        "{}",
+        invalid.stdout
+    );
+    assert!(
+        invalid
+            .stdout
+            .contains("no event has source `myapp.users` and detail-type `UserDeleted`"),
+        "{}",
+        invalid.stdout
+    );
+
+    let unusable = generator(
+        workspace_root(),
+        &["validate", "--event", &arg(&bad), &arg(&garbage)],
+    );
+    assert_eq!(unusable.code, 2);
+    assert!(
+        unusable.stderr.contains("garbage.json: error: not JSON"),
+        "{}",
+        unusable.stderr
+    );
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_generator"))
+        .args(["validate", "--event", "-"])
+        .current_dir(workspace_root())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        fs::read(&good).unwrap().as_slice(),
+    )
+    .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("-: valid OrderStatusChanged"));
+}

@@ -4,7 +4,6 @@
 use serde::Serialize;
 
 /// What generated code declares about each event.
-#[derive(Debug)]
 pub struct EventSpec {
     /// The event's name in outbox.yaml.
     pub name: &'static str,
@@ -14,6 +13,82 @@ pub struct EventSpec {
     pub source: &'static str,
     /// EventBridge `DetailType`.
     pub detail_type: &'static str,
+    /// The JSON Schema of the detail (draft 2020-12), as generated in `schemas/`.
+    pub schema: &'static str,
+    /// The schema, compiled on first use.
+    pub compiled: SchemaCell,
+}
+
+impl std::fmt::Debug for EventSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventSpec")
+            .field("name", &self.name)
+            .field("source", &self.source)
+            .field("detail_type", &self.detail_type)
+            .finish()
+    }
+}
+
+/// A detail schema compiled once per process.
+pub struct SchemaCell(std::sync::OnceLock<Result<jsonschema::Validator, String>>);
+
+impl SchemaCell {
+    /// Not compiled yet.
+    pub const fn new() -> Self {
+        SchemaCell(std::sync::OnceLock::new())
+    }
+}
+
+impl Default for SchemaCell {
+    fn default() -> Self {
+        SchemaCell::new()
+    }
+}
+
+impl EventSpec {
+    /// Checks a serialized detail against the event's schema (formats included). The reason
+    /// names each failing JSON pointer and schema keyword, never the values (no item contents).
+    pub fn check(&self, detail: &str) -> Result<(), String> {
+        let validator = self
+            .compiled
+            .0
+            .get_or_init(|| {
+                let schema: serde_json::Value =
+                    serde_json::from_str(self.schema).map_err(|e| e.to_string())?;
+                jsonschema::options()
+                    .should_validate_formats(true)
+                    .build(&schema)
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| format!("the {} schema does not compile: {e}", self.name))?;
+        let value: serde_json::Value = serde_json::from_str(detail).map_err(|e| e.to_string())?;
+        let problems: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| {
+                let keyword = e.schema_path().to_string();
+                let keyword = keyword.rsplit('/').next().unwrap_or_default().to_owned();
+                let pointer = e.instance_path().to_string();
+                format!(
+                    "{}: violates `{keyword}`",
+                    if pointer.is_empty() {
+                        "/"
+                    } else {
+                        pointer.as_str()
+                    }
+                )
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "the {} detail breaks its schema: {}",
+                self.name,
+                problems.join("; ")
+            ))
+        }
+    }
 }
 
 /// An event a mapping produced: which one, and its detail JSON.

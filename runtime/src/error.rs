@@ -37,6 +37,8 @@ pub enum FailureKind {
     Map,
     /// An event built from it is larger than PutEvents accepts.
     TooLarge,
+    /// An event built from it breaks the event's schema.
+    Schema,
     /// EventBridge rejected one of its events, or kept failing until retries ran out.
     Publish,
 }

@@ -44,6 +44,8 @@ pub struct Options {
     pub poison: PoisonPolicy,
     /// `Source` of poison-record events.
     pub dead_letter_source: String,
+    /// Check every detail against its event's schema before publishing.
+    pub validate: bool,
 }
 
 impl Options {
@@ -55,6 +57,7 @@ impl Options {
             retry: RetryPolicy::default(),
             poison: PoisonPolicy::Fail,
             dead_letter_source: "outbox.relay".into(),
+            validate: true,
         }
     }
 }
@@ -198,6 +201,17 @@ fn entries_for(
     mapped
         .iter()
         .map(|event| {
+            if options.validate {
+                event
+                    .spec
+                    .check(&event.detail)
+                    .map_err(|reason| RecordError {
+                        sequence_number: record.sequence_number.clone(),
+                        kind: FailureKind::Schema,
+                        retryable: false,
+                        reason,
+                    })?;
+            }
             let entry = Entry {
                 record: index,
                 item_key: item_key.clone(),

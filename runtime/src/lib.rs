@@ -15,7 +15,7 @@ pub mod publish;
 pub mod record;
 
 pub use attr::{Attr, Binary, Fields, ItemExcept, Number};
-pub use entry::{EventSpec, MappedEvent};
+pub use entry::{EventSpec, MappedEvent, SchemaCell};
 pub use error::MapError;
 pub use handler::Mapper;
 pub use main_loop::{Defaults, relay_main, run};

@@ -170,6 +170,9 @@ fn options_from_env(defaults: Defaults) -> Options {
     if std::env::var("OUTBOX_POISON_POLICY").as_deref() == Ok("dead-letter") {
         options.poison = PoisonPolicy::DeadLetter;
     }
+    if std::env::var("OUTBOX_VALIDATE").as_deref() == Ok("off") {
+        options.validate = false;
+    }
     if let Some(n) = env_number("OUTBOX_MAX_IN_FLIGHT").filter(|n| *n > 0) {
         options.limits.max_in_flight = n as usize;
     }

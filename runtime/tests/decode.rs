@@ -176,3 +176,34 @@ fn a_poison_record_fails_the_batch_at_itself_under_the_fail_policy() {
         error.reason
     );
 }
+
+#[test]
+fn a_detail_that_breaks_its_schema_is_a_poison_record_without_its_contents() {
+    let records = vec![
+        support::record(0, "INSERT", "ITEM#0", 0, ""),
+        serde_json::from_str::<serde_json::Value>(
+            &support::record(1, "INSERT", "ITEM#1", 1, "")
+                .to_string()
+                .replace(r#"{"N":"1"}"#, r#"{"N":"1.5"}"#),
+        )
+        .unwrap(),
+    ];
+    let batch = serde_json::json!({"Records": records}).to_string();
+    let prepared =
+        handler::prepare(&support::TestMapper, &batch, &Options::new("bus"), None).unwrap();
+    let (index, error) = prepared.failure.expect("n = 1.5 is not an integer");
+    assert_eq!(index, 1);
+    assert_eq!(error.kind, outbox_runtime::error::FailureKind::Schema);
+    assert_eq!(
+        error.reason,
+        "the ItemChanged detail breaks its schema: /n: violates `type`"
+    );
+
+    let mut off = Options::new("bus");
+    off.validate = false;
+    let prepared = handler::prepare(&support::TestMapper, &batch, &off, None).unwrap();
+    assert!(
+        prepared.failure.is_none(),
+        "OUTBOX_VALIDATE=off publishes it"
+    );
+}

@@ -4,6 +4,7 @@
 mod config_schema;
 mod readme;
 mod relay;
+pub mod schemas;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ pub fn render(plan: &Plan) -> Result<Files, RenderError> {
     let mut files = Files::new();
     files.insert(PathBuf::from(config_schema::PATH), config_schema::render());
     relay::render(plan, &mut files)?;
+    schemas::render(plan, &mut files);
     let readme = readme::render(plan, &files)?;
     files.insert(PathBuf::from(readme::PATH), readme);
     Ok(files)
@@ -46,6 +48,12 @@ pub(crate) fn describe(path: &str) -> &'static str {
             "the relay's entry point: the Lambda loop, or `relay --event-file FILE [--dry-run]`"
         }
         "relay/src/mapping.rs" => "every event's typed detail, filter and mapping",
+        p if p.starts_with("schemas/registry/") => {
+            "the event's contract for the EventBridge Schema Registry (OpenAPI 3)"
+        }
+        p if p.starts_with("schemas/") => {
+            "the event's JSON Schema (draft 2020-12): its envelope, with the detail under `$defs/detail`"
+        }
         _ => "generated file",
     }
 }

@@ -11,6 +11,8 @@ pub static CHANGED: EventSpec = EventSpec {
     id_key: "ItemChanged",
     source: "test.items",
     detail_type: "ItemChanged",
+    schema: r#"{"type": "object", "required": ["id", "n"], "properties": {"id": {"type": "string"}, "n": {"type": "integer"}}}"#,
+    compiled: outbox_runtime::SchemaCell::new(),
 };
 
 /// Maps every INSERT and MODIFY to `ItemChanged { id, n }`; REMOVE is skipped; an item with a

@@ -45,6 +45,8 @@ pub mod customer_changed {
         id_key: "CustomerChanged",
         source: "crm.customers",
         detail_type: "Customer Changed",
+        schema: "{\"type\":\"object\",\"properties\":{\"balanceText\":{\"type\":\"string\"},\"before\":{\"type\":\"object\",\"properties\":{\"avatar\":{\"type\":\"string\",\"contentEncoding\":\"base64\"},\"balance\":{\"type\":\"number\",\"description\":\"Exact, up to 38 digits.\"},\"fullName\":{\"type\":\"string\"},\"history\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"labels\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"uniqueItems\":true},\"profile\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},\"geo\":{\"type\":\"object\",\"properties\":{\"lat\":{\"type\":\"number\"},\"lon\":{\"type\":\"number\"}},\"additionalProperties\":true}},\"additionalProperties\":true},\"scores\":{\"type\":\"array\",\"items\":{\"type\":\"number\"},\"uniqueItems\":true},\"tier\":{\"type\":\"string\",\"enum\":[\"GOLD\",\"SILVER\"]},\"updatedAt\":{\"type\":\"string\",\"format\":\"date-time\"},\"vip\":{\"type\":\"boolean\"}},\"required\":[\"fullName\"],\"additionalProperties\":true},\"city\":{\"type\":\"string\"},\"customerId\":{\"type\":\"string\"},\"latitude\":{\"type\":\"number\"},\"name\":{\"type\":\"string\"},\"origin\":{\"const\":\"crm\"},\"avatar\":{\"type\":\"string\",\"contentEncoding\":\"base64\"},\"history\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"labels\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"uniqueItems\":true},\"profile\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},\"geo\":{\"type\":\"object\",\"properties\":{\"lat\":{\"type\":\"number\"},\"lon\":{\"type\":\"number\"}},\"additionalProperties\":true}},\"additionalProperties\":true},\"scores\":{\"type\":\"array\",\"items\":{\"type\":\"number\"},\"uniqueItems\":true},\"tier\":{\"type\":\"string\",\"enum\":[\"GOLD\",\"SILVER\"]},\"updatedAt\":{\"type\":\"string\",\"format\":\"date-time\"},\"vip\":{\"type\":\"boolean\"}},\"required\":[\"before\",\"customerId\",\"name\",\"origin\"],\"additionalProperties\":true}",
+        compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
     #[derive(::serde::Serialize)]
@@ -211,6 +213,8 @@ pub mod customer_deleted {
         id_key: "CustomerDeleted",
         source: "crm.customers",
         detail_type: "CustomerDeleted",
+        schema: "{\"type\":\"object\",\"properties\":{\"customerId\":{\"type\":\"string\"}},\"required\":[\"customerId\"],\"additionalProperties\":false}",
+        compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
     #[derive(::serde::Serialize)]

@@ -51,6 +51,8 @@ pub mod n1st_event {
         id_key: "1st.event",
         source: "hostile.events",
         detail_type: "1st.event",
+        schema: "{\"type\":\"object\",\"properties\":{\"mod\":{\"type\":\"integer\"}},\"additionalProperties\":false}",
+        compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
     #[derive(::serde::Serialize)]
@@ -93,6 +95,8 @@ pub mod r#type {
         id_key: "type",
         source: "hostile.events",
         detail_type: "type",
+        schema: "{\"type\":\"object\",\"properties\":{\"2fa\":{\"type\":\"boolean\"},\"Zoë\":{\"const\":{\"nested\":[1,\"two\",null]}},\"naïve crate\":{\"type\":\"string\"},\"self\":{\"type\":\"number\"},\"type\":{\"type\":\"string\"},\"user-id\":{\"type\":\"string\"},\"user_id\":{\"type\":\"string\"}},\"required\":[\"Zoë\",\"self\",\"type\"],\"additionalProperties\":false}",
+        compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
     #[derive(::serde::Serialize)]
@@ -178,6 +182,8 @@ pub mod user_created {
         id_key: "user~20created",
         source: "hostile.events",
         detail_type: "user created (removed)",
+        schema: "{\"type\":\"object\",\"properties\":{\"match\":{\"type\":\"string\"}},\"additionalProperties\":false}",
+        compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
     #[derive(::serde::Serialize)]
@@ -222,6 +228,8 @@ pub mod user_created_2 {
         id_key: "user-created",
         source: "hostile.events",
         detail_type: "user created",
+        schema: "{\"type\":\"object\",\"properties\":{\"type\":{\"type\":\"string\"},\"self\":{\"type\":\"number\"},\"2fa\":{\"type\":\"boolean\"},\"match\":{\"type\":\"number\"},\"naïve\":{\"type\":\"object\",\"properties\":{\"crate\":{\"type\":\"string\"}},\"additionalProperties\":true},\"user-id\":{\"type\":\"string\"},\"user_id\":{\"type\":\"string\"}},\"required\":[\"type\",\"self\"],\"additionalProperties\":true}",
+        compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
     #[derive(::serde::Serialize)]

@@ -42,6 +42,8 @@ pub mod user_created {
         id_key: "UserCreated",
         source: "shop.users",
         detail_type: "UserCreated",
+        schema: "{\"type\":\"object\",\"properties\":{\"email\":{\"type\":\"string\"},\"userId\":{\"type\":\"string\"}},\"required\":[\"email\",\"userId\"],\"additionalProperties\":false}",
+        compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
     #[derive(::serde::Serialize)]

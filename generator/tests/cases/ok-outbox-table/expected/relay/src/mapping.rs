@@ -45,6 +45,8 @@ pub mod invoice_issued {
         id_key: "InvoiceIssued",
         source: "billing.invoices",
         detail_type: "Invoice Issued",
+        schema: "{\"type\":\"object\",\"properties\":{\"amount\":{\"type\":\"number\"},\"invoiceId\":{\"type\":\"string\"},\"lines\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"qty\":{\"type\":\"number\"},\"sku\":{\"type\":\"string\"}},\"additionalProperties\":true}}},\"required\":[\"amount\",\"invoiceId\"],\"additionalProperties\":true}",
+        compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// Whether `record` produces this event.
     pub fn selects(record: &::outbox_runtime::Record) -> bool {
@@ -89,6 +91,8 @@ pub mod invoice_paid {
         id_key: "InvoicePaid",
         source: "billing.invoices",
         detail_type: "InvoicePaid",
+        schema: "{\"type\":\"object\",\"properties\":{\"invoiceId\":{\"type\":\"string\"}},\"required\":[\"invoiceId\"],\"additionalProperties\":true}",
+        compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// Whether `record` produces this event.
     pub fn selects(record: &::outbox_runtime::Record) -> bool {
