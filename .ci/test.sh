@@ -29,6 +29,28 @@ python_tools() {
     .venv/bin/cargo-lambda lambda --help > /dev/null
 }
 
+node_tools() {
+    local stamp=.ci/asyncapi/node_modules/.lock.sha256
+    local want
+    want=$(sha256sum .ci/asyncapi/package-lock.json | cut -d' ' -f1)
+    if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+        npm ci --prefix .ci/asyncapi --no-audit --no-fund --loglevel=error
+        echo "$want" > "$stamp"
+    fi
+}
+
+contracts() {
+    # The event schemas and the config schema against their meta-schema, with a validator
+    # independent of the one the tests use.
+    check-jsonschema --check-metaschema generated/schemas/*.json generated/outbox.schema.json
+    # The AsyncAPI document with the official parser; a broken one must be refused.
+    node .ci/asyncapi/validate.mjs generated/asyncapi.json
+    if node .ci/asyncapi/validate.mjs .ci/asyncapi/broken.json > /dev/null; then
+        echo "the AsyncAPI check accepted a broken document"
+        exit 1
+    fi
+}
+
 lambda_build() {
     cargo lambda build --release --arm64 --locked -p relay
     local bootstrap=target/lambda/relay/bootstrap
@@ -40,12 +62,14 @@ lambda_build() {
 }
 
 stage python-tools python_tools
+stage node-tools node_tools
 export PATH="$PWD/.venv/bin:$PATH"
 stage rust-targets rustup target add aarch64-unknown-linux-gnu
 stage fmt cargo fmt --all --check
 stage clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 stage test cargo test --workspace --locked
 stage generated-is-current cargo run --quiet --locked -p generator -- --check
+stage contracts contracts
 stage lambda-build lambda_build
 
 echo "all stages passed in $((SECONDS - total_start)) s"

@@ -5,6 +5,7 @@
 //! the output directory).
 
 pub mod attrs;
+pub mod breaking;
 pub mod check_events;
 pub mod codegen;
 pub mod config;

@@ -44,12 +44,23 @@ enum Command {
         #[arg(long = "event", value_name = "FILE", required = true, num_args = 1..)]
         events: Vec<String>,
     },
+    /// Compare the event schemas of the config with an earlier version's and list the changes
+    /// that break consumers: exit 1 if there are any (unless the event's schema-version was
+    /// bumped), 0 if all changes are compatible.
+    Breaking {
+        /// A directory of earlier schemas (or an output directory holding `schemas/`), or a git
+        /// revision (its `DIR/schemas` is read), e.g. `main` or `HEAD~1`.
+        #[arg(long, value_name = "DIR_OR_REV")]
+        against: String,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Validate { events }) = &cli.command {
-        return validate(&cli, events);
+    match &cli.command {
+        Some(Command::Validate { events }) => return validate(&cli, events),
+        Some(Command::Breaking { against }) => return breaking(&cli, against),
+        None => {}
     }
     let generated = match generator::generate(&cli.config) {
         Ok(generated) => generated,
@@ -176,4 +187,60 @@ fn validate(cli: &Cli, events: &[String]) -> ExitCode {
         }
     }
     ExitCode::from(worst)
+}
+
+fn breaking(cli: &Cli, against: &str) -> ExitCode {
+    use generator::breaking::{Snapshot, Snapshots, compare, load_earlier};
+    let generated = match generator::generate(&cli.config) {
+        Ok(generated) => generated,
+        Err(e) => {
+            eprint!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let current: Snapshots = generated
+        .files
+        .iter()
+        .filter(|(path, _)| path.parent() == Some(std::path::Path::new("schemas")))
+        .filter_map(|(_, text)| serde_json::from_str(text).ok())
+        .filter_map(|schema: serde_json::Value| Snapshot::from_schema(&schema))
+        .collect();
+    let earlier = match load_earlier(against, &cli.out) {
+        Ok(earlier) => earlier,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let reports = compare(&earlier, &current);
+    let mut breaking_events = 0;
+    for (event, report) in &reports {
+        let verdict = match (report.breaking.is_empty(), report.bumped) {
+            (true, _) => "compatible".to_owned(),
+            (false, Some((old, new))) => {
+                format!("changed deliberately (schema version {old} -> {new})")
+            }
+            (false, None) => {
+                breaking_events += 1;
+                "BREAKING".to_owned()
+            }
+        };
+        println!("{event}: {verdict}");
+        for change in &report.breaking {
+            println!("  - {change}");
+        }
+        for change in &report.compatible {
+            println!("  + {change}");
+        }
+    }
+    if breaking_events > 0 {
+        println!(
+            "{breaking_events} event(s) with breaking changes; bump their `schema-version` in {} if the change is deliberate",
+            cli.config.display()
+        );
+        ExitCode::from(1)
+    } else {
+        println!("no breaking changes against {against}");
+        ExitCode::SUCCESS
+    }
 }

@@ -1,6 +1,7 @@
 //! Stage 4, `render`: the plan -> every output file, as `relative path -> contents`. Pure: no
 //! I/O, no clock, no absolute paths, so the same config always renders the same bytes.
 
+mod asyncapi;
 mod config_schema;
 mod readme;
 mod relay;
@@ -30,6 +31,7 @@ pub fn render(plan: &Plan) -> Result<Files, RenderError> {
     files.insert(PathBuf::from(config_schema::PATH), config_schema::render());
     relay::render(plan, &mut files)?;
     schemas::render(plan, &mut files);
+    asyncapi::render(plan, &mut files);
     let readme = readme::render(plan, &files)?;
     files.insert(PathBuf::from(readme::PATH), readme);
     Ok(files)
@@ -42,6 +44,9 @@ pub(crate) fn describe(path: &str) -> &'static str {
             "JSON Schema of `outbox.yaml`, for editors (`# yaml-language-server: $schema=...`) and CI"
         }
         readme::PATH => "this file",
+        asyncapi::PATH => {
+            "AsyncAPI 3 document of the bus: a channel and message per event, the relay as sender, the consumers as receivers"
+        }
         "relay/Cargo.toml" => "the relay crate (package `relay`, a workspace member)",
         "relay/src/lib.rs" => "the mappings as a library, for tests and benchmarks",
         "relay/src/main.rs" => {
