@@ -51,6 +51,37 @@ contracts() {
     fi
 }
 
+check_sam_template() {
+    local template=$1 out=$2
+    mkdir -p "$out"
+    # Serverless rules on the SAM source, then translate offline as `sam deploy` would and check
+    # the CloudFormation with every validator.
+    cfn-lint -a cfn_lint_serverless.rules -- "$template"
+    python .ci/sam/translate.py "$template" "$out/template.json"
+    cfn-lint -a cfn_lint_serverless.rules -- "$out/template.json"
+    python .ci/sam/validate.py "$out/template.json" | grep -v '\[INFO\]'
+    checkov --skip-download --quiet --compact --framework cloudformation -f "$out/template.json"
+}
+
+infrastructure() {
+    check_sam_template generated/sam/template.yaml target/sam-check/example
+    for case in generator/tests/cases/ok-*/; do
+        check_sam_template "$case/expected/sam/template.yaml" "target/sam-check/$(basename "$case")"
+    done
+    # The pattern validator must refuse a rule whose detail pattern is not a list.
+    python - target/sam-check/example/template.json target/sam-check/broken.json <<'PY'
+import json, sys
+template = json.load(open(sys.argv[1]))
+rule = next(r for r in template["Resources"].values() if r["Type"] == "AWS::Events::Rule")
+rule["Properties"]["EventPattern"]["detail"] = {"status": "SHIPPED"}
+json.dump(template, open(sys.argv[2], "w"))
+PY
+    if python .ci/sam/validate.py target/sam-check/broken.json > /dev/null; then
+        echo "cloudformation-validate accepted a broken event pattern"
+        exit 1
+    fi
+}
+
 lambda_build() {
     cargo lambda build --release --arm64 --locked -p relay
     local bootstrap=target/lambda/relay/bootstrap
@@ -70,6 +101,7 @@ stage clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 stage test cargo test --workspace --locked
 stage generated-is-current cargo run --quiet --locked -p generator -- --check
 stage contracts contracts
+stage infrastructure infrastructure
 stage lambda-build lambda_build
 
 echo "all stages passed in $((SECONDS - total_start)) s"

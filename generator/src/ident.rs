@@ -68,6 +68,27 @@ fn escape(ident: String) -> String {
     }
 }
 
+/// A `PascalCase` name of ASCII letters and digits (CloudFormation logical ids), never empty,
+/// never starting with a digit.
+pub fn pascal(name: &str) -> String {
+    let mut out: String = words(name)
+        .iter()
+        .map(|w| {
+            let mut chars = w.chars();
+            chars.next().map_or_else(String::new, |c| {
+                c.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect();
+    if out.is_empty() {
+        out = "Unnamed".to_owned();
+    }
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        out = format!("N{out}");
+    }
+    out
+}
+
 /// Hands out identifiers unique within one scope: a name that collides after conversion gets
 /// `_2`, `_3`, ...
 #[derive(Debug, Default)]
@@ -81,6 +102,18 @@ impl Scope {
         Scope {
             taken: reserved.iter().map(|r| (*r).to_owned()).collect(),
         }
+    }
+
+    /// A unique `PascalCase` name for `name` (suffixes `2`, `3`, ... on collision).
+    pub fn pascal(&mut self, name: &str) -> String {
+        let base = pascal(name);
+        let mut candidate = base.clone();
+        let mut n = 1;
+        while !self.taken.insert(candidate.clone()) {
+            n += 1;
+            candidate = format!("{base}{n}");
+        }
+        candidate
     }
 
     /// A unique `snake_case` identifier for `name`.

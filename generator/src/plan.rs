@@ -49,6 +49,13 @@ pub struct TablePlan {
     pub stream: &'static str,
     /// Whether it is an explicit outbox table.
     pub outbox: bool,
+    /// Partition key type (`S`, `N`, `B`).
+    pub partition_type: &'static str,
+    /// Sort key type.
+    pub sort_type: Option<&'static str>,
+    /// Lambda event-filter patterns (DynamoDB stream record shape) that pass every record an
+    /// event of this table may want; empty: no filtering.
+    pub filters: Vec<serde_json::Value>,
 }
 
 /// A domain event.
@@ -137,6 +144,9 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
             sort_key: table.keys.sort.as_ref().map(|k| k.name.clone()),
             stream: table.stream.as_str(),
             outbox: table.outbox.is_some(),
+            partition_type: key_type(table.keys.partition.key_type),
+            sort_type: table.keys.sort.as_ref().map(|k| key_type(k.key_type)),
+            filters: stream_filters(table),
         })
         .collect();
     let events = config
@@ -181,6 +191,66 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
         tables,
         events,
         consumers,
+    }
+}
+
+fn key_type(key_type: crate::config::KeyType) -> &'static str {
+    match key_type {
+        crate::config::KeyType::S => "S",
+        crate::config::KeyType::N => "N",
+        crate::config::KeyType::B => "B",
+    }
+}
+
+/// AWS allows this many filters per event source mapping.
+pub const MAX_STREAM_FILTERS: usize = 5;
+
+/// One filter per event, on what the stream record itself shows: the operation, the key
+/// attributes the entity matches on, an outbox row's type. Conditions a filter cannot express
+/// (`changed`, non-key attributes) are left to the relay, so the filters only ever let more
+/// through, never less. More events than AWS allows filters: no filtering.
+fn stream_filters(table: &Table) -> Vec<serde_json::Value> {
+    use serde_json::json;
+    let filters: Vec<serde_json::Value> = table
+        .events
+        .iter()
+        .map(|(name, event)| match &table.outbox {
+            Some(outbox) => json!({
+                "eventName": ["INSERT"],
+                "dynamodb": { "NewImage": { outbox.type_attribute.clone(): { "S": [event.outbox_type.as_deref().unwrap_or(name)] } } }
+            }),
+            None => {
+                let ops: Vec<&str> = event.on.iter().map(|op| op.as_str()).collect();
+                let mut filter = json!({ "eventName": ops });
+                let is_key = |a: &str| a == table.keys.partition.name || table.keys.sort.as_ref().is_some_and(|k| k.name == a);
+                let mut keys = serde_json::Map::new();
+                if let Some(entity) = event.entity.as_ref().and_then(|e| table.entities.get(e)) {
+                    for (attribute, test) in entity.matches.iter().filter(|(a, _)| is_key(a)) {
+                        let values = match (&test.prefix, &test.equals) {
+                            (Some(prefix), _) => json!([{ "prefix": prefix }]),
+                            (_, Some(equals)) => json!([equals]),
+                            _ => continue,
+                        };
+                        keys.insert(attribute.clone(), json!({ "S": values }));
+                    }
+                }
+                if !keys.is_empty() {
+                    filter["dynamodb"] = json!({ "Keys": keys });
+                }
+                filter
+            }
+        })
+        .collect();
+    let mut unique: Vec<serde_json::Value> = Vec::new();
+    for filter in filters {
+        if !unique.contains(&filter) {
+            unique.push(filter);
+        }
+    }
+    if unique.len() > MAX_STREAM_FILTERS {
+        Vec::new()
+    } else {
+        unique
     }
 }
 

@@ -5,6 +5,7 @@ mod asyncapi;
 mod config_schema;
 mod readme;
 mod relay;
+mod sam;
 pub mod schemas;
 
 use std::collections::BTreeMap;
@@ -32,6 +33,7 @@ pub fn render(plan: &Plan) -> Result<Files, RenderError> {
     relay::render(plan, &mut files)?;
     schemas::render(plan, &mut files);
     asyncapi::render(plan, &mut files);
+    sam::render(plan, &mut files)?;
     let readme = readme::render(plan, &files)?;
     files.insert(PathBuf::from(readme::PATH), readme);
     Ok(files)
@@ -44,6 +46,8 @@ pub(crate) fn describe(path: &str) -> &'static str {
             "JSON Schema of `outbox.yaml`, for editors (`# yaml-language-server: $schema=...`) and CI"
         }
         readme::PATH => "this file",
+        sam::PATH => "the AWS SAM template of the whole flow (`sam build && sam deploy`)",
+        sam::CONFIG_PATH => "SAM CLI settings: stack name, capabilities",
         asyncapi::PATH => {
             "AsyncAPI 3 document of the bus: a channel and message per event, the relay as sender, the consumers as receivers"
         }

@@ -1,0 +1,221 @@
+//! The generated SAM template, read back: event source mappings report batch item failures,
+//! bisect, bound their retries and have an on-failure destination; the stream filters are valid,
+//! within AWS limits, and let through exactly the records the relay turns into events (on a
+//! 1,500-record batch); IAM and resource policies are scoped; data is encrypted at rest.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn template() -> Value {
+    let text =
+        std::fs::read_to_string(e2e::workspace().join("generated/sam/template.yaml")).unwrap();
+    serde_saphyr::from_str(&text).unwrap()
+}
+
+fn resources<'a>(template: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {
+    template["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == kind)
+        .collect()
+}
+
+#[test]
+fn event_source_mappings_are_safe() {
+    let template = template();
+    let functions = resources(&template, "AWS::Serverless::Function");
+    assert_eq!(functions.len(), 1);
+    let relay = &functions[0].1;
+    assert_eq!(relay["Properties"]["Runtime"], "provided.al2023");
+    assert_eq!(relay["Properties"]["Architectures"][0], "arm64");
+    assert_eq!(relay["Metadata"]["BuildMethod"], "rust-cargolambda");
+    assert!(
+        relay["Properties"].get("Policies").is_none(),
+        "no SAM policy templates"
+    );
+    let events = relay["Properties"]["Events"].as_object().unwrap();
+    assert_eq!(
+        events.len(),
+        resources(&template, "AWS::DynamoDB::Table").len(),
+        "one mapping per table"
+    );
+    for mapping in events.values() {
+        let p = &mapping["Properties"];
+        assert_eq!(mapping["Type"], "DynamoDB");
+        assert_eq!(p["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+        assert_eq!(p["BisectBatchOnFunctionError"], true);
+        let retries = p["MaximumRetryAttempts"].as_i64().unwrap();
+        assert!((0..=10_000).contains(&retries), "bounded retries");
+        let age = p["MaximumRecordAgeInSeconds"].as_i64().unwrap();
+        assert!((60..=604_800).contains(&age), "bounded record age");
+        assert!(p["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"].is_array());
+        let filters = p["FilterCriteria"]["Filters"].as_array().unwrap();
+        assert!(!filters.is_empty() && filters.len() <= 5);
+        for filter in filters {
+            let pattern = filter["Pattern"].as_str().unwrap();
+            assert!(pattern.len() <= 4_096);
+            assert!(serde_json::from_str::<Value>(pattern).unwrap().is_object());
+        }
+    }
+}
+
+/// The part of EventBridge pattern matching our stream filters use: lists of exact strings or
+/// `{"prefix": ...}`, nested objects.
+fn matches(pattern: &Value, event: &Value) -> bool {
+    pattern.as_object().unwrap().iter().all(|(key, expected)| {
+        let actual = &event[key];
+        match expected {
+            Value::Object(_) => actual.is_object() && matches(expected, actual),
+            Value::Array(options) => options.iter().any(|option| match option {
+                Value::Object(o) => o
+                    .get("prefix")
+                    .and_then(Value::as_str)
+                    .is_some_and(|p| actual.as_str().is_some_and(|a| a.starts_with(p))),
+                other => actual == other,
+            }),
+            _ => false,
+        }
+    })
+}
+
+#[test]
+fn stream_filters_pass_exactly_the_records_that_produce_events() {
+    let template = template();
+    let relay = &resources(&template, "AWS::Serverless::Function")[0].1;
+    let filters: Vec<Value> =
+        relay["Properties"]["Events"]["AppTableStream"]["Properties"]["FilterCriteria"]["Filters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| serde_json::from_str(f["Pattern"].as_str().unwrap()).unwrap())
+            .collect();
+    let batch = e2e::example_batch(1_500, 11);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("event.json");
+    std::fs::write(&file, batch.to_string()).unwrap();
+    let output = Command::new(e2e::relay_binary())
+        .arg("--event-file")
+        .arg(&file)
+        .arg("--dry-run")
+        .output()
+        .unwrap();
+    let produced: BTreeSet<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["Resources"][0]
+                .as_str()
+                .unwrap()
+                .split(':')
+                .nth(3)
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let mut passed = 0;
+    for record in batch["Records"].as_array().unwrap() {
+        let id = record["eventID"].as_str().unwrap();
+        let passes = filters.iter().any(|f| matches(f, record));
+        if produced.contains(id) {
+            assert!(passes, "the filters drop {id}, which produces an event");
+        }
+        passed += usize::from(passes);
+    }
+    let records = batch["Records"].as_array().unwrap().len();
+    assert!(
+        passed < records * 2 / 3,
+        "the filters drop records no event wants ({passed} of {records} pass)"
+    );
+}
+
+#[test]
+fn permissions_are_scoped() {
+    let template = template();
+    let allowed_star = [
+        "dynamodb:ListStreams",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    ];
+    for (_, role) in resources(&template, "AWS::IAM::Role") {
+        assert!(
+            role["Properties"].get("ManagedPolicyArns").is_none(),
+            "no managed policies"
+        );
+        for policy in role["Properties"]["Policies"].as_array().unwrap() {
+            for statement in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
+                if statement["Resource"] == "*" {
+                    let actions: Vec<&str> = match &statement["Action"] {
+                        Value::String(a) => vec![a.as_str()],
+                        Value::Array(a) => a.iter().map(|v| v.as_str().unwrap()).collect(),
+                        _ => panic!("an action"),
+                    };
+                    assert!(
+                        actions.iter().all(|a| allowed_star.contains(a)),
+                        "`*` for {actions:?}"
+                    );
+                }
+                if statement["Action"] == "events:PutEvents" {
+                    assert!(
+                        statement["Condition"]["StringEquals"]["events:source"].is_array(),
+                        "PutEvents limited to its sources"
+                    );
+                }
+            }
+        }
+    }
+    for (name, policy) in resources(&template, "AWS::SQS::QueuePolicy") {
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+            .as_array()
+            .unwrap()
+        {
+            assert_ne!(statement["Principal"], "*", "{name}");
+            assert!(
+                statement["Condition"]["ArnEquals"]["aws:SourceArn"].is_object(),
+                "{name} is pinned to its rule"
+            );
+        }
+    }
+    for (name, permission) in resources(&template, "AWS::Lambda::Permission") {
+        assert!(
+            permission["Properties"]["SourceArn"].is_object(),
+            "{name} is pinned to its rule"
+        );
+    }
+    for (name, table) in resources(&template, "AWS::DynamoDB::Table") {
+        assert_eq!(
+            table["Properties"]["SSESpecification"]["SSEEnabled"], true,
+            "{name}"
+        );
+        assert_eq!(
+            table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+            true,
+            "{name}"
+        );
+    }
+    for (name, queue) in resources(&template, "AWS::SQS::Queue") {
+        assert_eq!(queue["Properties"]["SqsManagedSseEnabled"], true, "{name}");
+    }
+    let rules = resources(&template, "AWS::Events::Rule");
+    assert_eq!(rules.len(), 2);
+    let shipped = rules
+        .iter()
+        .find(|(n, _)| n.as_str() == "ShippedOrdersRule")
+        .unwrap()
+        .1;
+    assert_eq!(
+        shipped["Properties"]["EventPattern"]["source"][0],
+        "myapp.orders"
+    );
+    assert_eq!(
+        shipped["Properties"]["EventPattern"]["detail-type"][0],
+        "OrderStatusChanged"
+    );
+    assert_eq!(
+        shipped["Properties"]["EventPattern"]["detail"]["status"][0],
+        "SHIPPED"
+    );
+    assert!(shipped["Properties"]["Targets"][0]["DeadLetterConfig"]["Arn"].is_object());
+}
