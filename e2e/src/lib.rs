@@ -217,3 +217,39 @@ pub fn seed_reference(batch: &Value) -> Vec<(String, String, Value, String, i64)
     }
     out
 }
+
+/// Runs `relay --event-file <batch> --dry-run` with `env` and returns the entries it prints.
+pub fn dry_run(batch: &Value, env: &[(&str, &str)]) -> Vec<Value> {
+    let dir = std::env::temp_dir().join(format!(
+        "outbox-dry-run-{}-{}",
+        std::process::id(),
+        fastish_id()
+    ));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let file = dir.join("event.json");
+    std::fs::write(&file, batch.to_string()).expect("the event is written");
+    let output = Command::new(relay_binary())
+        .arg("--event-file")
+        .arg(&file)
+        .arg("--dry-run")
+        .envs(env.iter().copied())
+        .output()
+        .expect("the relay runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .expect("UTF-8 output")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON entry per line"))
+        .collect()
+}
+
+fn fastish_id() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}

@@ -7,27 +7,8 @@ use serde_json::Value;
 
 #[test]
 fn dry_run_matches_the_seed_handler_on_1500_mixed_records() {
-    let relay = e2e::relay_binary();
     let batch = e2e::example_batch(1_500, 42);
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("event.json");
-    std::fs::write(&file, batch.to_string()).unwrap();
-
-    let output = Command::new(&relay)
-        .args(["--event-file", file.to_str().unwrap(), "--dry-run"])
-        .env("EVENT_BUS_NAME", "test-bus")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    let entries: Vec<Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let entries = e2e::dry_run(&batch, &[("EVENT_BUS_NAME", "test-bus")]);
 
     let expected = e2e::seed_reference(&batch);
     assert!(

@@ -4,7 +4,6 @@
 //! 1,500-record batch); IAM and resource policies are scoped; data is encrypted at rest.
 
 use std::collections::BTreeSet;
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -93,20 +92,10 @@ fn stream_filters_pass_exactly_the_records_that_produce_events() {
             .map(|f| serde_json::from_str(f["Pattern"].as_str().unwrap()).unwrap())
             .collect();
     let batch = e2e::example_batch(1_500, 11);
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("event.json");
-    std::fs::write(&file, batch.to_string()).unwrap();
-    let output = Command::new(e2e::relay_binary())
-        .arg("--event-file")
-        .arg(&file)
-        .arg("--dry-run")
-        .output()
-        .unwrap();
-    let produced: BTreeSet<String> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["Resources"][0]
+    let produced: BTreeSet<String> = e2e::dry_run(&batch, &[])
+        .iter()
+        .map(|e| {
+            e["Resources"][0]
                 .as_str()
                 .unwrap()
                 .split(':')

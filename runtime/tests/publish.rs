@@ -27,6 +27,20 @@ fn publisher(endpoint: &str, attempt_timeout: Duration) -> EventBridgePublisher 
     EventBridgePublisher::new(aws_sdk_eventbridge::Client::from_conf(config))
 }
 
+/// Handles `event` with the test mapper against `fake`, no deadline, no trace.
+async fn handle(fake: &FakeEventBridge, event: &str, options: &Options) -> handler::Outcome {
+    handler::handle(
+        &support::TestMapper,
+        &publisher(&fake.endpoint(), Duration::from_secs(5)),
+        event,
+        options,
+        None,
+        None,
+    )
+    .await
+    .unwrap()
+}
+
 fn options(max_attempts: u32) -> Options {
     let mut options = Options::new("test-bus");
     options.retry = RetryPolicy {
@@ -74,16 +88,7 @@ async fn throttling_and_5xx_lose_nothing_and_keep_item_order() {
     .unwrap();
     let (count, items) = (1_000, 37);
     let event = support::batch(count, items);
-    let outcome = handler::handle(
-        &support::TestMapper,
-        &publisher(&fake.endpoint(), Duration::from_secs(5)),
-        &event,
-        &options(30),
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    let outcome = handle(&fake, &event, &options(30)).await;
 
     assert!(
         outcome.response.batch_item_failures.is_empty(),
@@ -129,16 +134,7 @@ async fn redelivery_after_a_failure_carries_the_same_ids() {
     .await
     .unwrap();
     let event = support::batch(50, 50);
-    let first = handler::handle(
-        &support::TestMapper,
-        &publisher(&fake.endpoint(), Duration::from_secs(5)),
-        &event,
-        &options(3),
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    let first = handle(&fake, &event, &options(3)).await;
     let failure = first
         .failure
         .expect("everything throttled: the first record fails");
@@ -157,16 +153,7 @@ async fn redelivery_after_a_failure_carries_the_same_ids() {
     });
     let mut ids_seen: BTreeMap<String, usize> = BTreeMap::new();
     for _ in 0..3 {
-        let outcome = handler::handle(
-            &support::TestMapper,
-            &publisher(&fake.endpoint(), Duration::from_secs(5)),
-            &event,
-            &options(2),
-            None,
-            None,
-        )
-        .await
-        .unwrap();
+        let outcome = handle(&fake, &event, &options(2)).await;
         let _ = outcome;
     }
     for accepted in fake.log().accepted {
@@ -198,16 +185,7 @@ async fn a_permanent_failure_is_reported_exactly_and_everything_before_it_is_pub
     .await
     .unwrap();
     let event = support::batch(1_000, 1_000);
-    let outcome = handler::handle(
-        &support::TestMapper,
-        &publisher(&fake.endpoint(), Duration::from_secs(5)),
-        &event,
-        &options(30),
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    let outcome = handle(&fake, &event, &options(30)).await;
     let failure = outcome.failure.expect("record 600 is rejected");
     assert!(!failure.retryable);
     assert!(
@@ -297,16 +275,7 @@ async fn requests_stay_under_the_size_limit() {
     let event = serde_json::json!({"Records": records}).to_string();
     let mut options = options(3);
     options.limits.max_request_bytes = 20_000;
-    let outcome = handler::handle(
-        &support::TestMapper,
-        &publisher(&fake.endpoint(), Duration::from_secs(5)),
-        &event,
-        &options,
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    let outcome = handle(&fake, &event, &options).await;
     assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
     let log = fake.log();
     assert_eq!(log.accepted.len(), 40);
@@ -362,16 +331,7 @@ async fn poison_records_go_to_the_dead_letter_destination_with_their_reason() {
     let event = serde_json::json!({"Records": records}).to_string();
     let mut options = options(3);
     options.poison = PoisonPolicy::DeadLetter;
-    let outcome = handler::handle(
-        &support::TestMapper,
-        &publisher(&fake.endpoint(), Duration::from_secs(5)),
-        &event,
-        &options,
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    let outcome = handle(&fake, &event, &options).await;
     assert!(outcome.response.batch_item_failures.is_empty());
     assert_eq!(outcome.stats.dead_lettered, 1);
     let accepted = fake.log().accepted;
