@@ -239,3 +239,26 @@ fn validate_reports_each_violation_and_exits_0_1_or_2() {
     assert_eq!(output.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("-: valid OrderStatusChanged"));
 }
+
+#[test]
+fn breaking_against_the_committed_revision_finds_nothing() {
+    let run = generator(workspace_root(), &["breaking", "--against", "HEAD"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("no breaking changes against HEAD"),
+        "{}",
+        run.stdout
+    );
+    let missing = generator(
+        workspace_root(),
+        &["breaking", "--against", "no-such-revision"],
+    );
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing
+            .stderr
+            .contains("neither a directory nor a git revision"),
+        "{}",
+        missing.stderr
+    );
+}
