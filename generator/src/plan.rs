@@ -25,6 +25,8 @@ pub struct Plan {
     pub relay: crate::codegen::RelayPlan,
     /// Every event's contract (schemas).
     pub contracts: Vec<crate::contract::EventContract>,
+    /// How the relay runs.
+    pub settings: crate::config::RelaySettings,
 }
 
 /// The event bus.
@@ -51,6 +53,10 @@ pub struct TablePlan {
     pub outbox: bool,
     /// Partition key type (`S`, `N`, `B`).
     pub partition_type: &'static str,
+    /// Point-in-time recovery.
+    pub point_in_time_recovery: bool,
+    /// Deletion protection.
+    pub deletion_protection: bool,
     /// Sort key type.
     pub sort_type: Option<&'static str>,
     /// Lambda event-filter patterns (DynamoDB stream record shape) that pass every record an
@@ -145,6 +151,8 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
             stream: table.stream.as_str(),
             outbox: table.outbox.is_some(),
             partition_type: key_type(table.keys.partition.key_type),
+            point_in_time_recovery: table.point_in_time_recovery,
+            deletion_protection: table.deletion_protection,
             sort_type: table.keys.sort.as_ref().map(|k| key_type(k.key_type)),
             filters: stream_filters(table),
         })
@@ -185,6 +193,7 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
     Plan {
         relay: crate::codegen::relay_plan(config),
         contracts: crate::contract::contracts(config),
+        settings: config.relay.clone(),
         service: config.service.clone(),
         config_file: config_file.to_owned(),
         bus,

@@ -109,6 +109,56 @@ impl Checker {
             }
         }
         self.consumers(config, &events);
+        self.relay_settings(&config.relay);
+    }
+
+    fn relay_settings(&mut self, relay: &crate::config::RelaySettings) {
+        let ranges = [
+            ("batch-size", relay.batch_size, 1, 10_000),
+            ("batching-window", relay.batching_window, 0, 300),
+            (
+                "parallelization-factor",
+                relay.parallelization_factor,
+                1,
+                10,
+            ),
+            (
+                "maximum-retry-attempts",
+                relay.maximum_retry_attempts,
+                0,
+                10_000,
+            ),
+            ("maximum-record-age", relay.maximum_record_age, 60, 604_800),
+            ("memory", relay.memory, 128, 10_240),
+            ("timeout", relay.timeout, 1, 900),
+        ];
+        for (field, value, min, max) in ranges {
+            if !(min..=max).contains(&value) {
+                self.error(
+                    path!["relay", field],
+                    format!("{value} is outside what AWS Lambda allows ({min} to {max})"),
+                );
+            }
+        }
+        const RETENTION: [u32; 22] = [
+            1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+            2922, 3288, 3653,
+        ];
+        if !RETENTION.contains(&relay.log_retention) {
+            let nearest = RETENTION
+                .iter()
+                .min_by_key(|d| d.abs_diff(relay.log_retention))
+                .copied()
+                .unwrap_or(30);
+            self.error(
+                path!["relay", "log-retention"],
+                format!(
+                    "CloudWatch Logs cannot keep logs {} days",
+                    relay.log_retention
+                ),
+            )
+            .hint = Some(format!("the nearest allowed value is {nearest}"));
+        }
     }
 
     fn table(&mut self, path: &Path, table: &Table) {

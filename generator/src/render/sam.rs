@@ -67,7 +67,7 @@ pub fn render(plan: &Plan, files: &mut Files) -> Result<(), RenderError> {
         json!({
             "Type": "AWS::Logs::LogGroup",
             "Metadata": { "checkov": { "skip": [skip("CKV_AWS_158", "CloudWatch Logs encrypts log data at rest by default; the relay never logs item contents")] } },
-            "Properties": { "LogGroupName": format!("/aws/lambda/{}-relay", plan.service), "RetentionInDays": 30 }
+            "Properties": { "LogGroupName": format!("/aws/lambda/{}-relay", plan.service), "RetentionInDays": plan.settings.log_retention }
         }),
     );
     let role = t.add(
@@ -168,6 +168,20 @@ fn dead_letter_queue(fifo: bool) -> Value {
     queue
 }
 
+fn table_skips(table: &TablePlan) -> Vec<Value> {
+    let mut skips = vec![skip(
+        "CKV_AWS_119",
+        "encrypted at rest with an AWS-owned key by default and SSE enabled with the AWS-managed key; a customer-managed key is an opt-in",
+    )];
+    if !table.point_in_time_recovery {
+        skips.push(skip(
+            "CKV_AWS_28",
+            "outbox.yaml sets `point-in-time-recovery: false` for this table",
+        ));
+    }
+    skips
+}
+
 fn table_resource(table: &TablePlan) -> Value {
     let mut attributes = vec![
         json!({ "AttributeName": table.partition_key, "AttributeType": table.partition_type }),
@@ -181,7 +195,7 @@ fn table_resource(table: &TablePlan) -> Value {
         "Type": "AWS::DynamoDB::Table",
         "DeletionPolicy": "Retain",
         "UpdateReplacePolicy": "Retain",
-        "Metadata": { "checkov": { "skip": [skip("CKV_AWS_119", "encrypted at rest with an AWS-owned key by default and SSE enabled with the AWS-managed key; a customer-managed key is an opt-in")] } },
+        "Metadata": { "checkov": { "skip": table_skips(table) } },
         "Properties": {
             "TableName": table.name,
             "BillingMode": "PAY_PER_REQUEST",
@@ -189,8 +203,8 @@ fn table_resource(table: &TablePlan) -> Value {
             "KeySchema": keys,
             "StreamSpecification": { "StreamViewType": table.stream },
             "SSESpecification": { "SSEEnabled": true },
-            "PointInTimeRecoverySpecification": { "PointInTimeRecoveryEnabled": true },
-            "DeletionProtectionEnabled": true
+            "PointInTimeRecoverySpecification": { "PointInTimeRecoveryEnabled": table.point_in_time_recovery },
+            "DeletionProtectionEnabled": table.deletion_protection
         }
     })
 }
@@ -244,18 +258,19 @@ fn relay_function(
     log_group: &str,
     role: &str,
 ) -> Value {
+    let settings = &plan.settings;
     let mut events = Map::new();
     for (id, table) in tables {
         let mut properties = json!({
             "Stream": get_att(id, "StreamArn"),
-            "StartingPosition": "TRIM_HORIZON",
-            "BatchSize": 100,
-            "MaximumBatchingWindowInSeconds": 1,
-            "ParallelizationFactor": 1,
+            "StartingPosition": settings.starting_position.as_str(),
+            "BatchSize": settings.batch_size,
+            "MaximumBatchingWindowInSeconds": settings.batching_window,
+            "ParallelizationFactor": settings.parallelization_factor,
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
             "BisectBatchOnFunctionError": true,
-            "MaximumRetryAttempts": 10,
-            "MaximumRecordAgeInSeconds": 86_400,
+            "MaximumRetryAttempts": settings.maximum_retry_attempts,
+            "MaximumRecordAgeInSeconds": settings.maximum_record_age,
             "DestinationConfig": { "OnFailure": { "Destination": get_att(failure_queue, "Arn") } }
         });
         if !table.filters.is_empty() {
@@ -271,7 +286,7 @@ fn relay_function(
             json!({ "Type": "DynamoDB", "Properties": properties }),
         );
     }
-    json!({
+    let mut function = json!({
         "Type": "AWS::Serverless::Function",
         "Metadata": {
             "BuildMethod": "rust-cargolambda",
@@ -291,15 +306,29 @@ fn relay_function(
             "Handler": "bootstrap",
             "Runtime": "provided.al2023",
             "Architectures": ["arm64"],
-            "MemorySize": 256,
-            "Timeout": 60,
+            "MemorySize": settings.memory,
+            "Timeout": settings.timeout,
             "Role": get_att(role, "Arn"),
             "Tracing": "Active",
             "LoggingConfig": { "LogGroup": reference(log_group), "LogFormat": "JSON" },
-            "Environment": { "Variables": { "EVENT_BUS_NAME": bus.name, "OUTBOX_METRICS": "emf" } },
+            "Environment": { "Variables": {
+                "EVENT_BUS_NAME": bus.name,
+                "OUTBOX_METRICS": "emf",
+                "OUTBOX_POISON_POLICY": match settings.poison_policy {
+                    crate::config::PoisonPolicy::Fail => "fail",
+                    crate::config::PoisonPolicy::DeadLetter => "dead-letter",
+                }
+            } },
             "Events": events
         }
-    })
+    });
+    if let Some(reserved) = settings.reserved_concurrency {
+        function["Properties"]["ReservedConcurrentExecutions"] = json!(reserved);
+        if let Some(skips) = function["Metadata"]["checkov"]["skip"].as_array_mut() {
+            skips.retain(|s| s["id"] != "CKV_AWS_115");
+        }
+    }
+    function
 }
 
 fn consumer_resources(plan: &Plan, consumer: &ConsumerPlan, bus: &Bus, t: &mut Template) {
