@@ -189,6 +189,9 @@ pub struct Table {
     /// The domain events this table's stream produces, by event name.
     #[serde(default)]
     pub events: BTreeMap<String, Event>,
+    /// The stream ARN of a table that already exists: the stack reads its stream and does not
+    /// create the table (`point-in-time-recovery` and `deletion-protection` do not apply).
+    pub existing_stream: Option<String>,
     /// Continuous backups (default `true`).
     #[serde(default = "default_true")]
     pub point_in_time_recovery: bool,

@@ -178,3 +178,25 @@ pub fn lambda_function(name: &str) -> Result<(), String> {
         None => check(name, 1, 64, alnum_or("_-"), "letters, digits, `_` and `-`"),
     }
 }
+
+/// The stream ARN of an existing table named `table`.
+pub fn stream_arn(arn: &str, table: &str) -> Result<(), String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let resource = parts.get(5).copied().unwrap_or_default();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "dynamodb"
+        && parts[4].len() == 12
+        && resource
+            .strip_prefix("table/")
+            .and_then(|r| r.split_once("/stream/"))
+            .is_some_and(|(name, label)| !label.is_empty() && name == table);
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "is not the stream ARN of table `{table}` (arn:aws:dynamodb:REGION:ACCOUNT:table/{table}/stream/LABEL)"
+        ))
+    }
+}

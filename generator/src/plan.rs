@@ -53,6 +53,8 @@ pub struct TablePlan {
     pub outbox: bool,
     /// Partition key type (`S`, `N`, `B`).
     pub partition_type: &'static str,
+    /// The stream ARN of an existing table (the stack does not create it).
+    pub existing_stream: Option<String>,
     /// Point-in-time recovery.
     pub point_in_time_recovery: bool,
     /// Deletion protection.
@@ -151,6 +153,7 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
             stream: table.stream.as_str(),
             outbox: table.outbox.is_some(),
             partition_type: key_type(table.keys.partition.key_type),
+            existing_stream: table.existing_stream.clone(),
             point_in_time_recovery: table.point_in_time_recovery,
             deletion_protection: table.deletion_protection,
             sort_type: table.keys.sort.as_ref().map(|k| key_type(k.key_type)),

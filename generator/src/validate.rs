@@ -162,6 +162,15 @@ impl Checker {
     }
 
     fn table(&mut self, path: &Path, table: &Table) {
+        if let Some(arn) = &table.existing_stream {
+            let name = match path.0.last() {
+                Some(crate::yaml_index::Segment::Key(name)) => name.clone(),
+                _ => String::new(),
+            };
+            if let Err(why) = names::stream_arn(arn, &name) {
+                self.error(path.key("existing-stream"), format!("`{arn}` {why}"));
+            }
+        }
         if let Some(sort) = &table.keys.sort
             && sort.name == table.keys.partition.name
         {

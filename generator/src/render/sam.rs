@@ -51,14 +51,15 @@ pub fn render(plan: &Plan, files: &mut Files) -> Result<(), RenderError> {
         ids: Scope::default(),
     };
     let bus = bus(plan, &mut t);
-    let tables: Vec<(String, &TablePlan)> = plan
+    let tables: Vec<(Value, &TablePlan)> = plan
         .tables
         .iter()
-        .map(|table| {
-            (
-                t.add(&format!("{} table", table.name), table_resource(table)),
-                table,
-            )
+        .map(|table| match &table.existing_stream {
+            Some(arn) => (json!(arn), table),
+            None => {
+                let id = t.add(&format!("{} table", table.name), table_resource(table));
+                (get_att(&id, "StreamArn"), table)
+            }
         })
         .collect();
     let failure_queue = t.add("relay failure queue", dead_letter_queue(false));
@@ -211,15 +212,12 @@ fn table_resource(table: &TablePlan) -> Value {
 
 fn relay_role(
     plan: &Plan,
-    tables: &[(String, &TablePlan)],
+    tables: &[(Value, &TablePlan)],
     bus: &Bus,
     failure_queue: &str,
     log_group: &str,
 ) -> Value {
-    let streams: Vec<Value> = tables
-        .iter()
-        .map(|(id, _)| get_att(id, "StreamArn"))
-        .collect();
+    let streams: Vec<Value> = tables.iter().map(|(stream, _)| stream.clone()).collect();
     let mut sources: Vec<&str> = plan.contracts.iter().map(|c| c.source.as_str()).collect();
     let dead_letter_source = format!("{}.outbox", plan.service);
     sources.push(&dead_letter_source);
@@ -252,7 +250,7 @@ fn relay_role(
 
 fn relay_function(
     plan: &Plan,
-    tables: &[(String, &TablePlan)],
+    tables: &[(Value, &TablePlan)],
     bus: &Bus,
     failure_queue: &str,
     log_group: &str,
@@ -260,9 +258,9 @@ fn relay_function(
 ) -> Value {
     let settings = &plan.settings;
     let mut events = Map::new();
-    for (id, table) in tables {
+    for (stream, table) in tables {
         let mut properties = json!({
-            "Stream": get_att(id, "StreamArn"),
+            "Stream": stream,
             "StartingPosition": settings.starting_position.as_str(),
             "BatchSize": settings.batch_size,
             "MaximumBatchingWindowInSeconds": settings.batching_window,
