@@ -96,12 +96,12 @@ fn image_expr(image: Image) -> String {
     }
 }
 
-/// Resolves every event of a validated config.
-pub fn relay_plan(config: &Config) -> RelayPlan {
+/// Resolves every event of a validated config; `contracts` give each event's detail schema.
+pub fn relay_plan(config: &Config, contracts: &[crate::contract::EventContract]) -> RelayPlan {
     let mut modules = Scope::with_reserved(&["mapping", "main", "Mapping", "DEFAULTS"]);
-    let schemas: std::collections::BTreeMap<String, String> = crate::contract::contracts(config)
-        .into_iter()
-        .map(|c| (c.name, c.detail.to_string()))
+    let schemas: std::collections::BTreeMap<&str, String> = contracts
+        .iter()
+        .map(|c| (c.name.as_str(), c.detail.to_string()))
         .collect();
     let tables = config
         .tables
@@ -112,7 +112,7 @@ pub fn relay_plan(config: &Config) -> RelayPlan {
                 .events
                 .iter()
                 .map(|(name, event)| {
-                    let schema = schemas.get(name).map_or("{}", String::as_str);
+                    let schema = schemas.get(name.as_str()).map_or("{}", String::as_str);
                     event_code(&mut modules, table, name, event, schema)
                 })
                 .collect(),
@@ -259,11 +259,8 @@ fn entity_event(
     let mut taken: BTreeSet<String> = event.detail.keys().cloned().collect();
     for (field_name, field) in &event.detail {
         let ident = fields.snake(field_name);
-        if let Some(from) = &field.0.from
-            && let Ok(path) = ImagePath::parse(from)
-            && let [attribute] = path.segments.as_slice()
-        {
-            taken.insert(attribute.clone());
+        if let Some(attribute) = ImagePath::picked_attribute(&field.0) {
+            taken.insert(attribute);
         }
         code.fields.push(field_code(
             ident, field_name, &field.0, attributes, &redacted,

@@ -103,7 +103,7 @@ fn entity_detail(table: &Table, event: &Event) -> Value {
     let mut taken: BTreeSet<String> = event.detail.keys().cloned().collect();
     for (name, field) in &event.detail {
         let (schema, required) = field_schema(&field.0, attributes, &redacted);
-        if let Some(attribute) = single_attribute(&field.0) {
+        if let Some(attribute) = ImagePath::picked_attribute(&field.0) {
             taken.insert(attribute);
         }
         fields.push((name.clone(), schema, required));
@@ -116,14 +116,6 @@ fn entity_detail(table: &Table, event: &Event) -> Value {
         }
     }
     object(fields.into_iter(), event.rest.is_some())
-}
-
-fn single_attribute(field: &FieldSpec) -> Option<String> {
-    let path = ImagePath::parse(field.from.as_deref()?).ok()?;
-    match path.segments.as_slice() {
-        [attribute] => Some(attribute.clone()),
-        _ => None,
-    }
 }
 
 /// The declared attributes of an item (keys included) as fields, minus `except`.

@@ -193,9 +193,10 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
             }
         })
         .collect();
+    let contracts = crate::contract::contracts(config);
     Plan {
-        relay: crate::codegen::relay_plan(config),
-        contracts: crate::contract::contracts(config),
+        relay: crate::codegen::relay_plan(config, &contracts),
+        contracts,
         settings: config.relay.clone(),
         service: config.service.clone(),
         config_file: config_file.to_owned(),

@@ -148,7 +148,7 @@ pub fn prepare(
                     retryable: false,
                     reason: e.to_string(),
                 })
-                .and_then(|()| entries_for(&record, index, &mapped, options, trace_header))
+                .and_then(|()| entries_for(&record, index, &mut mapped, options, trace_header))
                 .map(|entries| (record, entries))
         });
         match result {
@@ -185,10 +185,13 @@ pub fn prepare(
 fn entries_for(
     record: &Record,
     index: usize,
-    mapped: &[MappedEvent],
+    mapped: &mut Vec<MappedEvent>,
     options: &Options,
     trace_header: Option<&str>,
 ) -> Result<Vec<Entry>, RecordError> {
+    if mapped.is_empty() {
+        return Ok(Vec::new());
+    }
     let item_key = format!(
         "{}/{}",
         record.table,
@@ -199,7 +202,7 @@ fn entries_for(
         .unwrap_or_default()
     );
     mapped
-        .iter()
+        .drain(..)
         .map(|event| {
             if options.validate {
                 event
@@ -217,7 +220,7 @@ fn entries_for(
                 item_key: item_key.clone(),
                 source: event.spec.source.to_owned(),
                 detail_type: event.spec.detail_type.to_owned(),
-                detail: event.detail.clone(),
+                detail: event.detail,
                 event_bus_name: options.bus.clone(),
                 time: record.time,
                 resources: vec![format!(
