@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Offline-friendly CLIs: no telemetry, no update checks.
+export SAM_CLI_TELEMETRY=0 CDK_DISABLE_CLI_TELEMETRY=true
 total_start=$SECONDS
 stage() {
     local name=$1
@@ -17,26 +19,41 @@ stage() {
     echo "<== $name took $((SECONDS - start)) s"
 }
 
-python_tools() {
-    local stamp=.venv/.requirements.sha256
+venv() {
+    # A virtualenv from a pinned requirements file, rebuilt only when the file changed.
+    local dir=$1 requirements=$2
+    local stamp=$dir/.requirements.sha256
     local want
-    want=$(sha256sum .ci/requirements.txt | cut -d' ' -f1)
-    if [[ ! -x .venv/bin/python || ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
-        python3 -m venv .venv
-        .venv/bin/pip install --quiet --disable-pip-version-check -r .ci/requirements.txt
+    want=$(sha256sum "$requirements" | cut -d' ' -f1)
+    if [[ ! -x $dir/bin/python || ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+        python3 -m venv "$dir"
+        "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
         echo "$want" > "$stamp"
     fi
+}
+
+python_tools() {
+    venv .venv .ci/requirements.txt
+    venv .venv-sam .ci/requirements-sam.txt
     .venv/bin/cargo-lambda lambda --help > /dev/null
+    .venv-sam/bin/sam --version
+}
+
+npm_ci() {
+    # npm ci only when the lock changed since the last install here.
+    local dir=$1
+    local stamp=$dir/node_modules/.lock.sha256
+    local want
+    want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+    if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+        npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+        echo "$want" > "$stamp"
+    fi
 }
 
 node_tools() {
-    local stamp=.ci/asyncapi/node_modules/.lock.sha256
-    local want
-    want=$(sha256sum .ci/asyncapi/package-lock.json | cut -d' ' -f1)
-    if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
-        npm ci --prefix .ci/asyncapi --no-audit --no-fund --loglevel=error
-        echo "$want" > "$stamp"
-    fi
+    npm_ci .ci/asyncapi
+    npm_ci generated/cdk
 }
 
 contracts() {
@@ -51,32 +68,72 @@ contracts() {
     fi
 }
 
-check_sam_template() {
-    local template=$1 out=$2
-    mkdir -p "$out"
-    # Serverless rules on the SAM source, then translate offline as `sam deploy` would and check
-    # the CloudFormation with every validator.
+check_cloudformation() {
+    # A CloudFormation template through every validator; cfn-lint fails on warnings too.
+    local template=$1
     cfn-lint -a cfn_lint_serverless.rules -- "$template"
-    python .ci/sam/translate.py "$template" "$out/template.json"
-    cfn-lint -a cfn_lint_serverless.rules -- "$out/template.json"
-    python .ci/sam/validate.py "$out/template.json" | grep -v '\[INFO\]'
-    checkov --skip-download --quiet --compact --framework cloudformation -f "$out/template.json"
+    python .ci/sam/validate.py "$template" | grep -v '\[INFO\]'
+    checkov --skip-download --quiet --compact --framework cloudformation -f "$template"
+}
+
+synth_cdk() {
+    # Compiles and synthesizes a generated CDK app (offline, no credentials) into $2/cdk.out.
+    local app=$1 out=$PWD/$2
+    rm -rf "$out/cdk.out"
+    mkdir -p "$out"
+    (cd "$app" && npx tsc && npx cdk synth --no-notices --quiet -o "$out/cdk.out" > /dev/null)
+}
+
+copy_cdk() {
+    # A golden case's CDK app, outside the source tree, with the example's node_modules (every
+    # generated app has the same package.json and lock).
+    local app=$1 copy=$2
+    rm -rf "$copy"
+    mkdir -p "$copy"
+    cp -r "$app"/. "$copy"
+    ln -s "$PWD/generated/cdk/node_modules" "$copy/node_modules"
+}
+
+check_stacks() {
+    # Both stacks of one generated output: the SAM template (serverless rules on the source,
+    # translated offline as `sam deploy` would, then every validator), the CDK app (synthesized,
+    # then every validator), and the two compared resource by resource.
+    local generated=$1 out=$2
+    mkdir -p "$out"
+    cfn-lint -a cfn_lint_serverless.rules -- "$generated/sam/template.yaml"
+    python .ci/sam/translate.py "$generated/sam/template.yaml" "$out/sam.json"
+    check_cloudformation "$out/sam.json"
+    local stack
+    stack=$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["stackName"])' "$generated/cdk/outbox.json")
+    check_cloudformation "$out/cdk.out/$stack.template.json"
+    python .ci/infra/compare.py "$out/sam.json" "$out/cdk.out/$stack.template.json"
 }
 
 infrastructure() {
-    check_sam_template generated/sam/template.yaml target/sam-check/example
+    local root=$PWD
+    # The example: `sam build` and the CDK app with cargo-lambda, as a user deploys them.
+    (cd generated/sam && "$root/.venv-sam/bin/sam" build < /dev/null > /dev/null)
+    cmp generated/sam/.aws-sam/build/Relay/bootstrap target/lambda/relay/bootstrap
+    synth_cdk generated/cdk target/infra-check/example
+    check_stacks generated target/infra-check/example
+    # The golden cases: their CDK apps take the prebuilt-asset path (OUTBOX_RELAY_ASSET), with
+    # the example's arm64 bootstrap standing in for theirs (the templates do not depend on it).
     for case in generator/tests/cases/ok-*/; do
-        check_sam_template "$case/expected/sam/template.yaml" "target/sam-check/$(basename "$case")"
+        local out
+        out=target/infra-check/$(basename "$case")
+        copy_cdk "$case/expected/cdk" "$out/app"
+        OUTBOX_RELAY_ASSET=$PWD/target/lambda/relay synth_cdk "$out/app" "$out"
+        check_stacks "$case/expected" "$out"
     done
     # The pattern validator must refuse a rule whose detail pattern is not a list.
-    python - target/sam-check/example/template.json target/sam-check/broken.json <<'PY'
+    python - target/infra-check/example/sam.json target/infra-check/broken.json <<'PY'
 import json, sys
 template = json.load(open(sys.argv[1]))
 rule = next(r for r in template["Resources"].values() if r["Type"] == "AWS::Events::Rule")
 rule["Properties"]["EventPattern"]["detail"] = {"status": "SHIPPED"}
 json.dump(template, open(sys.argv[2], "w"))
 PY
-    if python .ci/sam/validate.py target/sam-check/broken.json > /dev/null; then
+    if python .ci/sam/validate.py target/infra-check/broken.json > /dev/null; then
         echo "cloudformation-validate accepted a broken event pattern"
         exit 1
     fi
@@ -101,7 +158,7 @@ stage clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 stage test cargo test --workspace --locked
 stage generated-is-current cargo run --quiet --locked -p generator -- --check
 stage contracts contracts
-stage infrastructure infrastructure
 stage lambda-build lambda_build
+stage infrastructure infrastructure
 
 echo "all stages passed in $((SECONDS - total_start)) s"

@@ -85,7 +85,7 @@ fn check_reports_stale_missing_and_extra_files_with_a_diff() {
         );
     }
     assert!(check.stdout.contains("-hand edit"));
-    assert!(!check.stdout.contains("node_modules"));
+    assert!(!check.stdout.contains("cdk/node_modules"));
     assert!(check.stderr.contains("stale"));
     assert!(check.stderr.contains("missing"));
     assert!(check.stderr.contains("extra"));

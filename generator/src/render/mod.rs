@@ -2,7 +2,9 @@
 //! I/O, no clock, no absolute paths, so the same config always renders the same bytes.
 
 mod asyncapi;
+mod cdk;
 mod config_schema;
+mod infra;
 mod readme;
 mod relay;
 mod sam;
@@ -34,6 +36,7 @@ pub fn render(plan: &Plan) -> Result<Files, RenderError> {
     schemas::render(plan, &mut files);
     asyncapi::render(plan, &mut files);
     sam::render(plan, &mut files)?;
+    cdk::render(plan, &mut files)?;
     let readme = readme::render(plan, &files)?;
     files.insert(PathBuf::from(readme::PATH), readme);
     Ok(files)
@@ -41,13 +44,17 @@ pub fn render(plan: &Plan) -> Result<Files, RenderError> {
 
 /// What a generated file is, for the generated README's file list.
 pub(crate) fn describe(path: &str) -> &'static str {
+    if let Some(what) = cdk::describe(path) {
+        return what;
+    }
     match path {
         config_schema::PATH => {
             "JSON Schema of `outbox.yaml`, for editors (`# yaml-language-server: $schema=...`) and CI"
         }
         readme::PATH => "this file",
         sam::PATH => "the AWS SAM template of the whole flow (`sam build && sam deploy`)",
-        sam::CONFIG_PATH => "SAM CLI settings: stack name, capabilities",
+        sam::CONFIG_PATH => "SAM CLI settings: stack name, capabilities, the Rust builder",
+        sam::GITIGNORE_PATH => "keeps `sam build` output (.aws-sam) out of git",
         asyncapi::PATH => {
             "AsyncAPI 3 document of the bus: a channel and message per event, the relay as sender, the consumers as receivers"
         }

@@ -1,0 +1,229 @@
+"""Shows that the SAM template (translated to CloudFormation) and the CDK app (synthesized) deploy
+the same architecture: the same resources, and for each the settings that matter (tables, event
+source mappings with their filters, the relay, rules with their patterns and delivery settings,
+queues, resource policies, IAM, schemas, log group, outputs). Also checks the least-privilege
+rules on both. Exits 1 with every difference listed.
+
+Usage: python compare.py SAM_TRANSLATED.json CDK_SYNTHESIZED.json
+"""
+
+import json
+import sys
+from collections import Counter
+
+# Where a `*` resource is allowed: actions without resource-level permissions.
+STAR_ACTIONS = {"dynamodb:ListStreams", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+# What CDK's `grantSendMessages` adds next to sqs:SendMessage (read-only, same queue).
+CDK_QUEUE_EXTRAS = {"sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
+
+
+class Template:
+    def __init__(self, path):
+        self.path = path
+        self.data = json.load(open(path))
+        self.resources = self.data["Resources"]
+
+    def of_type(self, kind):
+        return {k: v for k, v in self.resources.items() if v["Type"] == kind}
+
+    def name(self, logical_id):
+        """A resource's AWS name, or its type for unnamed ones."""
+        r = self.resources[logical_id]
+        p = r.get("Properties", {})
+        for key in ("TableName", "QueueName", "Name", "FunctionName", "LogGroupName", "RegistryName"):
+            if key in p:
+                return p[key]
+        return r["Type"]
+
+    def resolve(self, value):
+        """Replaces references by the names of what they point at, and spells ARNs built with
+        Fn::Sub or Fn::Join the same way, so both templates compare."""
+        if isinstance(value, dict):
+            if set(value) == {"Ref"}:
+                target = value["Ref"]
+                return f"ref:{self.name(target)}" if target in self.resources else "${%s}" % target
+            if set(value) == {"Fn::GetAtt"}:
+                target, attribute = value["Fn::GetAtt"]
+                return f"{self.name(target)}.{attribute}"
+            if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+                return value["Fn::Sub"]
+            if set(value) == {"Fn::Join"} and value["Fn::Join"][0] == "":
+                return "".join(str(self.resolve(part)) for part in value["Fn::Join"][1])
+            return {k: self.resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        return value
+
+
+def relay_statements(t):
+    """Every IAM statement that applies to the relay's role."""
+    (function,) = t.of_type("AWS::Lambda::Function").values()
+    role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements = []
+    for policy in t.resources[role_id]["Properties"].get("Policies", []):
+        statements += policy["PolicyDocument"]["Statement"]
+    for policy in t.of_type("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def least_privilege(t, problems):
+    for s in relay_statements(t):
+        actions = set(as_list(s["Action"]))
+        if "*" in as_list(s["Resource"]) and not actions <= STAR_ACTIONS:
+            problems.append(f"{t.path}: `*` resource for {sorted(actions)}")
+        if any("*" in a for a in actions):
+            problems.append(f"{t.path}: wildcard action {sorted(actions)}")
+    for role in t.of_type("AWS::IAM::Role").values():
+        if role["Properties"].get("ManagedPolicyArns"):
+            problems.append(f"{t.path}: a role with managed policies {role['Properties']['ManagedPolicyArns']}")
+    for policy in t.of_type("AWS::SQS::QueuePolicy").values():
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]:
+            source = s.get("Condition", {}).get("ArnEquals", {}).get("aws:SourceArn")
+            if s.get("Principal") == "*" or not source:
+                problems.append(f"{t.path}: queue policy statement not pinned to a rule: {s}")
+    for permission in t.of_type("AWS::Lambda::Permission").values():
+        if "SourceArn" not in permission["Properties"]:
+            problems.append(f"{t.path}: Lambda permission without SourceArn")
+
+
+def views(t):
+    """What must be equal, by resource kind, with references resolved to names."""
+    r = t.resolve
+    tables = sorted(
+        (
+            p["TableName"],
+            json.dumps(r({k: p.get(k) for k in (
+                "BillingMode", "AttributeDefinitions", "KeySchema", "StreamSpecification",
+                "SSESpecification", "PointInTimeRecoverySpecification", "DeletionProtectionEnabled",
+            )}), sort_keys=True),
+            x.get("DeletionPolicy"),
+        )
+        for x in t.of_type("AWS::DynamoDB::Table").values()
+        for p in [x["Properties"]]
+    )
+    mappings = sorted(
+        json.dumps({
+            **r({k: p.get(k) for k in (
+                "EventSourceArn", "StartingPosition", "BatchSize", "MaximumBatchingWindowInSeconds",
+                "ParallelizationFactor", "FunctionResponseTypes", "BisectBatchOnFunctionError",
+                "MaximumRetryAttempts", "MaximumRecordAgeInSeconds", "DestinationConfig",
+            )}),
+            "Filters": sorted(json.dumps(json.loads(f["Pattern"]), sort_keys=True)
+                              for f in p.get("FilterCriteria", {}).get("Filters", [])),
+        }, sort_keys=True)
+        for x in t.of_type("AWS::Lambda::EventSourceMapping").values()
+        for p in [x["Properties"]]
+    )
+    functions = [
+        json.dumps(r({k: p.get(k) for k in (
+            "FunctionName", "Description", "Runtime", "Handler", "Architectures", "MemorySize", "Timeout",
+            "TracingConfig", "Environment", "ReservedConcurrentExecutions",
+        )} | {"LogFormat": p.get("LoggingConfig", {}).get("LogFormat"),
+              "LogGroup": r(p.get("LoggingConfig", {}).get("LogGroup"))}), sort_keys=True)
+        for x in t.of_type("AWS::Lambda::Function").values()
+        for p in [x["Properties"]]
+    ]
+    rules = sorted(
+        json.dumps(r({
+            "Name": p["Name"], "Description": p.get("Description"), "EventBusName": p.get("EventBusName"),
+            "EventPattern": p["EventPattern"], "State": p.get("State"),
+            "Targets": [{
+                "Arn": target["Arn"],
+                "RetryPolicy": target.get("RetryPolicy"),
+                "DeadLetter": "DeadLetterConfig" in target,
+                "SqsParameters": target.get("SqsParameters"),
+            } for target in p["Targets"]],
+        }), sort_keys=True)
+        for x in t.of_type("AWS::Events::Rule").values()
+        for p in [x["Properties"]]
+    )
+    queues = sorted(
+        json.dumps({
+            "QueueName": p.get("QueueName"),
+            "Fifo": p.get("FifoQueue", False),
+            "ContentBasedDeduplication": p.get("ContentBasedDeduplication", False),
+            "SqsManagedSseEnabled": p.get("SqsManagedSseEnabled"),
+            "MessageRetentionPeriod": p.get("MessageRetentionPeriod"),
+            "maxReceiveCount": p.get("RedrivePolicy", {}).get("maxReceiveCount"),
+        }, sort_keys=True)
+        for x in t.of_type("AWS::SQS::Queue").values()
+        for p in [x["Properties"]]
+    )
+    queue_policies = sorted(
+        json.dumps(r({
+            "Queues": p["Queues"],
+            "Grants": sorted(
+                (s["Principal"]["Service"], str(r(s["Condition"]["ArnEquals"]["aws:SourceArn"])))
+                for s in p["PolicyDocument"]["Statement"]
+            ),
+        }), sort_keys=True)
+        for x in t.of_type("AWS::SQS::QueuePolicy").values()
+        for p in [x["Properties"]]
+    )
+    permissions = sorted(
+        json.dumps(r({k: p[k] for k in ("Action", "Principal", "SourceArn", "FunctionName")}), sort_keys=True)
+        for x in t.of_type("AWS::Lambda::Permission").values()
+        for p in [x["Properties"]]
+    )
+    schemas = sorted(
+        (r(p["RegistryName"]), p["SchemaName"], p["Type"], p.get("Description"), p["Content"])
+        for x in t.of_type("AWS::EventSchemas::Schema").values()
+        for p in [x["Properties"]]
+    )
+    registries = sorted(
+        (p["RegistryName"], p.get("Description")) for x in t.of_type("AWS::EventSchemas::Registry").values()
+        for p in [x["Properties"]]
+    )
+    log_groups = sorted(
+        (p.get("LogGroupName"), p.get("RetentionInDays")) for x in t.of_type("AWS::Logs::LogGroup").values()
+        for p in [x["Properties"]]
+    )
+    buses = sorted(x["Properties"]["Name"] for x in t.of_type("AWS::Events::EventBus").values())
+    grants = {}
+    for s in relay_statements(t):
+        for action in as_list(s["Action"]):
+            if action in CDK_QUEUE_EXTRAS:
+                continue
+            grants.setdefault(action, set()).update(
+                json.dumps(r(x), sort_keys=True) for x in as_list(s["Resource"])
+            )
+            if s.get("Condition"):
+                grants[action].add(json.dumps(r(s["Condition"]), sort_keys=True))
+    grants = {k: sorted(v) for k, v in sorted(grants.items())}
+    kinds = Counter(x["Type"] for x in t.resources.values() if x["Type"] not in ("AWS::IAM::Policy",))
+    return {
+        "resource kinds": dict(sorted(kinds.items())),
+        "tables": tables, "event source mappings": mappings, "relay": functions, "rules": rules,
+        "queues": queues, "queue policies": queue_policies, "lambda permissions": permissions,
+        "schemas": schemas, "registries": registries, "log groups": log_groups, "buses": buses,
+        "relay IAM (action -> resources, conditions)": grants,
+        "outputs": sorted(t.data.get("Outputs", {})),
+    }
+
+
+def main():
+    sam, cdk = Template(sys.argv[1]), Template(sys.argv[2])
+    problems = []
+    least_privilege(sam, problems)
+    least_privilege(cdk, problems)
+    a, b = views(sam), views(cdk)
+    for key in a:
+        if a[key] != b[key]:
+            problems.append(
+                f"{key} differ:\n  SAM: {json.dumps(a[key], indent=1, default=str)}\n  CDK: {json.dumps(b[key], indent=1, default=str)}"
+            )
+    for p in problems:
+        print(p)
+    summary = ", ".join(f"{len(v)} {k}" for k, v in a.items() if isinstance(v, (list, dict)))
+    print(f"{sys.argv[1]} vs {sys.argv[2]}: {'the same architecture' if not problems else f'{len(problems)} differences'} ({summary})")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,231 @@
+//! What both deployable stacks (the SAM template and the CDK app) contain, decided once: the
+//! rule pattern of each consumer, the sources the relay may put, and every linter suppression
+//! with the reason it holds. The two renderers only differ in how they spell it.
+
+use serde_json::{Value, json};
+
+use crate::config::RelaySettings;
+use crate::plan::{ConsumerPlan, Plan, TablePlan};
+
+/// A checkov suppression with the reason it does not apply.
+fn skip(id: &str, comment: &str) -> Value {
+    json!({ "id": id, "comment": comment })
+}
+
+/// A cfn-lint (cfn-lint-serverless) suppression with the reason it does not apply.
+fn lint_ignore(id: &str, comment: &str) -> (Value, Value) {
+    (
+        json!({ "config": { "ignore_checks": [id] } }),
+        json!(format!("{id} {comment}")),
+    )
+}
+
+/// Resource `Metadata` made of suppressions.
+fn metadata(checkov: Vec<Value>, cfn_lint: Option<(Value, Value)>) -> Value {
+    let mut metadata = serde_json::Map::new();
+    if !checkov.is_empty() {
+        metadata.insert("checkov".into(), json!({ "skip": checkov }));
+    }
+    if let Some((config, comment)) = cfn_lint {
+        metadata.insert("cfn-lint".into(), config);
+        metadata.insert("comment".into(), comment);
+    }
+    Value::Object(metadata)
+}
+
+fn queue_skip() -> Value {
+    skip(
+        "CKV_AWS_27",
+        "encrypted at rest with SQS-managed keys (SqsManagedSseEnabled); a customer-managed KMS key is an opt-in",
+    )
+}
+
+/// Metadata of a queue that consumers read (it has a redrive policy).
+pub fn queue_metadata() -> Value {
+    metadata(vec![queue_skip()], None)
+}
+
+/// Metadata of a queue that is the last stop (a dead-letter queue or a failure destination).
+pub fn last_stop_queue_metadata() -> Value {
+    metadata(
+        vec![queue_skip()],
+        Some(lint_ignore(
+            "ES6000",
+            "(needs a redrive policy) does not apply: this queue is where failed messages end up.",
+        )),
+    )
+}
+
+/// Metadata of a table the stack creates.
+pub fn table_metadata(table: &TablePlan) -> Value {
+    let mut skips = vec![skip(
+        "CKV_AWS_119",
+        "encrypted at rest with an AWS-owned key by default and SSE enabled with the AWS-managed key; a customer-managed key is an opt-in",
+    )];
+    if !table.point_in_time_recovery {
+        skips.push(skip(
+            "CKV_AWS_28",
+            "outbox.yaml sets `point-in-time-recovery: false` for this table",
+        ));
+    }
+    metadata(skips, None)
+}
+
+/// Metadata of the relay's log group.
+pub fn log_group_metadata() -> Value {
+    metadata(
+        vec![skip(
+            "CKV_AWS_158",
+            "CloudWatch Logs encrypts log data at rest by default; the relay never logs item contents",
+        )],
+        None,
+    )
+}
+
+/// Metadata of the relay function (its suppressions only; SAM adds its build settings).
+pub fn relay_metadata(settings: &RelaySettings) -> Value {
+    let mut skips = vec![
+        skip(
+            "CKV_AWS_116",
+            "invoked by DynamoDB Streams event source mappings, whose on-failure destination (an SQS queue) receives failed batches; a function DLQ applies to asynchronous invocations only",
+        ),
+        skip(
+            "CKV_AWS_117",
+            "talks only to AWS APIs (DynamoDB Streams, EventBridge); no private resources to reach from a VPC",
+        ),
+        skip(
+            "CKV_AWS_173",
+            "the environment holds names and settings only, no secrets",
+        ),
+        skip(
+            "CKV_AWS_272",
+            "code signing is an organisation-level choice; enable it with a signing profile where required",
+        ),
+    ];
+    if settings.reserved_concurrency.is_none() {
+        skips.push(skip(
+            "CKV_AWS_115",
+            "concurrency is bounded by the stream's shards and ParallelizationFactor",
+        ));
+    }
+    metadata(skips, None)
+}
+
+/// Metadata of the permission that lets a rule invoke a consumer's function.
+pub fn lambda_permission_metadata() -> Value {
+    metadata(
+        vec![],
+        Some(lint_ignore(
+            "ES1007",
+            "(add an EventInvokeConfig) does not apply: the function belongs to another stack, which owns its asynchronous invocation settings; the rule target's retry policy and dead-letter queue cover delivery.",
+        )),
+    )
+}
+
+/// Metadata of a consumer's rule, when it needs any.
+pub fn rule_metadata(consumer: &ConsumerPlan) -> Option<Value> {
+    consumer.dead_letter_queue.is_none().then(|| {
+        metadata(
+            vec![],
+            Some(lint_ignore(
+                "ES4000",
+                "(targets need a dead-letter queue): outbox.yaml sets `dead-letter-queue: false` for this consumer.",
+            )),
+        )
+    })
+}
+
+/// The rule pattern of a consumer: the sources and detail-types of the events it wants, plus
+/// its content pattern under `detail`.
+pub fn rule_pattern(plan: &Plan, consumer: &ConsumerPlan) -> Value {
+    let events: Vec<_> = plan
+        .contracts
+        .iter()
+        .filter(|c| consumer.events.contains(&c.name))
+        .collect();
+    let mut sources: Vec<&str> = events.iter().map(|e| e.source.as_str()).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    let mut detail_types: Vec<&str> = events.iter().map(|e| e.detail_type.as_str()).collect();
+    detail_types.sort_unstable();
+    detail_types.dedup();
+    let mut pattern = json!({ "source": sources, "detail-type": detail_types });
+    if let Some(detail) = consumer
+        .pattern
+        .as_deref()
+        .and_then(|p| serde_json::from_str::<Value>(p).ok())
+    {
+        pattern["detail"] = detail;
+    }
+    pattern
+}
+
+/// Every `source` the relay may put on the bus: its events' and its poison-record events'.
+pub fn relay_sources(plan: &Plan) -> Vec<String> {
+    let mut sources: Vec<String> = plan.contracts.iter().map(|c| c.source.clone()).collect();
+    sources.push(format!("{}.outbox", plan.service));
+    sources.sort_unstable();
+    sources.dedup();
+    sources
+}
+
+/// Whether a consumer's target is a FIFO queue.
+pub fn is_fifo_queue(consumer: &ConsumerPlan) -> bool {
+    consumer.target_kind == "sqs" && consumer.target.ends_with(".fifo")
+}
+
+/// The relay's environment besides `EVENT_BUS_NAME` (which each stack sets from its bus).
+pub fn relay_environment(settings: &RelaySettings) -> Value {
+    json!({
+        "OUTBOX_METRICS": "emf",
+        "OUTBOX_POISON_POLICY": match settings.poison_policy {
+            crate::config::PoisonPolicy::Fail => "fail",
+            crate::config::PoisonPolicy::DeadLetter => "dead-letter",
+        }
+    })
+}
+
+/// The relay's function name.
+pub fn relay_name(plan: &Plan) -> String {
+    format!("{}-relay", plan.service)
+}
+
+/// The relay's description.
+pub fn relay_description(plan: &Plan) -> String {
+    format!(
+        "Publishes the domain events of {} from DynamoDB Streams to EventBridge.",
+        plan.service
+    )
+}
+
+/// A consumer rule's description.
+pub fn rule_description(consumer: &ConsumerPlan) -> String {
+    consumer.description.clone().unwrap_or_else(|| {
+        format!(
+            "Routes {} to {}.",
+            consumer.events.join(", "),
+            consumer.name
+        )
+    })
+}
+
+/// The stack's description.
+pub fn stack_description(plan: &Plan) -> String {
+    format!(
+        "The outbox of {}: DynamoDB Streams -> relay -> EventBridge -> consumers. Generated from {}.",
+        plan.service, plan.config_file
+    )
+}
+
+/// The schema registry's name and description.
+pub fn registry(plan: &Plan) -> (String, String) {
+    (
+        format!("{}-events", plan.service),
+        format!("The event contracts of {}.", plan.service),
+    )
+}
+
+/// Days a queue that is the last stop keeps its messages (the maximum, 14 days).
+pub const LAST_STOP_RETENTION: u32 = 1_209_600;
+/// Receives before a consumer queue's message moves to its dead letters.
+pub const MAX_RECEIVE_COUNT: u32 = 5;
