@@ -115,6 +115,14 @@ infrastructure() {
     (cd generated/sam && "$root/.venv-sam/bin/sam" build < /dev/null > /dev/null)
     cmp generated/sam/.aws-sam/build/Relay/bootstrap target/lambda/relay/bootstrap
     synth_cdk generated/cdk target/infra-check/example
+    # Without cargo-lambda the app must refuse (cargo-lambda-cdk alone would try Docker).
+    local without
+    without=$(tr ':' '\n' <<< "$PATH" | grep -v -x -F "$root/.venv/bin" | paste -sd:)
+    if (cd generated/cdk && PATH=$without node dist/bin/app.js) 2> target/infra-check/no-cargo-lambda.txt; then
+        echo "the CDK app synthesized without cargo-lambda"
+        exit 1
+    fi
+    grep -q "cargo-lambda is not installed" target/infra-check/no-cargo-lambda.txt
     check_stacks generated target/infra-check/example
     # The golden cases: their CDK apps take the prebuilt-asset path (OUTBOX_RELAY_ASSET), with
     # the example's arm64 bootstrap standing in for theirs (the templates do not depend on it).
