@@ -77,7 +77,16 @@ impl EventBridgePublisher {
 
     /// A client from the environment, with SDK retries off and a per-attempt timeout.
     pub async fn from_env(attempt_timeout: Duration) -> Self {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        Self::from_env_at(attempt_timeout, None).await
+    }
+
+    /// [`Self::from_env`], with the endpoint set explicitly when `endpoint` is given.
+    pub async fn from_env_at(attempt_timeout: Duration, endpoint: Option<&str>) -> Self {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(url) = endpoint {
+            loader = loader.endpoint_url(url);
+        }
+        let config = loader
             .retry_config(aws_config::retry::RetryConfig::disabled())
             .timeout_config(
                 aws_config::timeout::TimeoutConfig::builder()

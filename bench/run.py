@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""The relay against the seed-style Node.js handler, side by side, in one run.
+
+    python3 bench/run.py [--rounds N] [--quick]
+
+Builds the release binaries, installs the Node.js reference (bench/node, pinned by its lock),
+generates the example domain's stream events (1, 1,000 and 10,000 records), checks that both
+produce the same PutEvents entries, starts the loopback fake EventBridge, and then runs each
+measurement for both implementations, alternating, for N rounds (default 5): mapping
+throughput, end-to-end throughput (PutEvents one at a time and 8 in flight), cold start
+(spawn to first handled invocation of a 1-record event), peak RSS on 10,000 records, and sizes.
+Prints a Markdown table of medians over the rounds with the ratios (ours / Node) and the
+budgets, and writes every raw measurement to target/bench/results.json.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "target" / "bench"
+RELEASE = ROOT / "target" / "release"
+NODE_DIR = ROOT / "bench" / "node"
+
+# (warmup, iterations) per mode and batch size.
+ITERATIONS = {
+    ("map", 1000): (5, 30),
+    ("map", 10000): (3, 10),
+    ("seq", 1000): (3, 10),
+    ("seq", 10000): (1, 5),
+    ("conc", 1000): (3, 10),
+    ("conc", 10000): (1, 5),
+}
+QUICK = {key: (1, 2) for key in ITERATIONS}
+
+
+def run(cmd, **kwargs):
+    return subprocess.run(cmd, check=True, cwd=ROOT, **kwargs)
+
+
+def build():
+    run(["cargo", "build", "--release", "--locked", "--quiet",
+         "-p", "relay-bench", "-p", "fake-eventbridge", "-p", "relay"])
+    lock = NODE_DIR / "package-lock.json"
+    stamp = NODE_DIR / "node_modules" / ".lock.sha256"
+    want = hashlib.sha256(lock.read_bytes()).hexdigest()
+    if not stamp.exists() or stamp.read_text().strip() != want:
+        run(["npm", "ci", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund", "--loglevel=error"])
+        stamp.write_text(want + "\n")
+    bootstrap = ROOT / "target" / "lambda" / "relay" / "bootstrap"
+    if not bootstrap.exists():
+        run(["cargo", "lambda", "build", "--release", "--arm64", "--locked", "-p", "relay"])
+    return bootstrap
+
+
+def events():
+    OUT.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for count in (1, 1000, 10000):
+        path = OUT / f"events-{count}.json"
+        run([str(RELEASE / "bench-events"), str(count), str(path)])
+        files[count] = path
+    return files
+
+
+def normalized(lines):
+    entries = []
+    for line in lines.splitlines():
+        entry = json.loads(line)
+        entry["Detail"] = json.loads(entry["Detail"])
+        entries.append(entry)
+    return entries
+
+
+def same_entries(path):
+    """Both implementations produce the same entries, in the same order."""
+    ours = run([str(RELEASE / "relay"), "--event-file", str(path), "--dry-run"],
+               capture_output=True, text=True).stdout
+    theirs = run(["node", str(NODE_DIR / "bench.mjs"), str(path), "--mode", "entries"],
+                 capture_output=True, text=True).stdout
+    a, b = normalized(ours), normalized(theirs)
+    if a != b:
+        diff = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+        sys.exit(f"{path}: the relay and the Node handler differ at entry {diff} "
+                 f"({len(a)} vs {len(b)} entries)")
+    return len(a)
+
+
+def command(impl, path, mode, warmup, iterations):
+    if impl == "rust":
+        cmd = [str(RELEASE / "relay-bench"), str(path)]
+    else:
+        cmd = ["node", str(NODE_DIR / "bench.mjs"), str(path)]
+    return cmd + ["--mode", mode, "--warmup", str(warmup), "--iterations", str(iterations)]
+
+
+def measure(impl, path, mode, warmup, iterations, env):
+    env = dict(env, BENCH_T0_MS=str(time.time() * 1000))
+    done = subprocess.run(command(impl, path, mode, warmup, iterations), cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"{impl} {mode} {path.name} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def zip_size(files, root):
+    target = OUT / "size.zip"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
+        for f in files:
+            z.write(f, f.relative_to(root))
+    return target.stat().st_size
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="1 round, few iterations (a smoke run)")
+    args = parser.parse_args()
+    rounds = 1 if args.quick else args.rounds
+    plan = QUICK if args.quick else ITERATIONS
+
+    bootstrap = build()
+    files = events()
+    for count in (1000, 10000):
+        print(f"same entries: {count} records -> {same_entries(files[count])} entries", file=sys.stderr)
+
+    fake = subprocess.Popen([str(RELEASE / "fake-eventbridge")], stdout=subprocess.PIPE, text=True)
+    endpoint = fake.stdout.readline().strip()
+    env = dict(os.environ, EVENTBRIDGE_ENDPOINT=endpoint, AWS_REGION="eu-west-1",
+               AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", NODE_NO_WARNINGS="1")
+    env.pop("EVENT_BUS_NAME", None)
+    raw = []
+    try:
+        for r in range(rounds):
+            impls = ("rust", "node") if r % 2 == 0 else ("node", "rust")
+            for (mode, count), (warmup, iterations) in plan.items():
+                for impl in impls:
+                    m = measure(impl, files[count], mode, warmup, iterations, env)
+                    raw.append(m)
+                    print(f"round {r + 1}/{rounds}: {impl} {mode} {count}: "
+                          f"{m['median_ms']:.2f} ms, {m['cpu_median_ms']:.2f} ms CPU", file=sys.stderr)
+            for _ in range(3):
+                for impl in impls:
+                    m = measure(impl, files[1], "seq", 0, 1, env)
+                    m["mode"] = "cold"
+                    raw.append(m)
+    finally:
+        fake.terminate()
+
+    def pick(impl, mode, records, key):
+        return median([m[key] for m in raw
+                       if m["impl"] == impl and m["mode"] == mode and m["records"] == records])
+
+    rows = []
+
+    def row(what, rust, node, unit, better, budget=None):
+        ratio = rust / node if node else float("nan")
+        verdict = ""
+        if budget is not None:
+            ok = ratio >= budget if better == "higher" else ratio <= budget
+            bound = f"{budget:g}x" if budget >= 1 else f"1/{1 / budget:g}"
+            verdict = f"{'met' if ok else 'MISSED'} ({'>=' if better == 'higher' else '<='} {bound})"
+        rows.append((what, rust, node, unit, ratio, verdict))
+
+    for count in (1000, 10000):
+        row(f"mapping, {count:,} records: records/s", pick("rust", "map", count, "records_per_s"),
+            pick("node", "map", count, "records_per_s"), "records/s", "higher", 10)
+        row(f"mapping, {count:,} records: CPU per record",
+            pick("rust", "map", count, "cpu_median_ms") * 1000 / count,
+            pick("node", "map", count, "cpu_median_ms") * 1000 / count, "µs", "lower")
+    for mode, label in (("seq", "one request at a time"), ("conc", "8 requests in flight")):
+        for count in (1000, 10000):
+            row(f"end to end, {label}, {count:,} records: records/s",
+                pick("rust", mode, count, "records_per_s"), pick("node", mode, count, "records_per_s"),
+                "records/s", "higher", 5)
+            row(f"end to end, {label}, {count:,} records: CPU per record",
+                pick("rust", mode, count, "cpu_median_ms") * 1000 / count,
+                pick("node", mode, count, "cpu_median_ms") * 1000 / count, "µs", "lower")
+    row("cold start: spawn to first handled invocation (1 record)",
+        pick("rust", "cold", 1, "spawn_to_first_ms"), pick("node", "cold", 1, "spawn_to_first_ms"),
+        "ms", "lower", 0.2)
+    row("peak RSS, 10,000 records (8 in flight)", pick("rust", "conc", 10000, "max_rss_kib") / 1024,
+        pick("node", "conc", 10000, "max_rss_kib") / 1024, "MiB", "lower", 1 / 3)
+    node_files = [NODE_DIR / "handler.mjs"] + [
+        p for p in (NODE_DIR / "node_modules").rglob("*") if p.is_file() and p.name != ".lock.sha256"
+    ]
+    row("deployment package (arm64 Lambda zip; Node: handler + node_modules)",
+        zip_size([bootstrap], bootstrap.parent) / 1e6, zip_size(node_files, NODE_DIR) / 1e6, "MB", "lower")
+    row("relay binary (arm64, stripped)", bootstrap.stat().st_size / 1e6, float("nan"), "MB", "lower")
+
+    node_version = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    print(f"\n{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores ({cpu}), {platform.system()} "
+          f"{platform.release()}, Node.js {node_version}; medians over {rounds} rounds.\n")
+    print("| Measurement | outbox relay (Rust) | Node.js (seed style) | ours / Node | Budget |")
+    print("|---|---|---|---|---|")
+    for what, rust, node, unit, ratio, verdict in rows:
+        fmt = (lambda v: f"{v:,.0f}") if unit == "records/s" else (lambda v: f"{v:,.2f}")
+        node_text = "" if node != node else f"{fmt(node)} {unit}"
+        ratio_text = "" if ratio != ratio else f"{ratio:.2f}x"
+        print(f"| {what} | {fmt(rust)} {unit} | {node_text} | {ratio_text} | {verdict} |")
+    (OUT / "results.json").write_text(json.dumps({"rounds": rounds, "raw": raw}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

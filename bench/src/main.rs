@@ -1,0 +1,213 @@
+//! `relay-bench EVENT_FILE --mode map|seq|conc --warmup W --iterations K`: runs the example
+//! relay on one DynamoDB Streams event, repeatedly, and prints one JSON line of measurements.
+//!
+//! - `map`: the mapping only, from the event's raw JSON text to the PutEvents request bodies
+//!   (decode, select, map, serialize, schema check, pack into requests, serialize them); no
+//!   network.
+//! - `seq` / `conc`: the whole handler, PutEvents requests one at a time / 8 in flight, to the
+//!   endpoint in `EVENTBRIDGE_ENDPOINT` (else the standard SDK configuration).
+//!
+//! The file is read once. CPU time per invocation comes from `getrusage`; with `BENCH_T0_MS`
+//! (epoch milliseconds, set by whoever spawned this process) it reports the time from spawn to
+//! the end of the first invocation.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use clap::{Parser, ValueEnum};
+use outbox_runtime::batch;
+use outbox_runtime::handler::{self, Options};
+use outbox_runtime::publish::EventBridgePublisher;
+use relay::mapping::{DEFAULTS, Mapping};
+use serde_json::json;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Mode {
+    /// Raw event JSON -> PutEvents request bodies, no network.
+    Map,
+    /// The handler, one PutEvents request at a time.
+    Seq,
+    /// The handler, 8 PutEvents requests in flight.
+    Conc,
+}
+
+/// Benchmark the example relay on one DynamoDB Streams event.
+#[derive(Debug, Parser)]
+#[command(name = "relay-bench", version, about)]
+struct Cli {
+    /// A DynamoDB Streams Lambda event (JSON).
+    event_file: PathBuf,
+    /// What to run.
+    #[arg(long, value_enum)]
+    mode: Mode,
+    /// Untimed invocations first.
+    #[arg(long, default_value_t = 1)]
+    warmup: usize,
+    /// Timed invocations.
+    #[arg(long, default_value_t = 10)]
+    iterations: usize,
+}
+
+/// CPU time (user + system) this process has used so far.
+fn cpu_time() -> Duration {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a whole `rusage` into the pointer it is given.
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
+}
+
+/// Peak resident set size of this process, in KiB.
+fn max_rss_kib() -> i64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: as in `cpu_time`.
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    usage.ru_maxrss
+}
+
+fn epoch_ms() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
+        * 1000.0
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+/// The mapping only: every PutEvents request body the handler would send, in order. Returns
+/// the number of entries.
+fn map_to_requests(event: &str, options: &Options) -> Result<usize, handler::BatchError> {
+    let prepared = handler::prepare(&Mapping, event, options, None)?;
+    let entries = &prepared.entries;
+    let mut body = Vec::with_capacity(64 * 1024);
+    for wave in batch::waves(entries, options.limits) {
+        for request in wave {
+            body.clear();
+            let batch: Vec<_> = request.iter().map(|&i| &entries[i]).collect();
+            serde_json::to_writer(&mut body, &json!({ "Entries": batch }))
+                .map_err(handler::BatchError::NotABatch)?;
+            black_box(&body);
+        }
+    }
+    Ok(entries.len())
+}
+
+async fn bench(cli: Cli, started: Instant) -> Result<serde_json::Value, String> {
+    let event = std::fs::read_to_string(&cli.event_file)
+        .map_err(|e| format!("cannot read {}: {e}", cli.event_file.display()))?;
+    let records = outbox_runtime::record::RawBatch::parse(&event)
+        .map_err(|e| format!("{}: {e}", cli.event_file.display()))?
+        .records
+        .len();
+    let mut options =
+        Options::new(std::env::var("EVENT_BUS_NAME").unwrap_or_else(|_| DEFAULTS.bus.to_owned()));
+    options.dead_letter_source = format!("{}.outbox", DEFAULTS.service);
+    options.limits.max_in_flight = if cli.mode == Mode::Conc { 8 } else { 1 };
+    let publisher = match cli.mode {
+        Mode::Map => None,
+        Mode::Seq | Mode::Conc => {
+            let endpoint = std::env::var("EVENTBRIDGE_ENDPOINT").ok();
+            Some(
+                EventBridgePublisher::from_env_at(Duration::from_secs(10), endpoint.as_deref())
+                    .await,
+            )
+        }
+    };
+    let init = started.elapsed();
+
+    let mut wall = Vec::with_capacity(cli.iterations);
+    let mut cpu = Vec::with_capacity(cli.iterations);
+    let (mut first_ms, mut spawn_to_first_ms, mut forwarded) = (None, None, 0);
+    for i in 0..cli.warmup + cli.iterations {
+        let (cpu_before, t) = (cpu_time(), Instant::now());
+        forwarded = match &publisher {
+            None => map_to_requests(&event, &options).map_err(|e| e.to_string())?,
+            Some(publisher) => {
+                let outcome = handler::handle(&Mapping, publisher, &event, &options, None, None)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if let Some(failure) = outcome.failure {
+                    return Err(format!("the batch failed: {failure}"));
+                }
+                outcome.stats.published
+            }
+        };
+        let elapsed = t.elapsed();
+        let used = cpu_time().saturating_sub(cpu_before);
+        if i == 0 {
+            first_ms = Some(ms(elapsed));
+            spawn_to_first_ms = std::env::var("BENCH_T0_MS")
+                .ok()
+                .and_then(|t0| t0.parse::<f64>().ok())
+                .map(|t0| epoch_ms() - t0);
+        }
+        if i >= cli.warmup {
+            wall.push(ms(elapsed));
+            cpu.push(ms(used));
+        }
+    }
+    let median_ms = median(&mut wall);
+    Ok(json!({
+        "impl": "rust",
+        "mode": format!("{:?}", cli.mode).to_lowercase(),
+        "records": records,
+        "forwarded_per_invocation": forwarded,
+        "init_ms": ms(init),
+        "first_ms": first_ms,
+        "median_ms": median_ms,
+        "records_per_s": records as f64 / (median_ms / 1000.0),
+        "cpu_median_ms": median(&mut cpu),
+        "spawn_to_first_ms": spawn_to_first_ms,
+        "max_rss_kib": max_rss_kib(),
+        "iterations": cli.iterations,
+    }))
+}
+
+fn main() -> ExitCode {
+    let started = Instant::now();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(bench(cli, started)) {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
