@@ -54,6 +54,7 @@ npm_ci() {
 node_tools() {
     npm_ci .ci/asyncapi
     npm_ci generated/cdk
+    npm_ci bench/node
 }
 
 contracts() {
