@@ -30,6 +30,14 @@ fn free_port() -> u16 {
 
 #[test]
 fn cargo_lambda_invoke_answers_like_event_file() {
+    let installed = Command::new("cargo")
+        .args(["lambda", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        installed,
+        "cargo-lambda is not on PATH: the test command (.ci/test.sh) installs it into .venv"
+    );
     let batch = e2e::example_batch(400, 9);
     let reference = e2e::seed_reference(&batch);
     let rejected = reference

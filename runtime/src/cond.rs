@@ -10,8 +10,8 @@ pub fn value<'a>(record: &'a Record, name: &str) -> Option<&'a AttributeValue> {
     record
         .keys
         .get(name)
-        .or_else(|| record.new.get(name))
-        .or_else(|| record.old.get(name))
+        .or_else(|| record.image(Image::New).get(name))
+        .or_else(|| record.image(Image::Old).get(name))
 }
 
 /// Follows nested map keys in an image; `None` when any step is absent or not a map.
@@ -77,7 +77,7 @@ pub fn is_null(value: Option<&AttributeValue>) -> bool {
 
 /// Whether the attribute differs between OldImage and NewImage (sets compare as sets).
 pub fn changed(record: &Record, name: &str) -> bool {
-    !same(record.old.get(name), record.new.get(name))
+    !same(record.get(Image::Old, name), record.get(Image::New, name))
 }
 
 fn same(a: Option<&AttributeValue>, b: Option<&AttributeValue>) -> bool {

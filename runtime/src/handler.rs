@@ -12,7 +12,7 @@ use crate::batch::{self, Limits};
 use crate::entry::{Entry, ID_RESOURCE_PREFIX, MappedEvent, event_id};
 use crate::error::{FailureKind, MapError, RecordError};
 use crate::publish::{EntryOutcome, Publisher, RetryPolicy};
-use crate::record::{RawBatch, Record};
+use crate::record::Record;
 
 /// The generated part of a relay: which events a record produces.
 pub trait Mapper: Send + Sync {
@@ -127,33 +127,31 @@ pub fn prepare(
     options: &Options,
     trace_header: Option<&str>,
 ) -> Result<Prepared, BatchError> {
-    let batch = RawBatch::parse(event)?;
+    let records = crate::record::decode_batch(event)?;
     let mut prepared = Prepared {
         stats: Stats {
-            records: batch.records.len(),
+            records: records.len(),
             ..Stats::default()
         },
         ..Prepared::default()
     };
     let mut mapped = Vec::new();
-    for (index, raw) in batch.records.iter().enumerate() {
+    for (index, (decoded, raw)) in records.into_iter().enumerate() {
         mapped.clear();
-        let result = Record::decode(raw).and_then(|record| {
-            let sequence_number = record.sequence_number.clone();
-            mapper
-                .map(&record, &mut mapped)
-                .map_err(|e| RecordError {
-                    sequence_number: sequence_number.clone(),
-                    kind: FailureKind::Map,
-                    retryable: false,
-                    reason: e.to_string(),
-                })
-                .and_then(|()| entries_for(&record, index, &mut mapped, options, trace_header))
-                .map(|entries| (record, entries))
-        });
+        let (result, ids) = match decoded {
+            Ok(record) => {
+                let result = map_record(mapper, &record, index, &mut mapped, options, trace_header);
+                let ids = PoisonIds {
+                    event_id: Some(record.event_id.clone()),
+                    event_source_arn: record.event_source_arn.as_deref().map(str::to_owned),
+                };
+                (result.map(|entries| (record.sequence_number, entries)), ids)
+            }
+            Err(error) => (Err(error), PoisonIds::read(raw)),
+        };
         match result {
-            Ok((record, entries)) => {
-                prepared.sequence_numbers.push(record.sequence_number);
+            Ok((sequence_number, entries)) => {
+                prepared.sequence_numbers.push(sequence_number);
                 if entries.is_empty() {
                     prepared.stats.skipped += 1;
                 }
@@ -172,7 +170,7 @@ pub fn prepare(
                     PoisonPolicy::DeadLetter => {
                         prepared
                             .entries
-                            .push(poison_entry(index, raw.get(), &error, options));
+                            .push(poison_entry(index, ids, &error, options));
                         prepared.stats.dead_lettered += 1;
                     }
                 }
@@ -180,6 +178,48 @@ pub fn prepare(
         }
     }
     Ok(prepared)
+}
+
+/// The entries of one decoded record, or why it is poison.
+fn map_record(
+    mapper: &impl Mapper,
+    record: &Record,
+    index: usize,
+    mapped: &mut Vec<MappedEvent>,
+    options: &Options,
+    trace_header: Option<&str>,
+) -> Result<Vec<Entry>, RecordError> {
+    let result = mapper.map(record, mapped);
+    if let Some(error) = record.image_error() {
+        return Err(RecordError::decode(
+            record.sequence_number.clone(),
+            format!("the record does not decode: {error}"),
+        ));
+    }
+    result.map_err(|e| RecordError {
+        sequence_number: record.sequence_number.clone(),
+        kind: FailureKind::Map,
+        retryable: false,
+        reason: e.to_string(),
+    })?;
+    entries_for(record, index, mapped, options, trace_header)
+}
+
+/// What a poison-record event says about where the record is.
+#[derive(Debug, Default, serde::Deserialize)]
+struct PoisonIds {
+    #[serde(rename = "eventID")]
+    event_id: Option<String>,
+    #[serde(rename = "eventSourceARN")]
+    event_source_arn: Option<String>,
+}
+
+impl PoisonIds {
+    /// From the text of a record that did not decode, as far as it can be read.
+    fn read(raw: Option<&serde_json::value::RawValue>) -> Self {
+        raw.and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .unwrap_or_default()
+    }
 }
 
 fn entries_for(
@@ -248,20 +288,12 @@ fn entries_for(
 }
 
 /// The dead-letter event for a poison record: where it is and why it failed, not its contents.
-fn poison_entry(index: usize, raw: &str, error: &RecordError, options: &Options) -> Entry {
-    #[derive(serde::Deserialize)]
-    struct Ids {
-        #[serde(rename = "eventID")]
-        event_id: Option<String>,
-        #[serde(rename = "eventSourceARN")]
-        event_source_arn: Option<String>,
-    }
-    let ids: Option<Ids> = serde_json::from_str(raw).ok();
-    let event_id = ids.as_ref().and_then(|i| i.event_id.clone());
+fn poison_entry(index: usize, ids: PoisonIds, error: &RecordError, options: &Options) -> Entry {
+    let event_id = ids.event_id;
     let detail = serde_json::json!({
         "sequenceNumber": error.sequence_number,
         "eventID": event_id,
-        "eventSourceARN": ids.and_then(|i| i.event_source_arn),
+        "eventSourceARN": ids.event_source_arn,
         "kind": error.kind,
         "reason": error.reason,
     });

@@ -7,7 +7,7 @@ use outbox_runtime::handler::{self, Options};
 use outbox_runtime::record::{RawBatch, Record};
 use outbox_runtime::{Attr, Image, ItemExcept, Operation};
 
-fn decode_all(text: &str) -> Vec<Result<Record, outbox_runtime::error::RecordError>> {
+fn decode_all(text: &str) -> Vec<Result<Record<'_>, outbox_runtime::error::RecordError>> {
     RawBatch::parse(text)
         .unwrap()
         .records
@@ -29,7 +29,7 @@ fn aws_lambda_events_examples_decode() {
     );
     assert_eq!(first.time, Some(1_480_642_020));
     let image = serde_json::to_value(ItemExcept {
-        item: &first.new,
+        item: first.image(Image::New),
         except: &[],
     })
     .unwrap();
@@ -42,7 +42,7 @@ fn aws_lambda_events_examples_decode() {
         "fixtures/example-dynamodb-event-null-items.json"
     )) {
         let record = record.unwrap();
-        assert!(record.new.is_empty() || record.old.is_empty());
+        assert!(record.image(Image::New).is_empty() || record.image(Image::Old).is_empty());
     }
 
     let single = include_str!("fixtures/example-dynamodb-event-record-with-optional-fields.json");
@@ -91,7 +91,7 @@ fn every_attribute_type_becomes_exact_json() {
         "fractional seconds are seconds, not microseconds"
     );
     let text = serde_json::to_string(&ItemExcept {
-        item: &record.new,
+        item: record.image(Image::New),
         except: &["pk"],
     })
     .unwrap();
@@ -127,17 +127,33 @@ fn a_malformed_record_is_an_error_of_that_record_only() {
         serde_json::json!({"Records": [good, bad_b64, no_name, {"garbage": true}]}).to_string();
     let results = decode_all(&batch);
     assert!(results[0].is_ok());
-    let second = results[1].as_ref().unwrap_err();
-    assert_eq!(
-        second.sequence_number.as_deref(),
-        Some(support::sequence_number(2).as_str())
+    // Images decode when read: reading the malformed one gives nothing and keeps the reason.
+    let second = results[1].as_ref().unwrap();
+    assert!(second.image_error().is_none());
+    assert!(second.image(Image::New).is_empty());
+    let reason = second.image_error().unwrap();
+    assert!(
+        reason.contains("NewImage") && reason.contains("base64"),
+        "{reason}"
     );
-    assert!(second.reason.contains("base64"), "{}", second.reason);
     assert_eq!(
         results[2].as_ref().unwrap_err().sequence_number.as_deref(),
         Some("77")
     );
     assert_eq!(results[3].as_ref().unwrap_err().sequence_number, None);
+
+    // The handler reports a record whose image its mapping read and could not decode.
+    let prepared =
+        handler::prepare(&support::TestMapper, &batch, &Options::new("bus"), None).unwrap();
+    let (index, failure) = prepared.failure.unwrap();
+    assert_eq!(index, 1);
+    assert_eq!(failure.kind, outbox_runtime::error::FailureKind::Decode);
+    assert_eq!(
+        failure.sequence_number.as_deref(),
+        Some(support::sequence_number(2).as_str())
+    );
+    assert!(failure.reason.contains("base64"), "{}", failure.reason);
+    assert_eq!(prepared.entries.len(), 1, "the record before it is mapped");
 }
 
 #[test]
@@ -145,7 +161,7 @@ fn missing_images_are_empty_not_a_panic() {
     let batch = support::batch(7, 7);
     let remove = decode_all(&batch).pop().unwrap().unwrap();
     assert_eq!(remove.operation, Operation::Remove);
-    assert!(remove.new.is_empty());
+    assert!(remove.image(Image::New).is_empty());
     assert!(remove.get(Image::New, "pk").is_none());
 }
 
@@ -206,4 +222,52 @@ fn a_detail_that_breaks_its_schema_is_a_poison_record_without_its_contents() {
         prepared.failure.is_none(),
         "OUTBOX_VALIDATE=off publishes it"
     );
+}
+
+#[test]
+fn a_well_formed_batch_decodes_in_one_pass_and_a_malformed_one_record_by_record() {
+    let good = support::batch(20, 7);
+    let decoded = outbox_runtime::record::decode_batch(&good).unwrap();
+    assert_eq!(decoded.len(), 20);
+    assert!(
+        decoded.iter().all(|(r, raw)| r.is_ok() && raw.is_none()),
+        "one pass"
+    );
+
+    let mut records: serde_json::Value = serde_json::from_str(&good).unwrap();
+    records["Records"][5]["eventName"] = "UPSERT".into();
+    let bad = records.to_string();
+    let decoded = outbox_runtime::record::decode_batch(&bad).unwrap();
+    assert!(
+        decoded.iter().all(|(_, raw)| raw.is_some()),
+        "record by record"
+    );
+    let one_pass = outbox_runtime::record::decode_batch(&good).unwrap();
+    for (i, ((a, _), (b, _))) in decoded.iter().zip(&one_pass).enumerate() {
+        if i == 5 {
+            assert!(a.as_ref().unwrap_err().reason.contains("UPSERT"));
+            continue;
+        }
+        let (a, b) = (a.as_ref().unwrap(), b.as_ref().unwrap());
+        assert_eq!(
+            (
+                &a.event_id,
+                a.operation,
+                &a.table,
+                &a.sequence_number,
+                a.time,
+                &a.keys
+            ),
+            (
+                &b.event_id,
+                b.operation,
+                &b.table,
+                &b.sequence_number,
+                b.time,
+                &b.keys
+            )
+        );
+        assert_eq!(a.image(Image::New), b.image(Image::New));
+        assert_eq!(a.image(Image::Old), b.image(Image::Old));
+    }
 }
