@@ -14,6 +14,7 @@ pub mod diag;
 pub mod ident;
 pub mod load;
 pub mod names;
+pub mod pattern;
 pub mod plan;
 pub mod render;
 mod shorthand;

@@ -53,6 +53,17 @@ enum Command {
         #[arg(long, value_name = "DIR_OR_REV")]
         against: String,
     },
+    /// Test an EventBridge event pattern against an event, with EventBridge's matching rules
+    /// (like `aws events test-event-pattern`, offline): prints `true` or `false` and exits 0;
+    /// exits 2 with the reason when the pattern is one EventBridge would refuse.
+    TestPattern {
+        /// The event pattern (JSON); `-` reads standard input.
+        #[arg(long, value_name = "FILE")]
+        pattern: String,
+        /// The event (JSON, as the bus delivers it); `-` reads standard input.
+        #[arg(long, value_name = "FILE")]
+        event: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -60,6 +71,7 @@ fn main() -> ExitCode {
     match &cli.command {
         Some(Command::Validate { events }) => return validate(&cli, events),
         Some(Command::Breaking { against }) => return breaking(&cli, against),
+        Some(Command::TestPattern { pattern, event }) => return test_pattern(pattern, event),
         None => {}
     }
     let generated = match generator::generate(&cli.config) {
@@ -155,12 +167,7 @@ fn validate(cli: &Cli, events: &[String]) -> ExitCode {
     };
     let mut worst = 0;
     for name in events {
-        let text = if name == "-" {
-            std::io::read_to_string(std::io::stdin())
-        } else {
-            std::fs::read_to_string(name)
-        };
-        let verdict = text
+        let verdict = read_input(name)
             .map_err(|e| format!("cannot read: {e}"))
             .and_then(|t| schemas.check(&t));
         match verdict {
@@ -187,6 +194,49 @@ fn validate(cli: &Cli, events: &[String]) -> ExitCode {
         }
     }
     ExitCode::from(worst)
+}
+
+/// A file's text, or standard input's for `-`.
+fn read_input(name: &str) -> std::io::Result<String> {
+    if name == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(name)
+    }
+}
+
+fn test_pattern(pattern: &str, event: &str) -> ExitCode {
+    let result = read_input(pattern)
+        .map_err(|e| format!("{pattern}: cannot read: {e}"))
+        .and_then(|text| {
+            generator::pattern::Pattern::parse(&text)
+                .map_err(|e| format!("{pattern}: invalid event pattern: {e}"))
+        });
+    let pattern = match result {
+        Ok(pattern) => pattern,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let event = match read_input(event)
+        .map_err(|e| format!("{event}: cannot read: {e}"))
+        .and_then(|text| {
+            serde_json::from_str::<serde_json::Value>(&text)
+                .map_err(|e| format!("{event}: not JSON: {e}"))
+        }) {
+        Ok(serde_json::Value::Object(event)) => serde_json::Value::Object(event),
+        Ok(_) => {
+            eprintln!("error: {event}: an event is a JSON object");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("{}", pattern.matches(&event));
+    ExitCode::SUCCESS
 }
 
 fn breaking(cli: &Cli, against: &str) -> ExitCode {

@@ -1,0 +1,630 @@
+//! EventBridge event patterns: validation as `PutRule` does it, and matching with EventBridge's
+//! semantics (the event-ruler family: fields AND, the values of a field OR, an array in the event
+//! matches when any element does, comparison operators on leaf values only).
+//!
+//! Matching walks the pattern and the event together rather than flattening the event into
+//! paths, so the fields a pattern matches inside an array of objects must come from the same
+//! element, as in EventBridge.
+
+use std::net::IpAddr;
+
+use serde_json::{Map, Value};
+
+/// The longest event pattern a rule takes (`PutRule`'s `EventPattern`), in characters.
+pub const MAX_PATTERN_LENGTH: usize = 4096;
+/// The range EventBridge's `numeric` matching works in.
+pub const NUMERIC_LIMIT: f64 = 5.0e9;
+
+/// A pattern EventBridge would refuse, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct PatternError {
+    /// Where in the pattern (`detail.status[0]`), or `pattern` for the whole.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A validated event pattern.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pattern {
+    root: Node,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Node {
+    fields: Vec<(String, Field)>,
+    any_of: Vec<Node>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Field {
+    Leaf(Vec<Condition>),
+    Nested(Node),
+}
+
+/// One match condition of a leaf field.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// An exact string.
+    String(String),
+    /// An exact number (compared as numbers: `5` matches `5.0`).
+    Number(f64),
+    /// `true` or `false`.
+    Bool(bool),
+    /// JSON `null`.
+    Null,
+    /// `{"prefix": ...}`, optionally ignoring case.
+    Prefix(String, bool),
+    /// `{"suffix": ...}`, optionally ignoring case.
+    Suffix(String, bool),
+    /// `{"equals-ignore-case": ...}`.
+    EqualsIgnoreCase(String),
+    /// `{"anything-but": ...}`.
+    AnythingBut(AnythingBut),
+    /// `{"numeric": [...]}`: every comparison holds.
+    Numeric(Vec<(Comparison, f64)>),
+    /// `{"exists": ...}`.
+    Exists(bool),
+    /// `{"wildcard": ...}`.
+    Wildcard(String),
+    /// `{"cidr": ...}`.
+    Cidr(IpAddr, u8),
+}
+
+/// What an `anything-but` excludes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnythingBut {
+    /// These strings.
+    Strings(Vec<String>),
+    /// These numbers.
+    Numbers(Vec<f64>),
+    /// Strings with this prefix.
+    Prefix(String),
+    /// Strings with this suffix.
+    Suffix(String),
+    /// These strings, ignoring case.
+    IgnoreCase(Vec<String>),
+    /// Strings matching any of these wildcards.
+    Wildcard(Vec<String>),
+}
+
+/// A `numeric` comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    /// `=`
+    Eq,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+fn error(path: &str, message: impl Into<String>) -> PatternError {
+    PatternError {
+        path: if path.is_empty() {
+            "pattern".into()
+        } else {
+            path.into()
+        },
+        message: message.into(),
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+impl Pattern {
+    /// Parses and validates pattern JSON text.
+    pub fn parse(text: &str) -> Result<Pattern, PatternError> {
+        if text.chars().count() > MAX_PATTERN_LENGTH {
+            return Err(error(
+                "",
+                format!(
+                    "longer than the {MAX_PATTERN_LENGTH} characters a rule's pattern may have"
+                ),
+            ));
+        }
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| error("", format!("not valid JSON: {e}")))?;
+        Pattern::from_value(&value)
+    }
+
+    /// Validates a parsed pattern.
+    pub fn from_value(value: &Value) -> Result<Pattern, PatternError> {
+        let Value::Object(map) = value else {
+            return Err(error("", "an event pattern is a JSON object"));
+        };
+        if map.is_empty() {
+            return Err(error(
+                "",
+                "an empty pattern matches nothing EventBridge accepts: name at least one field",
+            ));
+        }
+        Ok(Pattern {
+            root: node(map, "")?,
+        })
+    }
+
+    /// Whether `event` matches.
+    pub fn matches(&self, event: &Value) -> bool {
+        node_matches(&self.root, Some(event))
+    }
+}
+
+fn node(map: &Map<String, Value>, path: &str) -> Result<Node, PatternError> {
+    let mut fields = Vec::new();
+    let mut any_of = Vec::new();
+    for (key, value) in map {
+        let here = join(path, key);
+        if key == "$or" {
+            let Value::Array(branches) = value else {
+                return Err(error(&here, "`$or` takes an array of patterns"));
+            };
+            if branches.len() < 2 {
+                return Err(error(&here, "`$or` needs at least two patterns"));
+            }
+            for (i, branch) in branches.iter().enumerate() {
+                let at = format!("{here}[{i}]");
+                match branch {
+                    Value::Object(m) if !m.is_empty() => any_of.push(node(m, path)?),
+                    _ => {
+                        return Err(error(
+                            &at,
+                            "each `$or` branch is a non-empty pattern object",
+                        ));
+                    }
+                }
+            }
+            continue;
+        }
+        let field = match value {
+            Value::Array(conditions) => {
+                if conditions.is_empty() {
+                    return Err(error(
+                        &here,
+                        "an empty array matches nothing: give at least one value",
+                    ));
+                }
+                Field::Leaf(
+                    conditions
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| condition(c, &format!("{here}[{i}]")))
+                        .collect::<Result<_, _>>()?,
+                )
+            }
+            Value::Object(m) if m.is_empty() => {
+                return Err(error(
+                    &here,
+                    "an empty object matches nothing: name a field inside it",
+                ));
+            }
+            Value::Object(m) => Field::Nested(node(m, &here)?),
+            other => {
+                return Err(error(
+                    &here,
+                    format!("match values must be in an array, like [{other}]"),
+                ));
+            }
+        };
+        fields.push((key.clone(), field));
+    }
+    Ok(Node { fields, any_of })
+}
+
+fn string_of<'a>(value: &'a Value, path: &str, operator: &str) -> Result<&'a str, PatternError> {
+    value
+        .as_str()
+        .ok_or_else(|| error(path, format!("`{operator}` takes a string")))
+}
+
+/// A string, or `{"equals-ignore-case": string}` (for prefix and suffix).
+fn affix(value: &Value, path: &str, operator: &str) -> Result<(String, bool), PatternError> {
+    match value {
+        Value::String(s) => Ok((s.clone(), false)),
+        Value::Object(m) if m.len() == 1 && m.contains_key("equals-ignore-case") => Ok((
+            string_of(&m["equals-ignore-case"], path, "equals-ignore-case")?.to_owned(),
+            true,
+        )),
+        _ => Err(error(
+            path,
+            format!("`{operator}` takes a string or {{\"equals-ignore-case\": string}}"),
+        )),
+    }
+}
+
+fn strings(value: &Value, path: &str, operator: &str) -> Result<Vec<String>, PatternError> {
+    match value {
+        Value::String(s) => Ok(vec![s.clone()]),
+        Value::Array(items) if !items.is_empty() => items
+            .iter()
+            .map(|v| string_of(v, path, operator).map(str::to_owned))
+            .collect(),
+        _ => Err(error(
+            path,
+            format!("`{operator}` takes a string or a non-empty array of strings"),
+        )),
+    }
+}
+
+fn number(value: &Value, path: &str) -> Result<f64, PatternError> {
+    value
+        .as_f64()
+        .ok_or_else(|| error(path, "expected a number"))
+}
+
+fn wildcard(text: &str, path: &str) -> Result<String, PatternError> {
+    if text.contains("**") {
+        return Err(error(
+            path,
+            "consecutive wildcard characters (`**`) are not allowed",
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+fn condition(value: &Value, path: &str) -> Result<Condition, PatternError> {
+    let map = match value {
+        Value::String(s) => return Ok(Condition::String(s.clone())),
+        Value::Number(n) => return Ok(Condition::Number(n.as_f64().unwrap_or(f64::NAN))),
+        Value::Bool(b) => return Ok(Condition::Bool(*b)),
+        Value::Null => return Ok(Condition::Null),
+        Value::Array(_) => {
+            return Err(error(
+                path,
+                "a match value is a string, number, boolean, null or an operator object, not an array",
+            ));
+        }
+        Value::Object(map) => map,
+    };
+    if map.len() != 1 {
+        return Err(error(
+            path,
+            "an operator object has exactly one operator, like {\"prefix\": \"a\"}",
+        ));
+    }
+    let (operator, argument) = map.iter().next().expect("one entry");
+    Ok(match operator.as_str() {
+        "prefix" => {
+            let (text, ignore_case) = affix(argument, path, "prefix")?;
+            Condition::Prefix(text, ignore_case)
+        }
+        "suffix" => {
+            let (text, ignore_case) = affix(argument, path, "suffix")?;
+            Condition::Suffix(text, ignore_case)
+        }
+        "equals-ignore-case" => {
+            Condition::EqualsIgnoreCase(string_of(argument, path, "equals-ignore-case")?.to_owned())
+        }
+        "anything-but" => Condition::AnythingBut(anything_but(argument, path)?),
+        "numeric" => Condition::Numeric(numeric(argument, path)?),
+        "exists" => Condition::Exists(
+            argument
+                .as_bool()
+                .ok_or_else(|| error(path, "`exists` takes true or false"))?,
+        ),
+        "wildcard" => Condition::Wildcard(wildcard(string_of(argument, path, "wildcard")?, path)?),
+        "cidr" => {
+            let text = string_of(argument, path, "cidr")?;
+            let (ip, bits) = cidr(text).ok_or_else(|| {
+                error(
+                    path,
+                    format!("`{text}` is not a CIDR block like 10.0.0.0/24 or 2001:db8::/32"),
+                )
+            })?;
+            Condition::Cidr(ip, bits)
+        }
+        other => {
+            return Err(error(
+                path,
+                format!(
+                    "unknown operator `{other}` (EventBridge has prefix, suffix, equals-ignore-case, anything-but, numeric, exists, wildcard, cidr)"
+                ),
+            ));
+        }
+    })
+}
+
+fn anything_but(argument: &Value, path: &str) -> Result<AnythingBut, PatternError> {
+    match argument {
+        Value::String(s) => Ok(AnythingBut::Strings(vec![s.clone()])),
+        Value::Number(n) => Ok(AnythingBut::Numbers(vec![n.as_f64().unwrap_or(f64::NAN)])),
+        Value::Array(items) if !items.is_empty() => {
+            if items.iter().all(Value::is_string) {
+                Ok(AnythingBut::Strings(
+                    items
+                        .iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect(),
+                ))
+            } else if items.iter().all(Value::is_number) {
+                Ok(AnythingBut::Numbers(
+                    items.iter().filter_map(Value::as_f64).collect(),
+                ))
+            } else {
+                Err(error(
+                    path,
+                    "`anything-but` takes a list of only strings or only numbers",
+                ))
+            }
+        }
+        Value::Object(m) if m.len() == 1 => {
+            let (operator, value) = m.iter().next().expect("one entry");
+            match operator.as_str() {
+                "prefix" => Ok(AnythingBut::Prefix(
+                    string_of(value, path, "prefix")?.to_owned(),
+                )),
+                "suffix" => Ok(AnythingBut::Suffix(
+                    string_of(value, path, "suffix")?.to_owned(),
+                )),
+                "equals-ignore-case" => Ok(AnythingBut::IgnoreCase(strings(
+                    value,
+                    path,
+                    "equals-ignore-case",
+                )?)),
+                "wildcard" => Ok(AnythingBut::Wildcard(
+                    strings(value, path, "wildcard")?
+                        .iter()
+                        .map(|w| wildcard(w, path))
+                        .collect::<Result<_, _>>()?,
+                )),
+                other => Err(error(
+                    path,
+                    format!(
+                        "`anything-but` cannot take `{other}` (only prefix, suffix, equals-ignore-case, wildcard)"
+                    ),
+                )),
+            }
+        }
+        _ => Err(error(
+            path,
+            "`anything-but` takes a string, a number, a list of either, or {\"prefix\"|\"suffix\"|\"equals-ignore-case\"|\"wildcard\": ...}",
+        )),
+    }
+}
+
+fn numeric(argument: &Value, path: &str) -> Result<Vec<(Comparison, f64)>, PatternError> {
+    let Value::Array(items) = argument else {
+        return Err(error(
+            path,
+            "`numeric` takes an array like [\">\", 0, \"<=\", 5]",
+        ));
+    };
+    if items.is_empty() || items.len() % 2 != 0 || items.len() > 4 {
+        return Err(error(
+            path,
+            "`numeric` takes one or two comparisons, each an operator and a number",
+        ));
+    }
+    let mut comparisons = Vec::new();
+    for pair in items.chunks(2) {
+        let op = match pair[0].as_str() {
+            Some("=") => Comparison::Eq,
+            Some("<") => Comparison::Lt,
+            Some("<=") => Comparison::Le,
+            Some(">") => Comparison::Gt,
+            Some(">=") => Comparison::Ge,
+            _ => {
+                return Err(error(
+                    path,
+                    format!("`{}` is not a numeric operator (=, <, <=, >, >=)", pair[0]),
+                ));
+            }
+        };
+        let n = number(&pair[1], path).map_err(|_| {
+            error(
+                path,
+                format!("`numeric` compares with numbers, not {}", pair[1]),
+            )
+        })?;
+        if !(-NUMERIC_LIMIT..=NUMERIC_LIMIT).contains(&n) {
+            return Err(error(
+                path,
+                format!("{n} is outside the range numeric matching works in (-5.0e9 to 5.0e9)"),
+            ));
+        }
+        comparisons.push((op, n));
+    }
+    let lower = comparisons
+        .iter()
+        .filter(|(op, _)| matches!(op, Comparison::Gt | Comparison::Ge))
+        .count();
+    let upper = comparisons
+        .iter()
+        .filter(|(op, _)| matches!(op, Comparison::Lt | Comparison::Le))
+        .count();
+    let equal = comparisons
+        .iter()
+        .filter(|(op, _)| *op == Comparison::Eq)
+        .count();
+    if lower > 1 || upper > 1 || (equal > 0 && comparisons.len() > 1) {
+        return Err(error(
+            path,
+            "`numeric` takes `=` alone, or at most one lower and one upper bound",
+        ));
+    }
+    if let (Some(lo), Some(hi)) = (
+        comparisons
+            .iter()
+            .find(|(op, _)| matches!(op, Comparison::Gt | Comparison::Ge)),
+        comparisons
+            .iter()
+            .find(|(op, _)| matches!(op, Comparison::Lt | Comparison::Le)),
+    ) && lo.1 > hi.1
+    {
+        return Err(error(
+            path,
+            format!("the lower bound {} is above the upper bound {}", lo.1, hi.1),
+        ));
+    }
+    Ok(comparisons)
+}
+
+fn cidr(text: &str) -> Option<(IpAddr, u8)> {
+    let (ip, bits) = text.split_once('/')?;
+    let ip: IpAddr = ip.parse().ok()?;
+    let bits: u8 = bits.parse().ok()?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    (bits <= max).then_some((ip, bits))
+}
+
+fn node_matches(node: &Node, value: Option<&Value>) -> bool {
+    match value {
+        Some(Value::Array(items)) if !items.is_empty() => {
+            items.iter().any(|item| node_matches(node, Some(item)))
+        }
+        Some(Value::Object(map)) => object_matches(node, Some(map)),
+        _ => object_matches(node, None),
+    }
+}
+
+fn object_matches(node: &Node, object: Option<&Map<String, Value>>) -> bool {
+    let get = |key: &str| object.and_then(|o| o.get(key));
+    node.fields.iter().all(|(key, field)| match field {
+        Field::Leaf(conditions) => leaf_matches(conditions, get(key)),
+        Field::Nested(inner) => node_matches(inner, get(key)),
+    }) && (node.any_of.is_empty() || node.any_of.iter().any(|b| object_matches(b, object)))
+}
+
+/// The leaf values of a field: a scalar, the scalars of an array (nested arrays included);
+/// objects are not leaves.
+fn leaves<'a>(value: Option<&'a Value>, out: &mut Vec<&'a Value>) {
+    match value {
+        None | Some(Value::Object(_)) => {}
+        Some(Value::Array(items)) => {
+            for item in items {
+                leaves(Some(item), out);
+            }
+        }
+        Some(scalar) => out.push(scalar),
+    }
+}
+
+fn leaf_matches(conditions: &[Condition], value: Option<&Value>) -> bool {
+    let mut values = Vec::new();
+    leaves(value, &mut values);
+    conditions.iter().any(|c| match c {
+        Condition::Exists(wanted) => values.is_empty() != *wanted,
+        c => values.iter().any(|v| condition_matches(c, v)),
+    })
+}
+
+fn lower(s: &str) -> String {
+    s.to_lowercase()
+}
+
+/// Whether `value` (a scalar) satisfies `condition`.
+pub fn condition_matches(condition: &Condition, value: &Value) -> bool {
+    let text = value.as_str();
+    match condition {
+        Condition::String(s) => text == Some(s.as_str()),
+        Condition::Number(n) => value.as_f64() == Some(*n) && value.is_number(),
+        Condition::Bool(b) => value.as_bool() == Some(*b),
+        Condition::Null => value.is_null(),
+        Condition::Prefix(p, false) => text.is_some_and(|t| t.starts_with(p.as_str())),
+        Condition::Prefix(p, true) => text.is_some_and(|t| lower(t).starts_with(&lower(p))),
+        Condition::Suffix(s, false) => text.is_some_and(|t| t.ends_with(s.as_str())),
+        Condition::Suffix(s, true) => text.is_some_and(|t| lower(t).ends_with(&lower(s))),
+        Condition::EqualsIgnoreCase(s) => text.is_some_and(|t| lower(t) == lower(s)),
+        Condition::AnythingBut(but) => !excluded(but, value),
+        Condition::Numeric(comparisons) => value.as_f64().is_some_and(|v| {
+            value.is_number()
+                && comparisons.iter().all(|(op, n)| match op {
+                    Comparison::Eq => v == *n,
+                    Comparison::Lt => v < *n,
+                    Comparison::Le => v <= *n,
+                    Comparison::Gt => v > *n,
+                    Comparison::Ge => v >= *n,
+                })
+        }),
+        Condition::Exists(wanted) => *wanted,
+        Condition::Wildcard(w) => text.is_some_and(|t| wildcard_matches(w, t)),
+        Condition::Cidr(net, bits) => text
+            .and_then(|t| t.parse::<IpAddr>().ok())
+            .is_some_and(|ip| in_cidr(ip, *net, *bits)),
+    }
+}
+
+/// Whether `anything-but` excludes `value`.
+fn excluded(but: &AnythingBut, value: &Value) -> bool {
+    let text = value.as_str();
+    match but {
+        AnythingBut::Strings(list) => text.is_some_and(|t| list.iter().any(|s| s == t)),
+        AnythingBut::Numbers(list) => {
+            value.is_number() && value.as_f64().is_some_and(|v| list.contains(&v))
+        }
+        AnythingBut::Prefix(p) => text.is_some_and(|t| t.starts_with(p.as_str())),
+        AnythingBut::Suffix(s) => text.is_some_and(|t| t.ends_with(s.as_str())),
+        AnythingBut::IgnoreCase(list) => {
+            text.is_some_and(|t| list.iter().any(|s| lower(s) == lower(t)))
+        }
+        AnythingBut::Wildcard(list) => {
+            text.is_some_and(|t| list.iter().any(|w| wildcard_matches(w, t)))
+        }
+    }
+}
+
+/// `*` matches any run of characters (`\*` is a literal star).
+pub fn wildcard_matches(pattern: &str, text: &str) -> bool {
+    // Pieces between unescaped stars; each piece is literal text.
+    let mut pieces: Vec<String> = vec![String::new()];
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(next) = chars.next() {
+                    pieces.last_mut().expect("a piece").push(next);
+                }
+            }
+            '*' => pieces.push(String::new()),
+            c => pieces.last_mut().expect("a piece").push(c),
+        }
+    }
+    if pieces.len() == 1 {
+        return text == pieces[0];
+    }
+    let (first, rest) = pieces.split_first().expect("pieces");
+    let (last, middle) = rest.split_last().expect("two pieces");
+    let Some(mut remaining) = text.strip_prefix(first.as_str()) else {
+        return false;
+    };
+    for piece in middle {
+        match remaining.find(piece.as_str()) {
+            Some(at) => remaining = &remaining[at + piece.len()..],
+            None => return false,
+        }
+    }
+    remaining.len() >= last.len() && remaining.ends_with(last.as_str())
+}
+
+fn in_cidr(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(ip), IpAddr::V4(net)) => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
+            u32::from(ip) & mask == u32::from(net) & mask
+        }
+        (IpAddr::V6(ip), IpAddr::V6(net)) => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
+            u128::from(ip) & mask == u128::from(net) & mask
+        }
+        _ => false,
+    }
+}
