@@ -19,6 +19,7 @@ pub mod plan;
 pub mod render;
 mod shorthand;
 pub mod validate;
+pub mod verify;
 pub mod write;
 pub mod yaml_index;
 
@@ -60,7 +61,11 @@ pub fn generate_text(file: &str, text: &[u8]) -> Result<Generated, GenerateError
 }
 
 fn generate_loaded(loaded: &load::Loaded) -> Result<Generated, GenerateError> {
-    let diagnostics = loaded.diagnostics(validate::validate(&loaded.config));
+    let mut items = validate::validate(&loaded.config);
+    if !items.iter().any(diag::Diagnostic::is_error) {
+        items.extend(verify::rules(&loaded.config));
+    }
+    let diagnostics = loaded.diagnostics(items);
     if diagnostics.error_count() > 0 {
         return Err(GenerateError::Config(diagnostics));
     }

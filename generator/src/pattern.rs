@@ -28,17 +28,19 @@ pub struct PatternError {
 /// A validated event pattern.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pattern {
-    root: Node,
+    pub(crate) root: Node,
 }
 
+/// An object level of a pattern: its fields (all must match) and its `$or` branches (one must).
 #[derive(Debug, Clone, PartialEq)]
-struct Node {
-    fields: Vec<(String, Field)>,
-    any_of: Vec<Node>,
+pub(crate) struct Node {
+    pub(crate) fields: Vec<(String, Field)>,
+    pub(crate) any_of: Vec<Node>,
 }
 
+/// A field of a pattern: conditions on a leaf value (one must hold), or a nested object.
 #[derive(Debug, Clone, PartialEq)]
-enum Field {
+pub(crate) enum Field {
     Leaf(Vec<Condition>),
     Nested(Node),
 }

@@ -163,3 +163,48 @@ fn quamina_evaluated_against_the_table() {
         ]
     );
 }
+
+fn example_with_pattern(pattern: &str) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let example = std::fs::read_to_string(root.join("outbox.yaml")).unwrap();
+    let replaced = example.replace(
+        "    pattern:\n      status: [SHIPPED]\n",
+        &format!("    pattern:\n{pattern}"),
+    );
+    assert_ne!(
+        replaced, example,
+        "the example has the shippedOrders pattern"
+    );
+    replaced
+}
+
+#[test]
+fn the_example_verifies_clean() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let generated = generator::generate(&root.join("outbox.yaml")).unwrap();
+    assert_eq!(generated.warnings.error_count(), 0);
+    assert_eq!(generated.warnings.to_string(), "", "no warnings");
+}
+
+#[test]
+fn a_pattern_that_filters_nothing_is_a_warning() {
+    for pattern in [
+        "      orderId: [{ exists: true }]\n",
+        "      status: [{ prefix: \"\" }]\n",
+        "      status: [PENDING, PAID, SHIPPED, DELIVERED, CANCELLED]\n",
+        "      previousStatus: [{ anything-but: SHIPED }]\n",
+    ] {
+        let config = example_with_pattern(pattern);
+        let generated = generator::generate_text("outbox.yaml", config.as_bytes())
+            .unwrap_or_else(|e| panic!("{pattern}: {e}"));
+        let warnings = generated.warnings.to_string();
+        assert!(
+            warnings.contains("consumers.shippedOrders.pattern: this pattern matches every event"),
+            "{pattern}: {warnings}"
+        );
+    }
+    // A condition that filters something is not warned about.
+    let config = example_with_pattern("      status: [SHIPPED, DELIVERED]\n");
+    let generated = generator::generate_text("outbox.yaml", config.as_bytes()).unwrap();
+    assert_eq!(generated.warnings.to_string(), "");
+}
