@@ -18,6 +18,7 @@ pub mod pattern;
 pub mod plan;
 pub mod render;
 mod shorthand;
+pub mod simulate;
 pub mod validate;
 pub mod verify;
 pub mod write;
@@ -50,8 +51,13 @@ pub enum GenerateError {
 
 /// Runs load -> validate -> plan -> render on a config file; touches nothing on disk.
 pub fn generate(config_path: &Path) -> Result<Generated, GenerateError> {
+    generate_planned(config_path).map(|(generated, _)| generated)
+}
+
+/// [`generate`], with the plan the files were rendered from.
+pub fn generate_planned(config_path: &Path) -> Result<(Generated, plan::Plan), GenerateError> {
     let loaded = load::load_file(config_path).map_err(GenerateError::Config)?;
-    generate_loaded(&loaded)
+    generate_loaded_planned(&loaded)
 }
 
 /// Runs validate -> plan -> render on config text; `file` names it in diagnostics.
@@ -61,6 +67,12 @@ pub fn generate_text(file: &str, text: &[u8]) -> Result<Generated, GenerateError
 }
 
 fn generate_loaded(loaded: &load::Loaded) -> Result<Generated, GenerateError> {
+    generate_loaded_planned(loaded).map(|(generated, _)| generated)
+}
+
+fn generate_loaded_planned(
+    loaded: &load::Loaded,
+) -> Result<(Generated, plan::Plan), GenerateError> {
     let mut items = validate::validate(&loaded.config);
     if !items.iter().any(diag::Diagnostic::is_error) {
         items.extend(verify::rules(&loaded.config));
@@ -74,8 +86,11 @@ fn generate_loaded(loaded: &load::Loaded) -> Result<Generated, GenerateError> {
         .map_or_else(|| loaded.file.clone(), |n| n.to_string_lossy().into_owned());
     let plan = plan::plan(&loaded.config, &file_name);
     let files = render::render(&plan)?;
-    Ok(Generated {
-        files,
-        warnings: diagnostics,
-    })
+    Ok((
+        Generated {
+            files,
+            warnings: diagnostics,
+        },
+        plan,
+    ))
 }

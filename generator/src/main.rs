@@ -64,6 +64,17 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         event: String,
     },
+    /// Run a DynamoDB Streams Lambda event through the declared flow, offline: per record,
+    /// whether the stream filters pass it, the events the generated relay (in OUT/relay, run
+    /// with --dry-run) produces, and the consumers whose rules match each event.
+    Simulate {
+        /// A DynamoDB Streams Lambda event (JSON); `-` reads standard input.
+        #[arg(long, value_name = "FILE")]
+        event_file: String,
+        /// Print one JSON document instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -72,6 +83,7 @@ fn main() -> ExitCode {
         Some(Command::Validate { events }) => return validate(&cli, events),
         Some(Command::Breaking { against }) => return breaking(&cli, against),
         Some(Command::TestPattern { pattern, event }) => return test_pattern(pattern, event),
+        Some(Command::Simulate { event_file, json }) => return simulate(&cli, event_file, *json),
         None => {}
     }
     let generated = match generator::generate(&cli.config) {
@@ -237,6 +249,51 @@ fn test_pattern(pattern: &str, event: &str) -> ExitCode {
     };
     println!("{}", pattern.matches(&event));
     ExitCode::SUCCESS
+}
+
+fn simulate(cli: &Cli, event_file: &str, json: bool) -> ExitCode {
+    let (generated, plan) = match generator::generate_planned(&cli.config) {
+        Ok(planned) => planned,
+        Err(e) => {
+            eprint!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match write::diff(&cli.out, &generated.files) {
+        Ok(diff) if diff.changes.is_empty() => {}
+        Ok(_) => {
+            eprintln!(
+                "error: {} is not current with {}: run the generator first, so the relay simulated is the one that deploys",
+                cli.out.display(),
+                cli.config.display()
+            );
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", cli.out.display());
+            return ExitCode::from(2);
+        }
+    }
+    let result = read_input(event_file)
+        .map_err(|e| format!("{event_file}: cannot read: {e}"))
+        .and_then(|text| generator::simulate::simulate(&plan, &cli.out, &text));
+    match result {
+        Ok(result) if json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&result).unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(result) => {
+            print!("{}", generator::simulate::text(&result));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn breaking(cli: &Cli, against: &str) -> ExitCode {

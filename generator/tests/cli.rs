@@ -262,3 +262,26 @@ fn breaking_against_the_committed_revision_finds_nothing() {
         missing.stderr
     );
 }
+
+#[test]
+fn simulate_refuses_a_stale_output_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("generated");
+    let out_arg = out.to_str().unwrap();
+    assert_eq!(generator(&minimal_case(), &["--out", out_arg]).code, 0);
+    fs::write(out.join("relay/src/mapping.rs"), "// edited\n").unwrap();
+    let event = dir.path().join("event.json");
+    fs::write(&event, r#"{"Records": []}"#).unwrap();
+    let run = generator(
+        &minimal_case(),
+        &[
+            "--out",
+            out_arg,
+            "simulate",
+            "--event-file",
+            event.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("is not current with"), "{}", run.stderr);
+}

@@ -4,7 +4,7 @@
 mod asyncapi;
 mod cdk;
 mod config_schema;
-mod infra;
+pub(crate) mod infra;
 mod readme;
 mod relay;
 mod sam;

@@ -1,0 +1,254 @@
+//! `generator simulate`: a DynamoDB Streams event through the whole declared flow, offline. Per
+//! record: whether the stream filters let it invoke the relay, the events the relay produces
+//! from it, and the consumers whose rules match each event.
+//!
+//! The mapping is not re-implemented here: the generated relay itself maps the event
+//! (`relay --event-file FILE --dry-run`, built from the output directory), so simulate and the
+//! deployed relay cannot disagree. Filters and rules go through the pattern engine
+//! ([`crate::pattern`]) with EventBridge's semantics.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::pattern::Pattern;
+use crate::plan::Plan;
+use crate::render::infra;
+
+/// Runs the simulation; the result as JSON (`records`, each with its events and consumers).
+pub fn simulate(plan: &Plan, out: &Path, event_text: &str) -> Result<Value, String> {
+    let event: Value =
+        serde_json::from_str(event_text).map_err(|e| format!("the event is not JSON: {e}"))?;
+    let records = event["Records"]
+        .as_array()
+        .ok_or("the event is not a DynamoDB Streams event (no `Records` array)")?;
+    let (entries, failure) = dry_run(out, event_text)?;
+
+    let filters: Vec<(String, Vec<Pattern>)> = plan
+        .tables
+        .iter()
+        .map(|t| {
+            let patterns = t
+                .filters
+                .iter()
+                .map(|f| {
+                    Pattern::from_value(f).map_err(|e| format!("table {}: filter: {e}", t.name))
+                })
+                .collect::<Result<_, _>>()?;
+            Ok((t.name.clone(), patterns))
+        })
+        .collect::<Result<_, String>>()?;
+    let rules: Vec<(&str, Pattern)> = plan
+        .consumers
+        .iter()
+        .map(|c| {
+            Pattern::from_value(&infra::rule_pattern(plan, c))
+                .map(|p| (c.name.as_str(), p))
+                .map_err(|e| format!("consumer {}: rule: {e}", c.name))
+        })
+        .collect::<Result<_, _>>()?;
+
+    let mut out_records = Vec::new();
+    for record in records {
+        let event_id = record["eventID"].as_str().unwrap_or_default();
+        let table = record["eventSourceARN"]
+            .as_str()
+            .and_then(|arn| arn.split(':').nth(5))
+            .and_then(|r| r.strip_prefix("table/"))
+            .and_then(|r| r.split('/').next())
+            .unwrap_or_default();
+        let passes = filters
+            .iter()
+            .find(|(name, _)| name == table)
+            .is_none_or(|(_, patterns)| {
+                patterns.is_empty() || patterns.iter().any(|p| p.matches(record))
+            });
+        let prefix = format!("urn:outbox:event:{event_id}:");
+        let events: Vec<Value> = entries
+            .iter()
+            .filter_map(|entry| {
+                let id = entry["Resources"][0].as_str()?;
+                let name = id.strip_prefix(&prefix)?;
+                let detail: Value = serde_json::from_str(entry["Detail"].as_str()?).ok()?;
+                let envelope = json!({
+                    "version": "0",
+                    "id": id,
+                    "detail-type": entry["DetailType"],
+                    "source": entry["Source"],
+                    "account": "123456789012",
+                    "time": entry["Time"],
+                    "region": "us-east-1",
+                    "resources": entry["Resources"],
+                    "detail": detail,
+                });
+                let consumers: Vec<&str> = rules
+                    .iter()
+                    .filter(|(_, rule)| rule.matches(&envelope))
+                    .map(|(name, _)| *name)
+                    .collect();
+                Some(json!({
+                    "event": name,
+                    "id": id,
+                    "source": entry["Source"],
+                    "detailType": entry["DetailType"],
+                    "detail": envelope["detail"],
+                    "consumers": consumers,
+                }))
+            })
+            .collect();
+        out_records.push(json!({
+            "eventID": event_id,
+            "eventName": record["eventName"],
+            "table": table,
+            "sequenceNumber": record["dynamodb"]["SequenceNumber"],
+            "keys": keys(&record["dynamodb"]["Keys"]),
+            "passesFilter": passes,
+            // The filter drops it, so Lambda never invokes the relay with it: its events, if
+            // the relay would produce any, are not published (a filter that drops too much).
+            "events": if passes { events.clone() } else { Vec::new() },
+            "droppedByFilter": if passes { Vec::new() } else { events },
+        }));
+    }
+    Ok(json!({ "records": out_records, "failure": failure }))
+}
+
+/// `{"pk": {"S": "USER#1"}}` as `{"pk": "USER#1"}`, for reading.
+fn keys(keys: &Value) -> Value {
+    let Some(map) = keys.as_object() else {
+        return Value::Null;
+    };
+    map.iter()
+        .map(|(k, v)| {
+            let plain = v
+                .as_object()
+                .and_then(|o| o.values().next())
+                .cloned()
+                .unwrap_or(Value::Null);
+            (k.clone(), plain)
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// The generated relay's `--dry-run` on the event: its entries, and the failure it would report.
+fn dry_run(out: &Path, event_text: &str) -> Result<(Vec<Value>, Option<String>), String> {
+    let manifest = out.join("relay/Cargo.toml");
+    if !manifest.exists() {
+        return Err(format!(
+            "{} does not exist: run the generator first",
+            manifest.display()
+        ));
+    }
+    let dir = std::env::temp_dir().join(format!("outbox-simulate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let file = dir.join("event.json");
+    std::fs::write(&file, event_text).map_err(|e| format!("{}: {e}", file.display()))?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["run", "--quiet", "--manifest-path"])
+        .arg(&manifest)
+        .args(["--", "--event-file"])
+        .arg(&file)
+        .arg("--dry-run")
+        .env_remove("EVENT_BUS_NAME")
+        .env("RUST_LOG", "off")
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let output = output?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        return Err(format!("the relay failed:\n{stderr}"));
+    }
+    let entries = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<Vec<Value>, _>>()
+        .map_err(|e| format!("the relay printed something that is not an entry: {e}"))?;
+    let failure = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("dry run: "))
+        .map(str::to_owned);
+    Ok((entries, failure))
+}
+
+/// The simulation for a person to read.
+pub fn text(result: &Value) -> String {
+    let mut out = String::new();
+    let records = result["records"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let (mut events, mut deliveries, mut filtered) = (0, 0, 0);
+    for (i, record) in records.iter().enumerate() {
+        let keys: Vec<String> = record["keys"]
+            .as_object()
+            .map(|k| {
+                k.iter()
+                    .map(|(k, v)| {
+                        format!(
+                            "{k}={}",
+                            v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "record {} {} {} {} {}\n",
+            i + 1,
+            record["sequenceNumber"].as_str().unwrap_or("?"),
+            record["eventName"].as_str().unwrap_or("?"),
+            record["table"].as_str().unwrap_or("?"),
+            keys.join(" ")
+        ));
+        if record["passesFilter"] == false {
+            filtered += 1;
+            out.push_str("  dropped by the stream filter (the relay is not invoked for it)\n");
+            for e in record["droppedByFilter"].as_array().into_iter().flatten() {
+                out.push_str(&format!(
+                    "  WARNING: the relay would produce {} from it: the filter drops an event\n",
+                    e["event"].as_str().unwrap_or("?")
+                ));
+            }
+            continue;
+        }
+        let produced = record["events"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        if produced.is_empty() {
+            out.push_str("  no event\n");
+        }
+        for e in produced {
+            events += 1;
+            let consumers: Vec<&str> = e["consumers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            deliveries += consumers.len();
+            out.push_str(&format!(
+                "  {} ({}, {}) -> {}\n",
+                e["event"].as_str().unwrap_or("?"),
+                e["source"].as_str().unwrap_or("?"),
+                e["id"].as_str().unwrap_or("?"),
+                if consumers.is_empty() {
+                    "no consumer".to_owned()
+                } else {
+                    consumers.join(", ")
+                }
+            ));
+        }
+    }
+    if let Some(failure) = result["failure"].as_str() {
+        out.push_str(&format!("the relay would fail the batch: {failure}\n"));
+    }
+    out.push_str(&format!(
+        "{} records: {filtered} dropped by the stream filters, {events} events, {deliveries} deliveries\n",
+        records.len()
+    ));
+    out
+}
