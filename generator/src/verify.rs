@@ -132,15 +132,20 @@ fn describe(schema: &Value) -> String {
     }
 }
 
+/// A field's schema in an object schema, and whether the object always has it.
+fn property<'a>(schema: &'a Value, key: &str) -> (Option<&'a Value>, bool) {
+    let required = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .is_some_and(|r| r.iter().any(|k| k == key));
+    (schema.get("properties").and_then(|p| p.get(key)), required)
+}
+
 /// Collects why `pattern` cannot match an object of `schema` (nothing: it can).
 fn node(pattern: &Node, schema: &Value, path: &mut Vec<String>, out: &mut Vec<Problem>) {
     for (key, field) in &pattern.fields {
         path.push(key.clone());
-        let property = schema.get("properties").and_then(|p| p.get(key));
-        let required = schema
-            .get("required")
-            .and_then(Value::as_array)
-            .is_some_and(|r| r.iter().any(|k| k == key));
+        let (property, required) = property(schema, key);
         match (property, field) {
             (None, Field::Leaf(conditions)) if conditions.contains(&Condition::Exists(false)) => {}
             (None, _) if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
@@ -295,11 +300,7 @@ fn leaf(condition: &Condition, schema: &Value, required: bool, key: &str) -> Res
 /// Whether `pattern` holds for every object `schema` describes (a filter that filters nothing).
 fn always(pattern: &Node, schema: &Value) -> bool {
     let fields = pattern.fields.iter().all(|(key, field)| {
-        let property = schema.get("properties").and_then(|p| p.get(key));
-        let required = schema
-            .get("required")
-            .and_then(Value::as_array)
-            .is_some_and(|r| r.iter().any(|k| k == key));
+        let (property, required) = property(schema, key);
         match (property, field) {
             (Some(property), Field::Leaf(conditions)) if required => {
                 let string = types(property) == Some(vec!["string"]);
