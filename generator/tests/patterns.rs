@@ -208,3 +208,64 @@ fn a_pattern_that_filters_nothing_is_a_warning() {
     let generated = generator::generate_text("outbox.yaml", config.as_bytes()).unwrap();
     assert_eq!(generated.warnings.to_string(), "");
 }
+
+/// Every good golden case: each record its relay maps (`expected.dryrun`, from `event.json`)
+/// passes its table's stream filters (from the generated CDK model, the same filters as the
+/// SAM template), so Lambda's filtering never drops an event.
+#[test]
+fn stream_filters_pass_every_record_a_golden_relay_maps() {
+    let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
+    let mut checked = 0;
+    for case in std::fs::read_dir(&cases).unwrap() {
+        let dir = case.unwrap().path();
+        if !dir.join("expected.dryrun").exists() {
+            continue;
+        }
+        let model: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("expected/cdk/outbox.json")).unwrap(),
+        )
+        .unwrap();
+        let event: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("event.json")).unwrap())
+                .unwrap();
+        let mapped: Vec<String> = std::fs::read_to_string(dir.join("expected.dryrun"))
+            .unwrap()
+            .lines()
+            .filter_map(|l| {
+                let entry: Value = serde_json::from_str(l).unwrap();
+                let id = entry["Resources"][0].as_str()?.to_owned();
+                Some(id.split(':').nth(3)?.to_owned())
+            })
+            .collect();
+        for record in event["Records"].as_array().unwrap() {
+            let id = record["eventID"].as_str().unwrap();
+            if !mapped.iter().any(|m| m == id) {
+                continue;
+            }
+            let table = record["eventSourceARN"]
+                .as_str()
+                .unwrap()
+                .split('/')
+                .nth(1)
+                .unwrap();
+            let filters: Vec<Pattern> = model["tables"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["name"] == table)
+                .unwrap_or_else(|| panic!("{}: no table {table}", dir.display()))["filters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| Pattern::parse(f.as_str().unwrap()).unwrap())
+                .collect();
+            assert!(
+                filters.is_empty() || filters.iter().any(|f| f.matches(record)),
+                "{}: the stream filters drop {id}, which the relay maps",
+                dir.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "{checked} records checked");
+}
