@@ -50,27 +50,21 @@ struct Cli {
     iterations: usize,
 }
 
-/// CPU time (user + system) this process has used so far.
-fn cpu_time() -> Duration {
+/// This process's resource usage so far.
+fn rusage() -> libc::rusage {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: getrusage writes a whole `rusage` into the pointer it is given.
-    let usage = unsafe {
+    unsafe {
         libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr());
         usage.assume_init()
-    };
-    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
-    Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
+    }
 }
 
-/// Peak resident set size of this process, in KiB.
-fn max_rss_kib() -> i64 {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: as in `cpu_time`.
-    let usage = unsafe {
-        libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr());
-        usage.assume_init()
-    };
-    usage.ru_maxrss
+/// CPU time (user + system) this process has used so far.
+fn cpu_time() -> Duration {
+    let usage = rusage();
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
 }
 
 fn epoch_ms() -> f64 {
@@ -188,7 +182,7 @@ async fn bench(cli: Cli, started: Instant) -> Result<serde_json::Value, String> 
         "records_per_s": records as f64 / (median_ms / 1000.0),
         "cpu_median_ms": median(&mut cpu),
         "spawn_to_first_ms": spawn_to_first_ms,
-        "max_rss_kib": max_rss_kib(),
+        "max_rss_kib": rusage().ru_maxrss,
         "iterations": cli.iterations,
     }))
 }

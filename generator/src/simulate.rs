@@ -7,6 +7,7 @@
 //! deployed relay cannot disagree. Filters and rules go through the pattern engine
 //! ([`crate::pattern`]) with EventBridge's semantics.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
@@ -49,6 +50,17 @@ pub fn simulate(plan: &Plan, out: &Path, event_text: &str) -> Result<Value, Stri
         })
         .collect::<Result<_, _>>()?;
 
+    // Entries by the record they came from: ids are `urn:outbox:event:<eventID>:<event>`.
+    let mut by_record: BTreeMap<&str, Vec<(&str, &Value)>> = BTreeMap::new();
+    for entry in &entries {
+        if let Some((record, name)) = entry["Resources"][0]
+            .as_str()
+            .and_then(|id| id.strip_prefix("urn:outbox:event:"))
+            .and_then(|rest| rest.split_once(':'))
+        {
+            by_record.entry(record).or_default().push((name, entry));
+        }
+    }
     let mut out_records = Vec::new();
     for record in records {
         let event_id = record["eventID"].as_str().unwrap_or_default();
@@ -64,12 +76,12 @@ pub fn simulate(plan: &Plan, out: &Path, event_text: &str) -> Result<Value, Stri
             .is_none_or(|(_, patterns)| {
                 patterns.is_empty() || patterns.iter().any(|p| p.matches(record))
             });
-        let prefix = format!("urn:outbox:event:{event_id}:");
-        let events: Vec<Value> = entries
-            .iter()
-            .filter_map(|entry| {
+        let events: Vec<Value> = by_record
+            .get(event_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|&(name, entry)| {
                 let id = entry["Resources"][0].as_str()?;
-                let name = id.strip_prefix(&prefix)?;
                 let detail: Value = serde_json::from_str(entry["Detail"].as_str()?).ok()?;
                 let envelope = json!({
                     "version": "0",
@@ -97,6 +109,11 @@ pub fn simulate(plan: &Plan, out: &Path, event_text: &str) -> Result<Value, Stri
                 }))
             })
             .collect();
+        let (events, dropped) = if passes {
+            (events, Vec::new())
+        } else {
+            (Vec::new(), events)
+        };
         out_records.push(json!({
             "eventID": event_id,
             "eventName": record["eventName"],
@@ -106,8 +123,8 @@ pub fn simulate(plan: &Plan, out: &Path, event_text: &str) -> Result<Value, Stri
             "passesFilter": passes,
             // The filter drops it, so Lambda never invokes the relay with it: its events, if
             // the relay would produce any, are not published (a filter that drops too much).
-            "events": if passes { events.clone() } else { Vec::new() },
-            "droppedByFilter": if passes { Vec::new() } else { events },
+            "events": events,
+            "droppedByFilter": dropped,
         }));
     }
     Ok(json!({ "records": out_records, "failure": failure }))

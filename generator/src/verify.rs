@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::contract::{self, EventContract};
 use crate::diag::Diagnostic;
-use crate::pattern::{AnythingBut, Condition, Field, Node, Pattern, condition_matches};
+use crate::pattern::{Condition, Field, Node, Pattern, condition_matches};
 use crate::yaml_index::Path;
 
 /// Errors and warnings about every consumer's pattern. Runs on a config that validated.
@@ -219,17 +219,11 @@ fn node(pattern: &Node, schema: &Value, path: &mut Vec<String>, out: &mut Vec<Pr
 
 /// Whether a leaf condition can hold for a value of `schema`, or why not.
 fn leaf(condition: &Condition, schema: &Value, required: bool, key: &str) -> Result<(), String> {
-    // An array field matches through its elements.
+    // An array field matches through its elements (items without a schema: any value).
     let values = if has_type(schema, "array") && types(schema).is_some() {
         schema.get("items").unwrap_or(&Value::Null)
     } else {
         schema
-    };
-    let any_schema = Value::Null;
-    let values = if values.is_null() {
-        &any_schema
-    } else {
-        values
     };
     let allowed = values.get("enum").and_then(Value::as_array);
     let kind = |wanted: &str, what: &str| {
@@ -285,13 +279,10 @@ fn leaf(condition: &Condition, schema: &Value, required: bool, key: &str) -> Res
             kind("string", what)?;
             in_enum(&|v| condition_matches(condition, v), format!("the {what}"))
         }
-        Condition::AnythingBut(but) => match (allowed, but) {
-            (Some(values), _) if values.iter().all(|v| !condition_matches(condition, v)) => Err(
+        Condition::AnythingBut(_) => match allowed {
+            Some(values) if values.iter().all(|v| !condition_matches(condition, v)) => Err(
                 format!("`anything-but` excludes every value `{key}` can have"),
             ),
-            (_, AnythingBut::Numbers(_)) if !has_type(values, "number") => {
-                Ok(()) // every value of another type is "anything but" these numbers
-            }
             _ => Ok(()),
         },
     }

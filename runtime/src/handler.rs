@@ -138,16 +138,15 @@ pub fn prepare(
     let mut mapped = Vec::new();
     for (index, (decoded, raw)) in records.into_iter().enumerate() {
         mapped.clear();
-        let (result, ids) = match decoded {
+        // Where a poison record is, read only when there is one (not on the per-record path).
+        let result = match decoded {
             Ok(record) => {
-                let result = map_record(mapper, &record, index, &mut mapped, options, trace_header);
-                let ids = PoisonIds {
-                    event_id: Some(record.event_id.clone()),
-                    event_source_arn: record.event_source_arn.as_deref().map(str::to_owned),
-                };
-                (result.map(|entries| (record.sequence_number, entries)), ids)
+                match map_record(mapper, &record, index, &mut mapped, options, trace_header) {
+                    Ok(entries) => Ok((record.sequence_number, entries)),
+                    Err(error) => Err((error, PoisonIds::of(&record))),
+                }
             }
-            Err(error) => (Err(error), PoisonIds::read(raw)),
+            Err(error) => Err((error, PoisonIds::read(raw))),
         };
         match result {
             Ok((sequence_number, entries)) => {
@@ -157,7 +156,7 @@ pub fn prepare(
                 }
                 prepared.entries.extend(entries);
             }
-            Err(error) => {
+            Err((error, ids)) => {
                 prepared
                     .sequence_numbers
                     .push(error.sequence_number.clone());
@@ -215,6 +214,14 @@ struct PoisonIds {
 }
 
 impl PoisonIds {
+    /// From a record that decoded.
+    fn of(record: &Record) -> Self {
+        PoisonIds {
+            event_id: Some(record.event_id.clone()),
+            event_source_arn: record.event_source_arn.as_deref().map(str::to_owned),
+        }
+    }
+
     /// From the text of a record that did not decode, as far as it can be read.
     fn read(raw: Option<&serde_json::value::RawValue>) -> Self {
         raw.and_then(|raw| serde_json::from_str(raw.get()).ok())
