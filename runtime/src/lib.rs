@@ -10,6 +10,8 @@ pub mod cond;
 pub mod entry;
 pub mod error;
 pub mod handler;
+#[cfg(feature = "local")]
+pub mod local;
 mod main_loop;
 pub mod publish;
 pub mod record;

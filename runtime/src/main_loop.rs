@@ -20,18 +20,82 @@ pub struct Defaults {
     pub service: &'static str,
     /// The bus, when `EVENT_BUS_NAME` is not set.
     pub bus: &'static str,
+    /// The stack `relay dev` stands up and `relay poll` reads (JSON, see `local::LocalStack`).
+    pub local_stack: &'static str,
 }
 
 /// Handle DynamoDB Streams batches like the Lambda function does, locally.
 #[derive(Debug, Parser)]
-#[command(name = "relay", version, about)]
+#[command(
+    name = "relay",
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 struct Cli {
     /// A DynamoDB Streams Lambda event (JSON); prints the response (`batchItemFailures`).
-    #[arg(long, value_name = "FILE")]
-    event_file: PathBuf,
+    #[arg(long, value_name = "FILE", required = true)]
+    event_file: Option<PathBuf>,
     /// Send nothing; print the PutEvents entries, one JSON object per line, in send order.
     #[arg(long)]
     dry_run: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Read a table's stream as Lambda's event source mapping does and hand each batch to this
+    /// relay (built with the `local` feature).
+    Poll(PollArgs),
+    /// Stand the stack up on a local endpoint (moto by default), poll every table and print
+    /// the events each consumer receives (built with the `local` feature).
+    Dev(DevArgs),
+}
+
+/// `relay poll`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PollArgs {
+    /// The table whose stream is read.
+    #[arg(long, value_name = "NAME")]
+    pub table: String,
+    /// Where the position in each shard is kept, so a restart resumes (default: in memory).
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+    /// Stop once the stream has been idle for `--idle-ms` and every batch is handled.
+    #[arg(long)]
+    pub until_idle: bool,
+    /// How long `--until-idle` waits for new records.
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub idle_ms: u64,
+    /// One endpoint for every AWS service (a local server); default: the SDK's standard
+    /// settings (`AWS_ENDPOINT_URL`, ...).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// The on-failure destination queue, by name or URL (default: the local stack's).
+    #[arg(long, value_name = "QUEUE")]
+    pub failure_queue: Option<String>,
+    /// Records per invocation (default: outbox.yaml's `relay.batch-size`).
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// Retries before a batch goes to the on-failure destination (default: outbox.yaml's).
+    #[arg(long, value_name = "N")]
+    pub maximum_retry_attempts: Option<u32>,
+}
+
+/// `relay dev`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DevArgs {
+    /// The local endpoint for every AWS service.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:5000")]
+    pub endpoint: String,
+    /// Create the tables, bus, rules and queues, then exit.
+    #[arg(long)]
+    pub provision_only: bool,
+    /// Where the pollers keep their checkpoints (one file per table).
+    #[arg(long, value_name = "DIR", default_value = ".outbox-dev")]
+    pub checkpoint_dir: PathBuf,
 }
 
 /// Runs [`relay_main`] on a new Tokio runtime: the whole `main` of a generated relay.
@@ -67,10 +131,15 @@ pub async fn relay_main<M: Mapper + 'static>(
         };
     }
     let cli = Cli::parse();
-    let event = match std::fs::read_to_string(&cli.event_file) {
+    let event_file = match (cli.command, cli.event_file) {
+        (Some(command), _) => return local_command(command, mapper, defaults, options).await,
+        (None, Some(file)) => file,
+        (None, None) => unreachable!("clap requires --event-file without a subcommand"),
+    };
+    let event = match std::fs::read_to_string(&event_file) {
         Ok(text) => text,
         Err(e) => {
-            eprintln!("error: cannot read {}: {e}", cli.event_file.display());
+            eprintln!("error: cannot read {}: {e}", event_file.display());
             return std::process::ExitCode::from(2);
         }
     };
@@ -94,6 +163,44 @@ pub async fn relay_main<M: Mapper + 'static>(
             std::process::ExitCode::from(2)
         }
     }
+}
+
+#[cfg(feature = "local")]
+async fn local_command<M: Mapper + 'static>(
+    command: Command,
+    mapper: M,
+    defaults: Defaults,
+    options: Options,
+) -> std::process::ExitCode {
+    let result = match command {
+        Command::Poll(args) => crate::local::cli::poll(args, &mapper, defaults, options).await,
+        Command::Dev(args) => crate::local::cli::dev(args, &mapper, defaults, options).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+#[cfg(not(feature = "local"))]
+async fn local_command<M: Mapper + 'static>(
+    command: Command,
+    _: M,
+    _: Defaults,
+    _: Options,
+) -> std::process::ExitCode {
+    let name = match command {
+        Command::Poll(_) => "poll",
+        Command::Dev(_) => "dev",
+    };
+    eprintln!(
+        "error: `relay {name}` needs the relay built with the `local` feature (the Lambda build \
+         leaves it out): cargo run -p relay --features local -- {name} ..."
+    );
+    std::process::ExitCode::from(2)
 }
 
 fn dry_run(
@@ -154,7 +261,8 @@ fn deadline_instant(deadline_ms: u64) -> Instant {
     Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }
 
-fn attempt_timeout() -> Duration {
+/// The attempt timeout of PutEvents calls (`OUTBOX_ATTEMPT_TIMEOUT_MS`, default 5 s).
+pub(crate) fn attempt_timeout() -> Duration {
     env_number("OUTBOX_ATTEMPT_TIMEOUT_MS").map_or(Duration::from_secs(5), Duration::from_millis)
 }
 
@@ -163,7 +271,7 @@ fn env_number(name: &str) -> Option<u64> {
 }
 
 /// Settings from the environment the generated stacks set; defaults from outbox.yaml.
-fn options_from_env(defaults: Defaults) -> Options {
+pub(crate) fn options_from_env(defaults: Defaults) -> Options {
     let mut options =
         Options::new(std::env::var("EVENT_BUS_NAME").unwrap_or_else(|_| defaults.bus.to_owned()));
     options.dead_letter_source = format!("{}.outbox", defaults.service);

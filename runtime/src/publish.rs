@@ -86,7 +86,12 @@ impl EventBridgePublisher {
         if let Some(url) = endpoint {
             loader = loader.endpoint_url(url);
         }
-        let config = loader
+        Self::from_sdk_config(&loader.load().await, attempt_timeout)
+    }
+
+    /// A client from an SDK configuration, with SDK retries off and a per-attempt timeout.
+    pub fn from_sdk_config(config: &aws_config::SdkConfig, attempt_timeout: Duration) -> Self {
+        let config = aws_sdk_eventbridge::config::Builder::from(config)
             .retry_config(aws_config::retry::RetryConfig::disabled())
             .timeout_config(
                 aws_config::timeout::TimeoutConfig::builder()
@@ -94,9 +99,8 @@ impl EventBridgePublisher {
                     .connect_timeout(attempt_timeout)
                     .build(),
             )
-            .load()
-            .await;
-        EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&config))
+            .build();
+        EventBridgePublisher::new(aws_sdk_eventbridge::Client::from_conf(config))
     }
 }
 

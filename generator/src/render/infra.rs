@@ -229,3 +229,59 @@ pub fn registry(plan: &Plan) -> (String, String) {
 pub const LAST_STOP_RETENTION: u32 = 1_209_600;
 /// Receives before a consumer queue's message moves to its dead letters.
 pub const MAX_RECEIVE_COUNT: u32 = 5;
+
+/// The name of the local queue that stands in for a Lambda consumer under `relay dev`.
+pub fn local_lambda_queue(consumer: &ConsumerPlan) -> String {
+    format!("{}-local", consumer.name)
+}
+
+/// What `relay dev` stands up locally and `relay poll` reads: the tables with their streams,
+/// the bus, the consumers' rules with a queue each (a Lambda consumer is represented by a local
+/// queue), the relay's stream settings and its failure destination. Names are the deployed
+/// stacks' where they have one.
+pub fn local_stack(plan: &Plan) -> Value {
+    let settings = &plan.settings;
+    let key = |name: &str, key_type: &str| json!({ "name": name, "type": key_type });
+    let tables: Vec<Value> = plan
+        .tables
+        .iter()
+        .map(|t| {
+            json!({
+                "name": t.name,
+                "partitionKey": key(&t.partition_key, t.partition_type),
+                "sortKey": t.sort_key.as_deref().zip(t.sort_type).map(|(n, kind)| key(n, kind)),
+                "stream": t.stream,
+            })
+        })
+        .collect();
+    let consumers: Vec<Value> = plan
+        .consumers
+        .iter()
+        .map(|c| {
+            let (queue, stands_in_for) = match c.target_kind {
+                "sqs" => (c.target.clone(), Value::Null),
+                kind => (local_lambda_queue(c), json!(format!("{kind} {}", c.target))),
+            };
+            json!({
+                "name": c.name,
+                "ruleName": c.rule,
+                "pattern": rule_pattern(plan, c),
+                "queue": queue,
+                "standsInFor": stands_in_for,
+            })
+        })
+        .collect();
+    json!({
+        "bus": plan.bus.name,
+        "tables": tables,
+        "streams": {
+            "startingPosition": settings.starting_position.as_str(),
+            "batchSize": settings.batch_size,
+            "batchingWindow": settings.batching_window,
+            "maximumRetryAttempts": settings.maximum_retry_attempts,
+            "maximumRecordAge": settings.maximum_record_age,
+        },
+        "failureQueue": format!("{}-relay-failures", plan.service),
+        "consumers": consumers,
+    })
+}

@@ -44,6 +44,7 @@ pub fn render(plan: &Plan, files: &mut Files) -> Result<(), RenderError> {
         relay => Value::from(Serde(&plan.relay)),
         config_file => plan.config_file.clone(),
         service => plan.service.clone(),
+        local_stack => super::infra::local_stack(plan).to_string(),
     };
     for (path, _) in TEMPLATES {
         let text = env

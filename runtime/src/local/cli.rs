@@ -1,0 +1,204 @@
+//! `relay poll` and `relay dev` (the relay binary's local subcommands).
+
+use std::path::Path;
+use std::time::Duration;
+
+use aws_sdk_sqs::error::ProvideErrorMetadata as _;
+use futures_util::future::{BoxFuture, FutureExt as _, try_join_all};
+
+use super::checkpoint::CheckpointFile;
+use super::dev;
+use super::poll::{PollOptions, Poller};
+use super::{LocalError, LocalStack, aws_error, sdk_config};
+use crate::handler::{Mapper, Options};
+use crate::main_loop::{Defaults, DevArgs, PollArgs, attempt_timeout};
+use crate::publish::EventBridgePublisher;
+
+/// Why a local subcommand stopped.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CliError {
+    /// Usage: an unknown table, a missing queue, a bad checkpoint (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// The stack or the poller failed (exit 1).
+    #[error(transparent)]
+    Local(#[from] LocalError),
+}
+
+impl CliError {
+    pub(crate) fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_)
+            | CliError::Local(LocalError::NoStream(_) | LocalError::Checkpoint(_)) => 2,
+            CliError::Local(_) => 1,
+        }
+    }
+}
+
+fn stack(defaults: Defaults) -> Result<LocalStack, CliError> {
+    LocalStack::parse(defaults.local_stack)
+        .map_err(|e| CliError::Usage(format!("the relay's local stack description: {e}")))
+}
+
+fn poll_options(stack: &LocalStack, table: &str, failure_queue_url: String) -> PollOptions {
+    PollOptions {
+        table: table.to_owned(),
+        settings: stack.streams.clone(),
+        until_idle: None,
+        failure_queue_url,
+        poll_interval: Duration::from_millis(250),
+        retry_delay: Duration::from_millis(50),
+        invocation_timeout: Duration::from_secs(60),
+    }
+}
+
+async fn ctrl_c() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// `relay poll --table NAME [--checkpoint FILE] [--until-idle]`: prints the run's counts as one
+/// JSON line when it stops.
+pub(crate) async fn poll(
+    args: PollArgs,
+    mapper: &impl Mapper,
+    defaults: Defaults,
+    relay: Options,
+) -> Result<(), CliError> {
+    let stack = stack(defaults)?;
+    if stack.table(&args.table).is_none() {
+        let known: Vec<&str> = stack.tables.iter().map(|t| t.name.as_str()).collect();
+        return Err(CliError::Usage(format!(
+            "--table {}: this relay reads no such table (it reads: {})",
+            args.table,
+            known.join(", ")
+        )));
+    }
+    let config = sdk_config(args.endpoint.as_deref()).await;
+    let failure_queue = args
+        .failure_queue
+        .as_deref()
+        .unwrap_or(&stack.failure_queue);
+    let failure_queue_url = queue_url(&config, failure_queue).await?;
+    let mut options = poll_options(&stack, &args.table, failure_queue_url);
+    if let Some(n) = args.batch_size.filter(|n| *n > 0) {
+        options.settings.batch_size = n;
+    }
+    if let Some(n) = args.maximum_retry_attempts {
+        options.settings.maximum_retry_attempts = n;
+    }
+    options.until_idle = args.until_idle.then(|| Duration::from_millis(args.idle_ms));
+    let publisher = EventBridgePublisher::from_sdk_config(&config, attempt_timeout());
+    let checkpoint = CheckpointFile::open(args.checkpoint.as_deref()).map_err(LocalError::from)?;
+    let poller = Poller::new(mapper, &publisher, &relay, &config, options, checkpoint).await?;
+    tracing::info!(stream = poller.stream_arn(), "polling");
+    let stats = poller.run(ctrl_c()).await?;
+    println!("{}", serde_json::to_string(&stats).unwrap_or_default());
+    Ok(())
+}
+
+/// A queue's URL from its URL or name.
+async fn queue_url(config: &aws_config::SdkConfig, queue: &str) -> Result<String, CliError> {
+    if queue.starts_with("https://") || queue.starts_with("http://") {
+        return Ok(queue.to_owned());
+    }
+    let sqs = aws_sdk_sqs::Client::new(config);
+    match sqs.get_queue_url().queue_name(queue).send().await {
+        Ok(output) => Ok(output.queue_url().unwrap_or_default().to_owned()),
+        Err(e)
+            if e.code() == Some("AWS.SimpleQueueService.NonExistentQueue")
+                || e.code() == Some("QueueDoesNotExist") =>
+        {
+            Err(CliError::Usage(format!(
+                "the on-failure destination queue {queue} does not exist: run `relay dev \
+                 --provision-only` first, or pass --failure-queue NAME_OR_URL"
+            )))
+        }
+        Err(e) => Err(aws_error("GetQueueUrl")(e).into()),
+    }
+}
+
+/// `relay dev`: provisions, then polls every table and prints what each consumer receives
+/// until interrupted.
+pub(crate) async fn dev(
+    args: DevArgs,
+    mapper: &impl Mapper,
+    defaults: Defaults,
+    mut relay: Options,
+) -> Result<(), CliError> {
+    let stack = stack(defaults)?;
+    let config = sdk_config(Some(&args.endpoint)).await;
+    let provisioned = dev::provision(&config, &stack).await.map_err(|e| {
+        CliError::Usage(format!(
+            "cannot set up the local stack at {}: {e}\nhint: start a local AWS server first, \
+             e.g. `moto_server -H 127.0.0.1 -p 5000` (pip install 'moto[server]'), or pass \
+             --endpoint URL",
+            args.endpoint
+        ))
+    })?;
+    print_banner(&stack, &args.endpoint);
+    if args.provision_only {
+        return Ok(());
+    }
+    if std::env::var_os("EVENT_BUS_NAME").is_none() {
+        relay.bus = stack.bus_name().to_owned();
+    }
+    let publisher = EventBridgePublisher::from_sdk_config(&config, attempt_timeout());
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let mut tasks: Vec<BoxFuture<'_, Result<(), LocalError>>> = Vec::new();
+    for table in &stack.tables {
+        let path = checkpoint_path(&args.checkpoint_dir, &table.name);
+        let checkpoint = CheckpointFile::open(Some(&path)).map_err(LocalError::from)?;
+        let options = poll_options(&stack, &table.name, provisioned.failure_queue_url.clone());
+        let poller = Poller::new(mapper, &publisher, &relay, &config, options, checkpoint).await?;
+        tasks.push(
+            poller
+                .run(std::future::pending())
+                .map(|r| r.map(|_| ()))
+                .boxed(),
+        );
+    }
+    for (consumer, url) in &provisioned.consumer_queues {
+        tasks.push(dev::watch(&sqs, consumer, url).boxed());
+    }
+    tasks.push(
+        dev::watch(
+            &sqs,
+            "on-failure destination",
+            &provisioned.failure_queue_url,
+        )
+        .boxed(),
+    );
+    tokio::select! {
+        result = try_join_all(tasks) => result.map(|_| ()).map_err(CliError::from),
+        () = ctrl_c() => Ok(()),
+    }
+}
+
+fn checkpoint_path(dir: &Path, table: &str) -> std::path::PathBuf {
+    dir.join(format!("{table}.checkpoint.json"))
+}
+
+fn print_banner(stack: &LocalStack, endpoint: &str) {
+    println!("outbox dev: the stack is up at {endpoint}");
+    for table in &stack.tables {
+        println!("  table {} (stream: {})", table.name, table.stream);
+    }
+    println!("  bus {}", stack.bus_name());
+    for consumer in &stack.consumers {
+        let stand_in = consumer
+            .stands_in_for
+            .as_deref()
+            .map_or_else(String::new, |t| format!(", standing in for {t}"));
+        println!(
+            "  consumer {} <- rule {}: queue {}{stand_in}",
+            consumer.name, consumer.rule_name, consumer.queue
+        );
+    }
+    println!("  on-failure destination: queue {}", stack.failure_queue);
+    if let Some(table) = stack.tables.first() {
+        println!(
+            "write an item, e.g.: aws dynamodb put-item --endpoint-url {endpoint} --table-name {} --item file://item.json",
+            table.name
+        );
+    }
+}
