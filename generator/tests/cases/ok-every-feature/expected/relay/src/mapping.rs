@@ -2,10 +2,12 @@
 
 //! The events of outbox.yaml: for each, the typed detail, the filter and the mapping.
 //! Everything else (decoding, publishing, retries, failure reporting) is `outbox_runtime`.
-/// Service and bus from outbox.yaml (`EVENT_BUS_NAME` overrides the bus).
+/// Service and bus from outbox.yaml (`EVENT_BUS_NAME` overrides the bus), and the stack
+/// `relay dev` and `relay poll` stand up and read locally.
 pub const DEFAULTS: ::outbox_runtime::Defaults = ::outbox_runtime::Defaults {
     service: "crm",
     bus: "crm-bus",
+    local_stack: "{\"bus\":\"crm-bus\",\"tables\":[{\"name\":\"crm-table\",\"partitionKey\":{\"name\":\"PK\",\"type\":\"S\"},\"sortKey\":{\"name\":\"SK\",\"type\":\"S\"},\"stream\":\"NEW_AND_OLD_IMAGES\"}],\"streams\":{\"startingPosition\":\"TRIM_HORIZON\",\"batchSize\":100,\"batchingWindow\":1,\"maximumRetryAttempts\":10,\"maximumRecordAge\":86400},\"failureQueue\":\"crm-relay-failures\",\"consumers\":[{\"name\":\"all-changes\",\"ruleName\":\"crm-all-changes\",\"pattern\":{\"source\":[\"crm.customers\"],\"detail-type\":[\"Customer Changed\",\"CustomerDeleted\"]},\"queue\":\"all-changes-local\",\"standsInFor\":\"lambda crm-audit\"},{\"name\":\"goldTier\",\"ruleName\":\"crm-goldTier\",\"pattern\":{\"source\":[\"crm.customers\"],\"detail-type\":[\"Customer Changed\"],\"detail\":{\"tier\":[\"GOLD\"],\"$or\":[{\"vip\":[true]},{\"balance\":[{\"numeric\":[\">\",1000]}]}]}},\"queue\":\"gold-customers.fifo\",\"standsInFor\":null}]}",
 };
 /// Dispatches each record to the events of its table.
 pub struct Mapping;

@@ -2,10 +2,12 @@
 
 //! The events of outbox.yaml: for each, the typed detail, the filter and the mapping.
 //! Everything else (decoding, publishing, retries, failure reporting) is `outbox_runtime`.
-/// Service and bus from outbox.yaml (`EVENT_BUS_NAME` overrides the bus).
+/// Service and bus from outbox.yaml (`EVENT_BUS_NAME` overrides the bus), and the stack
+/// `relay dev` and `relay poll` stand up and read locally.
 pub const DEFAULTS: ::outbox_runtime::Defaults = ::outbox_runtime::Defaults {
     service: "hostile",
     bus: "hostile-bus",
+    local_stack: "{\"bus\":\"hostile-bus\",\"tables\":[{\"name\":\"app.table-1\",\"partitionKey\":{\"name\":\"type\",\"type\":\"S\"},\"sortKey\":{\"name\":\"self\",\"type\":\"N\"},\"stream\":\"NEW_AND_OLD_IMAGES\"}],\"streams\":{\"startingPosition\":\"TRIM_HORIZON\",\"batchSize\":100,\"batchingWindow\":1,\"maximumRetryAttempts\":10,\"maximumRecordAge\":86400},\"failureQueue\":\"hostile-relay-failures\",\"consumers\":[{\"name\":\"all-of-them\",\"ruleName\":\"hostile-all-of-them\",\"pattern\":{\"source\":[\"hostile.events\"],\"detail-type\":[\"1st.event\",\"type\",\"user created\",\"user created (removed)\"]},\"queue\":\"hostile-queue\",\"standsInFor\":null}]}",
 };
 /// Dispatches each record to the events of its table.
 pub struct Mapping;
