@@ -15,11 +15,19 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// Builds the relay binary (debug) and returns its path.
+/// Builds the relay binary (debug, with the `local` subcommands) and returns its path.
 pub fn relay_binary() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
-        .args(["build", "--quiet", "--locked", "-p", "relay"])
+        .args([
+            "build",
+            "--quiet",
+            "--locked",
+            "-p",
+            "relay",
+            "--features",
+            "local",
+        ])
         .current_dir(workspace())
         .status()
         .expect("cargo runs");
@@ -27,6 +35,53 @@ pub fn relay_binary() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| workspace().join("target"), PathBuf::from);
     target.join("debug/relay")
+}
+
+/// A moto server (DynamoDB, Streams, EventBridge, SQS) on a free loopback port, stopped on
+/// drop. The test command installs `moto_server` into `.venv` and puts it on `PATH`.
+pub struct Moto {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+}
+
+impl Moto {
+    /// Starts a server and waits until it answers.
+    pub fn start() -> Moto {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect(
+                "moto_server runs (the test command installs moto[server] into .venv and puts \
+                 .venv/bin on PATH)",
+            );
+        let moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "moto_server did not start on port {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        moto
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// A small deterministic random generator (xorshift), so batches are the same every run.

@@ -10,6 +10,7 @@ pub mod check_events;
 pub mod codegen;
 pub mod config;
 pub mod contract;
+pub mod dev;
 pub mod diag;
 pub mod ident;
 pub mod load;

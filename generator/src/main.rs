@@ -75,6 +75,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the flow on this machine: generate, stand the stack up on a local AWS endpoint
+    /// (tables with streams, bus, rules, a queue per consumer; a Lambda consumer is
+    /// represented by a local queue), run the relay's stream poller and print each event as
+    /// it reaches a consumer. Starts moto_server when nothing answers at the default endpoint.
+    /// Write items with any DynamoDB client; Ctrl-C stops.
+    Dev {
+        /// The local endpoint for every AWS service.
+        #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:5000")]
+        endpoint: String,
+        /// Stand the stack up, then exit.
+        #[arg(long)]
+        provision_only: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -84,8 +97,29 @@ fn main() -> ExitCode {
         Some(Command::Breaking { against }) => return breaking(&cli, against),
         Some(Command::TestPattern { pattern, event }) => return test_pattern(pattern, event),
         Some(Command::Simulate { event_file, json }) => return simulate(&cli, event_file, *json),
+        Some(Command::Dev {
+            endpoint,
+            provision_only,
+        }) => {
+            let generated = generate(&cli);
+            if generated != ExitCode::SUCCESS {
+                return generated;
+            }
+            return match generator::dev::run(&cli.out, endpoint, *provision_only) {
+                Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            };
+        }
         None => {}
     }
+    generate(&cli)
+}
+
+/// The default command: generate into the output directory (or `--check` it).
+fn generate(cli: &Cli) -> ExitCode {
     let generated = match generator::generate(&cli.config) {
         Ok(generated) => generated,
         Err(GenerateError::Config(diagnostics)) => {
@@ -106,7 +140,7 @@ fn main() -> ExitCode {
     };
     eprint!("{}", generated.warnings);
     if cli.check {
-        return check(&cli, &generated.files);
+        return check(cli, &generated.files);
     }
     match write::write(&cli.out, &generated.files) {
         Ok(written) => {

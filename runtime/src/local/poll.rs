@@ -56,7 +56,7 @@ pub struct PollStats {
     /// Invocations that reported a failure or failed.
     pub failed_invocations: usize,
     /// Records handed to the on-failure destination.
-    pub records_send_to_failure_destination: usize,
+    pub records_to_failure_destination: usize,
 }
 
 /// One shard being read.
@@ -488,7 +488,7 @@ impl<'a, M: Mapper, P: Publisher> Poller<'a, M, P> {
             .await
             .map_err(aws_error("SendMessage (on-failure destination)"))?;
         tracing::error!(shard, records = records.len(), %reason, condition, "records sent to the on-failure destination");
-        self.stats.records_send_to_failure_destination += records.len();
+        self.stats.records_to_failure_destination += records.len();
         Ok(())
     }
 }

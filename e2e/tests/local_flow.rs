@@ -1,0 +1,647 @@
+//! The whole flow on one machine, through moto's DynamoDB, DynamoDB Streams, EventBridge and
+//! SQS: items written to the table become exactly the expected events on exactly the expected
+//! consumer queues (`relay dev --provision-only` stands the stack up, `relay poll` is the event
+//! source mapping), every delivered detail validates against the generated schemas, nothing is
+//! lost when the poller is killed with SIGKILL mid-stream, and a poison record lands on the
+//! on-failure destination with its reason while the rest of the stream flows.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use e2e::{Dice, Moto};
+use generator::check_events::{SchemaSet, Verdict};
+use serde_json::Value;
+
+const TABLE: &str = "app-table";
+const USERS_QUEUE: &str = "userCreatedConsumer-local";
+const SHIPPED_QUEUE: &str = "shipped-orders";
+const FAILURE_QUEUE: &str = "myapp-relay-failures";
+
+/// A provisioned local stack and clients for it.
+struct Stack {
+    moto: Moto,
+    dynamodb: aws_sdk_dynamodb::Client,
+    sqs: aws_sdk_sqs::Client,
+}
+
+impl Stack {
+    async fn start() -> Stack {
+        let moto = Moto::start();
+        let output = relay(&moto, &["dev", "--provision-only"]);
+        assert!(
+            output.status.success(),
+            "relay dev --provision-only: {output:?}"
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            stdout.contains(
+                "consumer shippedOrders <- rule myapp-shippedOrders: queue shipped-orders"
+            ),
+            "{stdout}"
+        );
+        let config = outbox_runtime::local::sdk_config(Some(&moto.endpoint)).await;
+        Stack {
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            sqs: aws_sdk_sqs::Client::new(&config),
+            moto,
+        }
+    }
+
+    async fn put(&self, item: Item) {
+        self.dynamodb
+            .put_item()
+            .table_name(TABLE)
+            .set_item(Some(item))
+            .send()
+            .await
+            .expect("PutItem");
+    }
+
+    async fn set(&self, pk: &str, sk: &str, attribute: &str, value: AttributeValue) {
+        self.dynamodb
+            .update_item()
+            .table_name(TABLE)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .update_expression("SET #a = :v")
+            .expression_attribute_names("#a", attribute)
+            .expression_attribute_values(":v", value)
+            .send()
+            .await
+            .expect("UpdateItem");
+    }
+
+    async fn delete(&self, pk: &str, sk: &str) {
+        self.dynamodb
+            .delete_item()
+            .table_name(TABLE)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .send()
+            .await
+            .expect("DeleteItem");
+    }
+
+    /// Every message on a queue (each received once; they stay invisible afterwards).
+    async fn drain(&self, queue: &str) -> Vec<Value> {
+        let url = format!("{}/123456789012/{queue}", self.moto.endpoint);
+        let mut messages = Vec::new();
+        let mut empty = 0;
+        while empty < 2 {
+            let output = self
+                .sqs
+                .receive_message()
+                .queue_url(&url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("ReceiveMessage");
+            if output.messages().is_empty() {
+                empty += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            for message in output.messages() {
+                messages.push(serde_json::from_str(message.body().unwrap()).unwrap());
+            }
+        }
+        messages
+    }
+}
+
+type Item = std::collections::HashMap<String, AttributeValue>;
+
+fn s(text: &str) -> AttributeValue {
+    AttributeValue::S(text.to_owned())
+}
+
+fn user(id: u64) -> Item {
+    Item::from([
+        ("pk".into(), s(&format!("USER#{id}"))),
+        ("sk".into(), s("PROFILE")),
+        ("email".into(), s(&format!("user{id}@example.com"))),
+        ("name".into(), s(&format!("User {id}"))),
+        ("age".into(), AttributeValue::N("42".into())),
+        ("active".into(), AttributeValue::Bool(true)),
+        (
+            "tags".into(),
+            AttributeValue::Ss(vec!["a".into(), "b".into()]),
+        ),
+        ("createdAt".into(), s("2026-11-27T10:00:00Z")),
+    ])
+}
+
+fn order(id: u64, status: &str) -> Item {
+    Item::from([
+        ("pk".into(), s(&format!("ORDER#{id}"))),
+        ("sk".into(), s("ORDER")),
+        ("customerId".into(), s("c-1")),
+        ("total".into(), AttributeValue::N("129.95".into())),
+        ("status".into(), s(status)),
+        (
+            "lines".into(),
+            AttributeValue::L(vec![AttributeValue::M(Item::from([
+                ("sku".into(), s("SKU-1")),
+                ("quantity".into(), AttributeValue::N("2".into())),
+                ("price".into(), AttributeValue::N("64.975".into())),
+            ]))]),
+        ),
+    ])
+}
+
+/// Runs the relay binary against `moto`.
+fn relay(moto: &Moto, args: &[&str]) -> Output {
+    relay_command(moto, args).output().expect("the relay runs")
+}
+
+fn relay_command(moto: &Moto, args: &[&str]) -> Command {
+    let mut command = Command::new(e2e::relay_binary());
+    command
+        .args(args)
+        .args(["--endpoint", &moto.endpoint])
+        .env("RUST_LOG", "warn")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("EVENT_BUS_NAME");
+    command
+}
+
+fn poll_until_idle(moto: &Moto, checkpoint: &Path) -> Value {
+    let output = relay(
+        moto,
+        &[
+            "poll",
+            "--table",
+            TABLE,
+            "--until-idle",
+            "--idle-ms",
+            "1500",
+            "--checkpoint",
+            checkpoint.to_str().unwrap(),
+        ],
+    );
+    assert!(output.status.success(), "relay poll: {output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(stdout.lines().last().expect("the poller's counts")).unwrap()
+}
+
+fn schemas() -> SchemaSet {
+    SchemaSet::load(&e2e::workspace().join("generated/schemas")).unwrap()
+}
+
+/// Checks every delivered event against its schema and groups the events by their
+/// deterministic id (`resources[0]`): each id must always carry the same detail.
+fn by_event_id(schemas: &SchemaSet, events: &[Value]) -> BTreeMap<String, (Value, usize)> {
+    let mut by_id: BTreeMap<String, (Value, usize)> = BTreeMap::new();
+    for event in events {
+        let verdict = schemas.check(&event.to_string()).unwrap();
+        assert!(
+            matches!(verdict, Verdict::Valid { .. }),
+            "{verdict:?}: {event}"
+        );
+        let id = event["resources"][0]
+            .as_str()
+            .expect("an event id")
+            .to_owned();
+        let entry = by_id
+            .entry(id)
+            .or_insert_with(|| (event["detail"].clone(), 0));
+        assert_eq!(entry.0, event["detail"], "one id, two different details");
+        entry.1 += 1;
+    }
+    by_id
+}
+
+fn details(by_id: &BTreeMap<String, (Value, usize)>) -> impl Iterator<Item = &Value> {
+    by_id.values().map(|(detail, _)| detail)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_become_exactly_the_expected_events_on_exactly_the_expected_queues() {
+    let stack = Stack::start().await;
+    // INSERT of a user: UserCreated.
+    stack.put(user(1)).await;
+    // INSERT of an order (no event), a status change to PAID (an event no consumer wants),
+    // to SHIPPED (shippedOrders), an update of another attribute and an update that changes
+    // nothing (MODIFY records without a status change: no event).
+    stack.put(order(10, "PENDING")).await;
+    stack.set("ORDER#10", "ORDER", "status", s("PAID")).await;
+    stack.set("ORDER#10", "ORDER", "status", s("SHIPPED")).await;
+    stack
+        .set("ORDER#10", "ORDER", "updatedAt", s("2026-11-27T11:00:00Z"))
+        .await;
+    stack.set("ORDER#10", "ORDER", "status", s("SHIPPED")).await;
+    // The user written again (MODIFY: not a new user) and deleted (REMOVE: no event).
+    stack.put(user(1)).await;
+    stack.delete("USER#1", "PROFILE").await;
+    // An item no entity matches, and a user whose sort key is not PROFILE.
+    stack
+        .put(Item::from([
+            ("pk".into(), s("OTHER#1")),
+            ("sk".into(), s("X")),
+        ]))
+        .await;
+    let mut not_a_profile = user(3);
+    not_a_profile.insert("sk".into(), s("SETTINGS"));
+    stack.put(not_a_profile).await;
+    // A transaction: a new user and another order shipped, in one write.
+    stack.put(order(11, "PAID")).await;
+    stack
+        .dynamodb
+        .transact_write_items()
+        .transact_items(
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(TABLE)
+                        .set_item(Some(user(2)))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .transact_items(
+            TransactWriteItem::builder()
+                .update(
+                    Update::builder()
+                        .table_name(TABLE)
+                        .key("pk", s("ORDER#11"))
+                        .key("sk", s("ORDER"))
+                        .update_expression("SET #s = :s")
+                        .expression_attribute_names("#s", "status")
+                        .expression_attribute_values(":s", s("SHIPPED"))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("TransactWriteItems");
+
+    let checkpoint = tempfile::tempdir().unwrap();
+    let stats = poll_until_idle(&stack.moto, &checkpoint.path().join("cp.json"));
+    assert_eq!(stats["records"], 13, "{stats}");
+    assert_eq!(stats["recordsToFailureDestination"], 0, "{stats}");
+
+    let schemas = schemas();
+    let users = by_event_id(&schemas, &stack.drain(USERS_QUEUE).await);
+    let user_ids: BTreeSet<&str> = details(&users)
+        .map(|d| d["userId"].as_str().unwrap())
+        .collect();
+    assert_eq!(user_ids, BTreeSet::from(["1", "2"]));
+    assert!(users.values().all(|(_, copies)| *copies == 1));
+    let first = details(&users).find(|d| d["userId"] == "1").unwrap();
+    assert_eq!(first["email"], "user1@example.com");
+    assert_eq!(first["age"], 42);
+    assert_eq!(first["tags"], serde_json::json!(["a", "b"]));
+    assert!(first.get("pk").is_none() && first.get("sk").is_none());
+
+    let shipped = by_event_id(&schemas, &stack.drain(SHIPPED_QUEUE).await);
+    let shipped: BTreeSet<(String, String)> = details(&shipped)
+        .map(|d| {
+            assert_eq!(d["status"], "SHIPPED");
+            assert_eq!(d["order"]["total"], 129.95);
+            (
+                d["orderId"].as_str().unwrap().to_owned(),
+                d["previousStatus"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shipped,
+        BTreeSet::from([("10".into(), "PAID".into()), ("11".into(), "PAID".into())])
+    );
+    assert_eq!(stack.drain(FAILURE_QUEUE).await, Vec::<Value>::new());
+
+    // Polling again from the checkpoint delivers nothing twice.
+    let again = poll_until_idle(&stack.moto, &checkpoint.path().join("cp.json"));
+    assert_eq!(again["records"], 0, "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_record_goes_to_the_failure_destination_with_its_reason_and_the_stream_flows() {
+    let stack = Stack::start().await;
+    stack.put(user(1)).await;
+    // `email` must be a string: the UserCreated detail breaks its schema.
+    let mut poison = user(2);
+    poison.insert("email".into(), AttributeValue::N("5".into()));
+    stack.put(poison).await;
+    stack.put(user(3)).await;
+    stack.put(order(4, "PENDING")).await;
+    stack.set("ORDER#4", "ORDER", "status", s("SHIPPED")).await;
+
+    let checkpoint = tempfile::tempdir().unwrap();
+    let stats = poll_until_idle(&stack.moto, &checkpoint.path().join("cp.json"));
+    assert_eq!(stats["recordsToFailureDestination"], 1, "{stats}");
+
+    let failures = stack.drain(FAILURE_QUEUE).await;
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    let failure = &failures[0];
+    assert_eq!(
+        failure["requestContext"]["condition"],
+        "RetryAttemptsExhausted"
+    );
+    // The deployed default: 10 retries after the first attempt.
+    assert_eq!(failure["requestContext"]["approximateInvokeCount"], 11);
+    let info = &failure["DDBStreamBatchInfo"];
+    assert_eq!(info["batchSize"], 1);
+    assert_eq!(info["startSequenceNumber"], info["endSequenceNumber"]);
+    let reason = failure["outbox"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("UserCreated") && reason.contains("/email"),
+        "{reason}"
+    );
+    assert_eq!(failure["outbox"]["records"][0]["eventName"], "INSERT");
+    // The poison record's item contents are not in the message.
+    assert!(!failure.to_string().contains("user2@"), "{failure}");
+
+    let schemas = schemas();
+    let users = by_event_id(&schemas, &stack.drain(USERS_QUEUE).await);
+    let user_ids: BTreeSet<&str> = details(&users)
+        .map(|d| d["userId"].as_str().unwrap())
+        .collect();
+    assert_eq!(user_ids, BTreeSet::from(["1", "3"]));
+    let shipped = by_event_id(&schemas, &stack.drain(SHIPPED_QUEUE).await);
+    assert_eq!(shipped.len(), 1);
+}
+
+/// One write of the crash test, in its item's order.
+#[derive(Debug, Clone, Copy)]
+enum Write {
+    User(u64),
+    RewriteUser(u64),
+    DeleteUser(u64),
+    Order(u64),
+    Status(u64, &'static str),
+    Touch(u64),
+}
+
+/// 2,000 writes: 400 new users (some written again, some deleted), 300 orders that go
+/// PENDING -> PAID -> SHIPPED with unrelated updates in between, interleaved at random while
+/// each item's own writes keep their order.
+fn crash_test_writes(dice: &mut Dice) -> Vec<Write> {
+    let mut lanes: Vec<VecDeque<Write>> = Vec::new();
+    for id in 0..400 {
+        let mut lane = VecDeque::from([Write::User(id)]);
+        if id < 200 {
+            lane.push_back(Write::RewriteUser(id));
+        }
+        if (100..300).contains(&id) {
+            lane.push_back(Write::DeleteUser(id));
+        }
+        lanes.push(lane);
+    }
+    for id in 0..300 {
+        lanes.push(VecDeque::from([
+            Write::Order(id),
+            Write::Status(id, "PAID"),
+            Write::Touch(id),
+            Write::Status(id, "SHIPPED"),
+        ]));
+    }
+    let mut writes = Vec::new();
+    while !lanes.is_empty() {
+        let lane = dice.below(lanes.len() as u64) as usize;
+        writes.extend(lanes[lane].pop_front());
+        if lanes[lane].is_empty() {
+            lanes.swap_remove(lane);
+        }
+    }
+    writes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_lost_when_the_poller_is_killed_mid_stream() {
+    let stack = std::sync::Arc::new(Stack::start().await);
+    let mut dice = Dice::new(2026);
+    let writes = crash_test_writes(&mut dice);
+    assert_eq!(writes.len(), 2_000);
+    let writer = {
+        let stack = stack.clone();
+        tokio::spawn(async move {
+            for write in writes {
+                match write {
+                    Write::User(id) | Write::RewriteUser(id) => stack.put(user(id)).await,
+                    Write::DeleteUser(id) => stack.delete(&format!("USER#{id}"), "PROFILE").await,
+                    Write::Order(id) => stack.put(order(id, "PENDING")).await,
+                    Write::Status(id, status) => {
+                        stack
+                            .set(&format!("ORDER#{id}"), "ORDER", "status", s(status))
+                            .await;
+                    }
+                    Write::Touch(id) => {
+                        stack
+                            .set(
+                                &format!("ORDER#{id}"),
+                                "ORDER",
+                                "updatedAt",
+                                s("2026-11-27T12:00:00Z"),
+                            )
+                            .await;
+                    }
+                }
+            }
+        })
+    };
+
+    // The poller runs and is killed (SIGKILL: no clean-up, no last checkpoint write) at
+    // random points while the writes flow, then restarted from its checkpoint.
+    let checkpoint = tempfile::tempdir().unwrap();
+    let file = checkpoint.path().join("cp.json");
+    let mut kills = 0;
+    while !writer.is_finished() || kills < 4 {
+        let mut poller = relay_command(
+            &stack.moto,
+            &[
+                "poll",
+                "--table",
+                TABLE,
+                "--checkpoint",
+                file.to_str().unwrap(),
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(300 + dice.below(1_200))).await;
+        poller.kill().unwrap(); // SIGKILL
+        poller.wait().unwrap();
+        kills += 1;
+    }
+    writer.await.unwrap();
+    let stats = poll_until_idle(&stack.moto, &file);
+    assert_eq!(stats["recordsToFailureDestination"], 0, "{stats}");
+
+    let schemas = schemas();
+    let users = by_event_id(&schemas, &stack.drain(USERS_QUEUE).await);
+    let shipped = by_event_id(&schemas, &stack.drain(SHIPPED_QUEUE).await);
+    // Every expected event at least once, nothing else: one UserCreated per new user, one
+    // OrderStatusChanged to SHIPPED per order (the PAID changes reach no consumer).
+    let user_ids: BTreeSet<u64> = details(&users)
+        .map(|d| d["userId"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(user_ids, (0..400).collect());
+    assert_eq!(users.len(), 400, "one event id per user");
+    let order_ids: BTreeSet<u64> = details(&shipped)
+        .map(|d| {
+            assert_eq!(
+                (&d["previousStatus"], &d["status"]),
+                (&"PAID".into(), &"SHIPPED".into())
+            );
+            d["orderId"].as_str().unwrap().parse().unwrap()
+        })
+        .collect();
+    assert_eq!(order_ids, (0..300).collect());
+    assert_eq!(shipped.len(), 300, "one event id per shipped order");
+    assert_eq!(stack.drain(FAILURE_QUEUE).await, Vec::<Value>::new());
+    let duplicates: usize = users
+        .values()
+        .chain(shipped.values())
+        .map(|(_, n)| n - 1)
+        .sum();
+    eprintln!(
+        "crash test: {kills} SIGKILLs, 700 distinct events, {duplicates} duplicate deliveries (same event id)"
+    );
+}
+
+/// The README's quick tour: `generator dev` stands the stack up, and an item written to the
+/// table shows up as an event at its consumer, one line each, until Ctrl-C.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generator_dev_prints_each_event_as_it_reaches_its_consumer() {
+    use std::io::BufRead as _;
+    use std::os::unix::process::CommandExt as _;
+
+    let moto = Moto::start();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut dev = Command::new(cargo)
+        .args([
+            "run",
+            "--quiet",
+            "--locked",
+            "-p",
+            "generator",
+            "--",
+            "dev",
+            "--endpoint",
+        ])
+        .arg(&moto.endpoint)
+        .current_dir(e2e::workspace())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let (lines, received) = std::sync::mpsc::channel::<String>();
+    let stdout = dev.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let mut wait_for = |prefix: &str| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(600);
+        while !seen.iter().any(|l: &String| l.starts_with(prefix)) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match received.recv_timeout(left) {
+                Ok(line) => seen.push(line),
+                Err(e) => panic!("no line starting with {prefix:?} ({e}); saw {seen:#?}"),
+            }
+        }
+    };
+    wait_for("outbox dev: the stack is up");
+
+    let config = outbox_runtime::local::sdk_config(Some(&moto.endpoint)).await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    dynamodb
+        .put_item()
+        .table_name(TABLE)
+        .set_item(Some(user(7)))
+        .send()
+        .await
+        .unwrap();
+    wait_for("[userCreatedConsumer] UserCreated from myapp.users (urn:outbox:event:");
+    let line = seen
+        .iter()
+        .find(|l| l.starts_with("[userCreatedConsumer]"))
+        .unwrap();
+    assert!(line.contains(r#""userId":"7""#), "{line}");
+
+    // Ctrl-C reaches the whole foreground process group: everything stops, nothing is left
+    // running (no relay, no server).
+    let group = format!("-{}", dev.id());
+    let signal = |name: &str| {
+        Command::new("kill")
+            .args([name, "--", &group])
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(signal("-INT"));
+    dev.wait().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while signal("-0") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "processes of `generator dev` still run after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `generator dev` starts moto_server when nothing answers at the endpoint (and stops it when
+/// it ends), and says how to install it when it is missing.
+#[test]
+fn generator_dev_starts_moto_when_nothing_answers_and_says_how_to_get_it() {
+    let workspace = e2e::workspace();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let dev = |path: &std::ffi::OsStr| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        Command::new(cargo)
+            .args(["run", "--quiet", "--locked", "--manifest-path"])
+            .arg(workspace.join("Cargo.toml"))
+            .args(["-p", "generator", "--", "--config"])
+            .arg(workspace.join("outbox.yaml"))
+            .arg("--out")
+            .arg(workspace.join("generated"))
+            .args(["dev", "--provision-only", "--endpoint", &endpoint])
+            .current_dir(elsewhere.path())
+            .env("PATH", path)
+            .output()
+            .unwrap()
+    };
+    let path = std::env::var_os("PATH").unwrap();
+    let without_moto = std::env::join_paths(
+        std::env::split_paths(&path).filter(|dir| !dir.join("moto_server").exists()),
+    )
+    .unwrap();
+    let missing = dev(&without_moto);
+    assert_eq!(missing.status.code(), Some(2), "{missing:?}");
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("moto_server is not installed")
+            && stderr.contains("pip install 'moto[server]'"),
+        "{stderr}"
+    );
+
+    let started = dev(&path);
+    assert!(started.status.success(), "{started:?}");
+    assert!(String::from_utf8_lossy(&started.stderr).contains("starting "));
+    assert!(String::from_utf8_lossy(&started.stdout).contains("outbox dev: the stack is up"));
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the moto_server generator dev started is still running"
+    );
+}
