@@ -15,7 +15,8 @@ pub mod diag;
 pub mod ident;
 pub mod load;
 pub mod names;
-pub mod pattern;
+/// EventBridge patterns (the `outbox-pattern` crate, shared with the relay's local poller).
+pub use outbox_pattern as pattern;
 pub mod plan;
 pub mod render;
 mod shorthand;

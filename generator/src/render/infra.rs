@@ -251,6 +251,7 @@ pub fn local_stack(plan: &Plan) -> Value {
                 "partitionKey": key(&t.partition_key, t.partition_type),
                 "sortKey": t.sort_key.as_deref().zip(t.sort_type).map(|(n, kind)| key(n, kind)),
                 "stream": t.stream,
+                "filters": t.filters,
             })
         })
         .collect();

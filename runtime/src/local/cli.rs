@@ -40,16 +40,29 @@ fn stack(defaults: Defaults) -> Result<LocalStack, CliError> {
         .map_err(|e| CliError::Usage(format!("the relay's local stack description: {e}")))
 }
 
-fn poll_options(stack: &LocalStack, table: &str, failure_queue_url: String) -> PollOptions {
-    PollOptions {
+fn poll_options(
+    stack: &LocalStack,
+    table: &str,
+    failure_queue_url: String,
+) -> Result<PollOptions, CliError> {
+    let filters = stack
+        .table(table)
+        .map(|t| t.filters.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(outbox_pattern::Pattern::from_value)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| CliError::Usage(format!("a stream filter of table {table}: {e}")))?;
+    Ok(PollOptions {
         table: table.to_owned(),
         settings: stack.streams.clone(),
+        filters,
         until_idle: None,
         failure_queue_url,
         poll_interval: Duration::from_millis(250),
         retry_delay: Duration::from_millis(50),
         invocation_timeout: Duration::from_secs(60),
-    }
+    })
 }
 
 async fn ctrl_c() {
@@ -79,7 +92,7 @@ pub(crate) async fn poll(
         .as_deref()
         .unwrap_or(&stack.failure_queue);
     let failure_queue_url = queue_url(&config, failure_queue).await?;
-    let mut options = poll_options(&stack, &args.table, failure_queue_url);
+    let mut options = poll_options(&stack, &args.table, failure_queue_url)?;
     if let Some(n) = args.batch_size.filter(|n| *n > 0) {
         options.settings.batch_size = n;
     }
@@ -148,7 +161,7 @@ pub(crate) async fn dev(
     for table in &stack.tables {
         let path = checkpoint_path(&args.checkpoint_dir, &table.name);
         let checkpoint = CheckpointFile::open(Some(&path)).map_err(LocalError::from)?;
-        let options = poll_options(&stack, &table.name, provisioned.failure_queue_url.clone());
+        let options = poll_options(&stack, &table.name, provisioned.failure_queue_url.clone())?;
         let poller = Poller::new(mapper, &publisher, &relay, &config, options, checkpoint).await?;
         tasks.push(
             poller

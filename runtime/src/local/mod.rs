@@ -57,6 +57,9 @@ pub struct LocalTable {
     pub sort_key: Option<Key>,
     /// `StreamViewType`.
     pub stream: String,
+    /// The event source mapping's `FilterCriteria` patterns (none: no filtering).
+    #[serde(default)]
+    pub filters: Vec<serde_json::Value>,
 }
 
 /// A key attribute.

@@ -27,6 +27,8 @@ pub struct PollOptions {
     pub table: String,
     /// Batch size, window, retries, record age, starting position.
     pub settings: StreamSettings,
+    /// The mapping's `FilterCriteria` (none: every record passes).
+    pub filters: Vec<outbox_pattern::Pattern>,
     /// Stop once nothing has arrived for this long and every batch is handled.
     pub until_idle: Option<Duration>,
     /// The on-failure destination's queue URL.
@@ -51,6 +53,8 @@ pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(1);
 pub struct PollStats {
     /// Records read from the stream.
     pub records: usize,
+    /// Records the mapping's filters dropped before the function (as `FilterCriteria` does).
+    pub filtered_out: usize,
     /// Invocations of the handler.
     pub invocations: usize,
     /// Invocations that reported a failure or failed.
@@ -69,6 +73,8 @@ struct Shard {
     buffer: VecDeque<Value>,
     /// When the oldest buffered record arrived (the batching window runs from it).
     since: Option<Instant>,
+    /// The last record the filters dropped, while the checkpoint is still before it.
+    dropped_to: Option<String>,
 }
 
 /// Reads a table's stream and hands it to the relay until stopped (or idle).
@@ -252,13 +258,29 @@ impl<'a, M: Mapper, P: Publisher> Poller<'a, M, P> {
                         .map(|r| lambda_record(r, &self.stream_arn))
                         .collect();
                     arrived = !records.is_empty();
+                    let before = self.stats.records;
                     self.stats.records += records.len();
+                    let last_read = records.last().and_then(sequence_number).map(str::to_owned);
+                    // FilterCriteria: a record no filter matches never reaches the function.
+                    let filters = &self.options.filters;
+                    let passed: Vec<Value> = records
+                        .into_iter()
+                        .filter(|r| filters.is_empty() || filters.iter().any(|f| f.matches(r)))
+                        .collect();
+                    self.stats.filtered_out += self.stats.records - before - passed.len();
                     let shard = self.shards.get_mut(id).expect("present");
                     shard.iterator = output.next_shard_iterator().map(str::to_owned);
                     if arrived {
+                        // The last record read was dropped: the checkpoint may move past it
+                        // once everything buffered before it is handled.
+                        let dropped =
+                            passed.last().and_then(sequence_number) != last_read.as_deref();
+                        shard.dropped_to = if dropped { last_read } else { None };
+                    }
+                    if !passed.is_empty() {
                         shard.since.get_or_insert_with(Instant::now);
                     }
-                    shard.buffer.extend(records);
+                    shard.buffer.extend(passed);
                 }
                 Err(e) if e.code() == Some("ExpiredIteratorException") => {
                     // Read on after what is already buffered (or handled).
@@ -288,6 +310,12 @@ impl<'a, M: Mapper, P: Publisher> Poller<'a, M, P> {
             let batch: Vec<Value> = shard.buffer.drain(..take).collect();
             shard.since = (!shard.buffer.is_empty()).then(Instant::now);
             self.deliver(id, batch).await?;
+        }
+        let shard = self.shards.get_mut(id).expect("present");
+        if shard.buffer.is_empty()
+            && let Some(dropped_to) = shard.dropped_to.take()
+        {
+            self.checkpoint.advance(&self.stream_arn, id, &dropped_to)?;
         }
         let shard = self.shards.get_mut(id).expect("present");
         if shard.iterator.is_none() && shard.buffer.is_empty() {

@@ -7,7 +7,7 @@
 pub const DEFAULTS: ::outbox_runtime::Defaults = ::outbox_runtime::Defaults {
     service: "shop",
     bus: "shop-events",
-    local_stack: "{\"bus\":\"shop-events\",\"tables\":[{\"name\":\"shop-table\",\"partitionKey\":{\"name\":\"pk\",\"type\":\"S\"},\"sortKey\":{\"name\":\"sk\",\"type\":\"S\"},\"stream\":\"NEW_AND_OLD_IMAGES\"}],\"streams\":{\"startingPosition\":\"TRIM_HORIZON\",\"batchSize\":100,\"batchingWindow\":1,\"maximumRetryAttempts\":10,\"maximumRecordAge\":86400},\"failureQueue\":\"shop-relay-failures\",\"consumers\":[{\"name\":\"welcome\",\"ruleName\":\"shop-welcome\",\"pattern\":{\"source\":[\"shop.users\"],\"detail-type\":[\"UserCreated\"]},\"queue\":\"welcome\",\"standsInFor\":null}]}",
+    local_stack: "{\"bus\":\"shop-events\",\"tables\":[{\"name\":\"shop-table\",\"partitionKey\":{\"name\":\"pk\",\"type\":\"S\"},\"sortKey\":{\"name\":\"sk\",\"type\":\"S\"},\"stream\":\"NEW_AND_OLD_IMAGES\",\"filters\":[{\"eventName\":[\"INSERT\"],\"dynamodb\":{\"Keys\":{\"pk\":{\"S\":[{\"prefix\":\"USER#\"}]}}}}]}],\"streams\":{\"startingPosition\":\"TRIM_HORIZON\",\"batchSize\":100,\"batchingWindow\":1,\"maximumRetryAttempts\":10,\"maximumRecordAge\":86400},\"failureQueue\":\"shop-relay-failures\",\"consumers\":[{\"name\":\"welcome\",\"ruleName\":\"shop-welcome\",\"pattern\":{\"source\":[\"shop.users\"],\"detail-type\":[\"UserCreated\"]},\"queue\":\"welcome\",\"standsInFor\":null}]}",
 };
 /// Dispatches each record to the events of its table.
 pub struct Mapping;

@@ -28,20 +28,25 @@ pub struct PatternError {
 /// A validated event pattern.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pattern {
-    pub(crate) root: Node,
+    /// The top level.
+    pub root: Node,
 }
 
 /// An object level of a pattern: its fields (all must match) and its `$or` branches (one must).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Node {
-    pub(crate) fields: Vec<(String, Field)>,
-    pub(crate) any_of: Vec<Node>,
+pub struct Node {
+    /// Field name and what it must match.
+    pub fields: Vec<(String, Field)>,
+    /// `$or` branches.
+    pub any_of: Vec<Node>,
 }
 
 /// A field of a pattern: conditions on a leaf value (one must hold), or a nested object.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Field {
+pub enum Field {
+    /// Conditions on a leaf value.
     Leaf(Vec<Condition>),
+    /// A nested object.
     Nested(Node),
 }
 
