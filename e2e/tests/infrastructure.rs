@@ -192,3 +192,63 @@ fn permissions_are_scoped() {
     );
     assert!(shipped["Properties"]["Targets"][0]["DeadLetterConfig"]["Arn"].is_object());
 }
+
+/// The stack `relay dev` stands up and `relay poll` reads, for every good golden case: the
+/// description each relay carries parses, names the same tables, filters and consumers as the
+/// SAM template deploys, and every stream filter is a valid pattern.
+#[test]
+fn every_golden_case_describes_its_local_stack() {
+    let cases = e2e::workspace().join("generator/tests/cases");
+    let mut checked = 0;
+    for case in std::fs::read_dir(&cases)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+    {
+        if !case
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("ok-")
+        {
+            continue;
+        }
+        let (_, plan) = generator::generate_planned(&case.join("outbox.yaml")).unwrap();
+        let text = generator::render::infra::local_stack(&plan).to_string();
+        let stack = outbox_runtime::local::LocalStack::parse(&text).unwrap();
+        let sam: Value = serde_saphyr::from_str(
+            &std::fs::read_to_string(case.join("expected/sam/template.yaml")).unwrap(),
+        )
+        .unwrap();
+        let rules: BTreeSet<&str> = resources(&sam, "AWS::Events::Rule")
+            .iter()
+            .filter_map(|(_, r)| r["Properties"]["Name"].as_str())
+            .collect();
+        let local_rules: BTreeSet<&str> = stack
+            .consumers
+            .iter()
+            .map(|c| c.rule_name.as_str())
+            .collect();
+        assert_eq!(local_rules, rules, "{}", case.display());
+        for consumer in &stack.consumers {
+            let deployed = resources(&sam, "AWS::Events::Rule")
+                .into_iter()
+                .find(|(_, r)| r["Properties"]["Name"] == consumer.rule_name.as_str())
+                .unwrap();
+            assert_eq!(
+                deployed.1["Properties"]["EventPattern"],
+                consumer.pattern,
+                "{}: {}",
+                case.display(),
+                consumer.name
+            );
+        }
+        assert_eq!(stack.tables.len(), plan.tables.len());
+        for table in &stack.tables {
+            for filter in &table.filters {
+                Pattern::from_value(filter).unwrap();
+            }
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 5);
+}

@@ -4,7 +4,7 @@
 mod asyncapi;
 mod cdk;
 mod config_schema;
-pub(crate) mod infra;
+pub mod infra;
 mod readme;
 mod relay;
 mod sam;
