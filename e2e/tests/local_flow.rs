@@ -383,6 +383,53 @@ async fn a_poison_record_goes_to_the_failure_destination_with_its_reason_and_the
     assert_eq!(shipped.len(), 1);
 }
 
+/// Records older than `maximum-record-age` never reach the function: they go to the on-failure
+/// destination (`RecordAgeExceeded`) and the stream moves on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_older_than_the_maximum_age_go_to_the_failure_destination_unread() {
+    let stack = Stack::start().await;
+    stack.put(user(1)).await;
+    // Creation times are whole seconds: wait until the record is more than 5 s old.
+    tokio::time::sleep(Duration::from_millis(6_200)).await;
+    let checkpoint = tempfile::tempdir().unwrap();
+    let file = checkpoint.path().join("cp.json");
+    let poll = || {
+        let output = relay(
+            &stack.moto,
+            &[
+                "poll",
+                "--table",
+                TABLE,
+                "--until-idle",
+                "--idle-ms",
+                "1000",
+                "--checkpoint",
+                file.to_str().unwrap(),
+                "--maximum-record-age",
+                "5",
+            ],
+        );
+        assert!(output.status.success(), "{output:?}");
+    };
+    poll();
+    let failures = stack.drain(FAILURE_QUEUE).await;
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(
+        failures[0]["requestContext"]["condition"],
+        "RecordAgeExceeded"
+    );
+    assert_eq!(failures[0]["requestContext"]["approximateInvokeCount"], 0);
+    assert_eq!(failures[0]["DDBStreamBatchInfo"]["batchSize"], 1);
+    assert_eq!(stack.drain(USERS_QUEUE).await, Vec::<Value>::new());
+    // A fresh record after it is relayed (it is younger than 5 s when its batch is handed over).
+    stack.put(user(2)).await;
+    poll();
+    let users = by_event_id(&schemas(), &stack.drain(USERS_QUEUE).await);
+    assert_eq!(users.len(), 1);
+    assert_eq!(details(&users).next().unwrap()["userId"], "2");
+    assert_eq!(stack.drain(FAILURE_QUEUE).await, Vec::<Value>::new());
+}
+
 /// One write of the crash test, in its item's order.
 #[derive(Debug, Clone, Copy)]
 enum Write {

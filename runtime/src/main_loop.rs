@@ -82,6 +82,9 @@ pub(crate) struct PollArgs {
     /// Retries before a batch goes to the on-failure destination (default: outbox.yaml's).
     #[arg(long, value_name = "N")]
     pub maximum_retry_attempts: Option<u32>,
+    /// Oldest record (seconds) still retried (default: outbox.yaml's).
+    #[arg(long, value_name = "SECONDS")]
+    pub maximum_record_age: Option<u64>,
 }
 
 /// `relay dev`.

@@ -99,6 +99,9 @@ pub(crate) async fn poll(
     if let Some(n) = args.maximum_retry_attempts {
         options.settings.maximum_retry_attempts = n;
     }
+    if let Some(seconds) = args.maximum_record_age {
+        options.settings.maximum_record_age = seconds;
+    }
     options.until_idle = args.until_idle.then(|| Duration::from_millis(args.idle_ms));
     let publisher = EventBridgePublisher::from_sdk_config(&config, attempt_timeout());
     let checkpoint = CheckpointFile::open(args.checkpoint.as_deref()).map_err(LocalError::from)?;

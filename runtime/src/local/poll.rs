@@ -364,7 +364,23 @@ impl<'a, M: Mapper, P: Publisher> Poller<'a, M, P> {
         let settings = self.options.settings.clone();
         let mut queue = VecDeque::from([records]);
         let mut attempts = 0u32;
-        while let Some(segment) = queue.pop_front() {
+        let max_age = Duration::from_secs(settings.maximum_record_age);
+        let too_old = |record: &Value| record_age(record).is_some_and(|age| age > max_age);
+        while let Some(mut segment) = queue.pop_front() {
+            // Records older than the maximum age never reach the function (stream order is
+            // age order, so they lead the segment).
+            let expired = segment.iter().take_while(|r| too_old(r)).count();
+            if expired > 0 {
+                let rest = segment.split_off(expired);
+                let reason = format!(
+                    "older than the maximum record age ({} s)",
+                    settings.maximum_record_age
+                );
+                self.send_to_failure_destination(shard, &segment, &reason, 0, "RecordAgeExceeded")
+                    .await?;
+                self.commit(shard, segment.last().expect("expired records"))?;
+                segment = rest;
+            }
             let Some(last) = segment.last() else { continue };
             match self.invoke(&segment).await {
                 Verdict::Done => {
@@ -379,10 +395,9 @@ impl<'a, M: Mapper, P: Publisher> Poller<'a, M, P> {
                     }
                     let rest = segment[index..].to_vec();
                     attempts += 1;
-                    let too_old = record_age(&rest[0])
-                        .is_some_and(|age| age > Duration::from_secs(settings.maximum_record_age));
-                    if attempts > settings.maximum_retry_attempts || too_old {
-                        let condition = if too_old {
+                    let expired = too_old(&rest[0]);
+                    if attempts > settings.maximum_retry_attempts || expired {
+                        let condition = if expired {
                             "RecordAgeExceeded"
                         } else {
                             "RetryAttemptsExhausted"
