@@ -15,6 +15,20 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
+/// `cargo run -p generator -- ARGS` of this workspace, from its root (callers may change the
+/// directory: the manifest is named explicitly).
+pub fn generator_command(args: &[&str]) -> Command {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .args(["run", "--quiet", "--locked", "--manifest-path"])
+        .arg(workspace().join("Cargo.toml"))
+        .args(["-p", "generator", "--"])
+        .args(args)
+        .current_dir(workspace());
+    command
+}
+
 /// Builds the relay binary (debug, with the `local` subcommands) and returns its path.
 pub fn relay_binary() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

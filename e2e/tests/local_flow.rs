@@ -589,20 +589,7 @@ async fn generator_dev_prints_each_event_as_it_reaches_its_consumer() {
     use std::os::unix::process::CommandExt as _;
 
     let moto = Moto::start();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut dev = Command::new(cargo)
-        .args([
-            "run",
-            "--quiet",
-            "--locked",
-            "-p",
-            "generator",
-            "--",
-            "dev",
-            "--endpoint",
-        ])
-        .arg(&moto.endpoint)
-        .current_dir(e2e::workspace())
+    let mut dev = e2e::generator_command(&["dev", "--endpoint", &moto.endpoint])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .process_group(0)
@@ -682,11 +669,7 @@ fn generator_dev_starts_moto_when_nothing_answers_and_says_how_to_get_it() {
     let endpoint = format!("http://127.0.0.1:{port}");
     let elsewhere = tempfile::tempdir().unwrap();
     let dev = |path: &std::ffi::OsStr| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        Command::new(cargo)
-            .args(["run", "--quiet", "--locked", "--manifest-path"])
-            .arg(workspace.join("Cargo.toml"))
-            .args(["-p", "generator", "--", "--config"])
+        e2e::generator_command(&["--config"])
             .arg(workspace.join("outbox.yaml"))
             .arg("--out")
             .arg(workspace.join("generated"))

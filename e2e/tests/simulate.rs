@@ -5,7 +5,6 @@
 //! the stream filters.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -15,21 +14,8 @@ fn simulate_agrees_with_the_reference_on_1200_records() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("event.json");
     std::fs::write(&file, batch.to_string()).unwrap();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Command::new(cargo)
-        .args([
-            "run",
-            "--quiet",
-            "--locked",
-            "-p",
-            "generator",
-            "--",
-            "simulate",
-            "--json",
-            "--event-file",
-        ])
+    let output = e2e::generator_command(&["simulate", "--json", "--event-file"])
         .arg(&file)
-        .current_dir(e2e::workspace())
         .output()
         .unwrap();
     assert!(
