@@ -702,3 +702,20 @@ fn generator_dev_starts_moto_when_nothing_answers_and_says_how_to_get_it() {
         "the moto_server generator dev started is still running"
     );
 }
+
+/// Usage errors of `relay poll` exit 2 and say what to do.
+#[test]
+fn relay_poll_explains_an_unknown_table_and_a_missing_stack() {
+    let moto = Moto::start();
+    let unknown = relay(&moto, &["poll", "--table", "nope", "--until-idle"]);
+    assert_eq!(unknown.status.code(), Some(2), "{unknown:?}");
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("--table nope: this relay reads no such table (it reads: app-table)"),
+        "{stderr}"
+    );
+    let missing = relay(&moto, &["poll", "--table", TABLE, "--until-idle"]);
+    assert_eq!(missing.status.code(), Some(2), "{missing:?}");
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("relay dev --provision-only"), "{stderr}");
+}

@@ -411,7 +411,10 @@ impl<'a, M: Mapper, P: Publisher> Poller<'a, M, P> {
                         continue;
                     }
                     tracing::warn!(shard, attempts, records = rest.len(), %reason, "retrying the batch from its first failed record");
-                    let delay = self.options.retry_delay * 2u32.saturating_pow(attempts - 1);
+                    let delay = self
+                        .options
+                        .retry_delay
+                        .saturating_mul(2u32.saturating_pow(attempts - 1));
                     tokio::time::sleep(delay.min(MAX_RETRY_DELAY)).await;
                     if rest.len() > 1 {
                         // Bisect: the half with the failed record first, then the other.
