@@ -5,6 +5,7 @@
 pub mod checkpoint;
 pub(crate) mod cli;
 pub mod dev;
+pub mod event;
 pub mod poll;
 
 use aws_sdk_dynamodbstreams::error::ProvideErrorMetadata;

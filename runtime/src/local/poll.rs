@@ -5,17 +5,17 @@
 //! and a record age limit, then the on-failure destination (an SQS queue). The position in
 //! each shard is checkpointed after every batch, so a restart resumes without loss.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodbstreams::error::ProvideErrorMetadata as _;
-use aws_sdk_dynamodbstreams::primitives::DateTime;
-use aws_sdk_dynamodbstreams::types::{AttributeValue, ShardIteratorType};
+use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use futures_util::FutureExt as _;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::checkpoint::CheckpointFile;
+use super::event::{failure_message, lambda_record, record_age, sequence_number};
 use super::{LocalError, StreamSettings, aws_error};
 use crate::handler::{self, Mapper, Options};
 use crate::publish::Publisher;
@@ -492,40 +492,14 @@ impl<'a, M: Mapper, P: Publisher> Poller<'a, M, P> {
         attempts: u32,
         condition: &str,
     ) -> Result<(), LocalError> {
-        let first = records.first();
-        let last = records.last();
-        let arrival = |r: Option<&Value>| {
-            r.and_then(|r| r["dynamodb"]["ApproximateCreationDateTime"].as_i64())
-                .map(|s| rfc3339(DateTime::from_secs(s)))
-        };
-        let body = json!({
-            "requestContext": {
-                "requestId": format!("local-{}-{}", shard, first.and_then(sequence_number).unwrap_or_default()),
-                "functionArn": "local:relay",
-                "condition": condition,
-                "approximateInvokeCount": attempts,
-            },
-            "responseContext": { "statusCode": 200, "executedVersion": "$LATEST", "functionError": null },
-            "version": "1.0",
-            "timestamp": rfc3339(DateTime::from(SystemTime::now())),
-            "DDBStreamBatchInfo": {
-                "shardId": shard,
-                "startSequenceNumber": first.and_then(sequence_number),
-                "endSequenceNumber": last.and_then(sequence_number),
-                "approximateArrivalOfFirstRecord": arrival(first),
-                "approximateArrivalOfLastRecord": arrival(last),
-                "batchSize": records.len(),
-                "streamArn": self.stream_arn,
-            },
-            "outbox": {
-                "reason": reason,
-                "records": records.iter().map(|r| json!({
-                    "eventID": r["eventID"],
-                    "eventName": r["eventName"],
-                    "sequenceNumber": r["dynamodb"]["SequenceNumber"],
-                })).collect::<Vec<_>>(),
-            },
-        });
+        let body = failure_message(
+            &self.stream_arn,
+            shard,
+            records,
+            reason,
+            attempts,
+            condition,
+        );
         self.sqs
             .send_message()
             .queue_url(&self.options.failure_queue_url)
@@ -537,74 +511,4 @@ impl<'a, M: Mapper, P: Publisher> Poller<'a, M, P> {
         self.stats.records_to_failure_destination += records.len();
         Ok(())
     }
-}
-
-fn sequence_number(record: &Value) -> Option<&str> {
-    record["dynamodb"]["SequenceNumber"].as_str()
-}
-
-/// How long ago the record was written.
-fn record_age(record: &Value) -> Option<Duration> {
-    let written = record["dynamodb"]["ApproximateCreationDateTime"].as_u64()?;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
-    Some(Duration::from_secs(now.saturating_sub(written)))
-}
-
-fn rfc3339(time: DateTime) -> String {
-    time.fmt(aws_sdk_dynamodbstreams::primitives::DateTimeFormat::DateTime)
-        .unwrap_or_default()
-}
-
-/// A stream record as Lambda hands it to the function: the Streams API record plus
-/// `eventSourceARN`, attribute values in DynamoDB JSON, the creation time in whole seconds.
-pub fn lambda_record(record: &aws_sdk_dynamodbstreams::types::Record, stream_arn: &str) -> Value {
-    let mut out = Map::new();
-    let text = |v: Option<&str>| v.map_or(Value::Null, |v| Value::String(v.to_owned()));
-    out.insert("eventID".into(), text(record.event_id()));
-    out.insert(
-        "eventName".into(),
-        text(record.event_name().map(|n| n.as_str())),
-    );
-    out.insert("eventVersion".into(), text(record.event_version()));
-    out.insert("eventSource".into(), text(record.event_source()));
-    out.insert("awsRegion".into(), text(record.aws_region()));
-    let mut dynamodb = Map::new();
-    if let Some(s) = record.dynamodb() {
-        if let Some(time) = s.approximate_creation_date_time() {
-            dynamodb.insert("ApproximateCreationDateTime".into(), json!(time.secs()));
-        }
-        for (name, image) in [
-            ("Keys", s.keys()),
-            ("NewImage", s.new_image()),
-            ("OldImage", s.old_image()),
-        ] {
-            if let Some(image) = image {
-                dynamodb.insert(name.into(), item(image));
-            }
-        }
-        dynamodb.insert("SequenceNumber".into(), text(s.sequence_number()));
-        dynamodb.insert("SizeBytes".into(), json!(s.size_bytes()));
-        dynamodb.insert(
-            "StreamViewType".into(),
-            text(s.stream_view_type().map(|t| t.as_str())),
-        );
-    }
-    out.insert("dynamodb".into(), Value::Object(dynamodb));
-    out.insert("eventSourceARN".into(), json!(stream_arn));
-    if let Some(identity) = record.user_identity() {
-        out.insert(
-            "userIdentity".into(),
-            json!({ "type": identity.r#type(), "principalId": identity.principal_id() }),
-        );
-    }
-    Value::Object(out)
-}
-
-/// An image in DynamoDB JSON, attributes sorted by name.
-fn item(image: &HashMap<String, AttributeValue>) -> Value {
-    let sorted: BTreeMap<&String, serde_dynamo::AttributeValue> = image
-        .iter()
-        .map(|(k, v)| (k, serde_dynamo::AttributeValue::from(v.clone())))
-        .collect();
-    serde_json::to_value(sorted).unwrap_or_default()
 }
