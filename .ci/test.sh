@@ -116,6 +116,13 @@ infrastructure() {
     (cd generated/sam && "$root/.venv-sam/bin/sam" build < /dev/null > /dev/null)
     cmp generated/sam/.aws-sam/build/Relay/bootstrap target/lambda/relay/bootstrap
     synth_cdk generated/cdk target/infra-check/example
+    # RustFunction built the function with cargo-lambda, so it too leaves out `local`.
+    local assets=(target/infra-check/example/cdk.out/asset.*/bootstrap)
+    [[ -f ${assets[0]} ]] || { echo "the CDK app built no relay asset"; exit 1; }
+    if grep -q "outbox dev: the stack is up" "${assets[@]}"; then
+        echo "the CDK app's relay carries the local feature (relay dev)"
+        exit 1
+    fi
     # Without cargo-lambda the app must refuse (cargo-lambda-cdk alone would try Docker).
     local without
     without=$(tr ':' '\n' <<< "$PATH" | grep -v -x -F "$root/.venv/bin" | paste -sd:)
@@ -155,6 +162,12 @@ lambda_build() {
     local machine
     machine=$(od -An -t u2 -j 18 -N 2 "$bootstrap" | tr -d ' ')
     [[ $machine == 183 ]] || { echo "$bootstrap is not an arm64 binary (e_machine $machine)"; exit 1; }
+    # The relay's Cargo.toml tells cargo-lambda to leave the local stand-ins (feature `local`:
+    # relay poll, relay dev) out of the function.
+    if grep -q "outbox dev: the stack is up" "$bootstrap"; then
+        echo "$bootstrap carries the local feature (relay dev)"
+        exit 1
+    fi
     echo "arm64 bootstrap: $(stat -c %s "$bootstrap") bytes"
 }
 

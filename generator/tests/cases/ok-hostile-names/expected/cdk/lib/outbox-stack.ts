@@ -228,6 +228,8 @@ function relayFunction(
       manifestPath: path.join(crate, 'Cargo.toml'),
       binaryName: 'relay',
       runtime: 'provided.al2023',
+      // The relay's `local` feature (relay poll, relay dev) stays out of the function.
+      bundling: { cargoLambdaFlags: ['--no-default-features'] },
     });
   }
   annotate(relay, spec.metadata);
