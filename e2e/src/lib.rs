@@ -29,19 +29,12 @@ pub fn generator_command(args: &[&str]) -> Command {
     command
 }
 
-/// Builds the relay binary (debug, with the `local` subcommands) and returns its path.
+/// Builds the relay binary (debug, default features: with the `local` subcommands) and
+/// returns its path.
 pub fn relay_binary() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
-        .args([
-            "build",
-            "--quiet",
-            "--locked",
-            "-p",
-            "relay",
-            "--features",
-            "local",
-        ])
+        .args(["build", "--quiet", "--locked", "-p", "relay"])
         .current_dir(workspace())
         .status()
         .expect("cargo runs");

@@ -141,14 +141,13 @@ fn model(plan: &Plan) -> Value {
 }
 
 fn table(table: &TablePlan, ids: &mut Scope) -> Value {
-    let key = |name: &str, key_type: &str| json!({ "name": name, "type": key_type });
     json!({
         "id": ids.pascal(&format!("{} table", table.name)),
         "mappingId": format!("{}Stream", ident::pascal(&table.name)),
         "name": table.name,
         "existingStreamArn": table.existing_stream,
-        "partitionKey": key(&table.partition_key, table.partition_type),
-        "sortKey": table.sort_key.as_deref().zip(table.sort_type).map(|(n, t)| key(n, t)),
+        "partitionKey": infra::partition_key(table),
+        "sortKey": infra::sort_key(table),
         "stream": table.stream,
         "pointInTimeRecovery": table.point_in_time_recovery,
         "deletionProtection": table.deletion_protection,

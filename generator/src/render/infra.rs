@@ -230,6 +230,17 @@ pub const LAST_STOP_RETENTION: u32 = 1_209_600;
 /// Receives before a consumer queue's message moves to its dead letters.
 pub const MAX_RECEIVE_COUNT: u32 = 5;
 
+/// A table's partition key as both stacks describe it: `{ "name", "type" }`.
+pub fn partition_key(table: &TablePlan) -> Value {
+    json!({ "name": table.partition_key, "type": table.partition_type })
+}
+
+/// A table's sort key, if it has one, as [`partition_key`].
+pub fn sort_key(table: &TablePlan) -> Option<Value> {
+    let (name, kind) = table.sort_key.as_deref().zip(table.sort_type)?;
+    Some(json!({ "name": name, "type": kind }))
+}
+
 /// The name of the local queue that stands in for a Lambda consumer under `relay dev`.
 pub fn local_lambda_queue(consumer: &ConsumerPlan) -> String {
     format!("{}-local", consumer.name)
@@ -241,15 +252,14 @@ pub fn local_lambda_queue(consumer: &ConsumerPlan) -> String {
 /// stacks' where they have one.
 pub fn local_stack(plan: &Plan) -> Value {
     let settings = &plan.settings;
-    let key = |name: &str, key_type: &str| json!({ "name": name, "type": key_type });
     let tables: Vec<Value> = plan
         .tables
         .iter()
         .map(|t| {
             json!({
                 "name": t.name,
-                "partitionKey": key(&t.partition_key, t.partition_type),
-                "sortKey": t.sort_key.as_deref().zip(t.sort_type).map(|(n, kind)| key(n, kind)),
+                "partitionKey": partition_key(t),
+                "sortKey": sort_key(t),
                 "stream": t.stream,
                 "filters": t.filters,
             })

@@ -258,8 +258,8 @@ impl<'a, M: Mapper, P: Publisher> Poller<'a, M, P> {
                         .map(|r| lambda_record(r, &self.stream_arn))
                         .collect();
                     arrived = !records.is_empty();
-                    let before = self.stats.records;
-                    self.stats.records += records.len();
+                    let read = records.len();
+                    self.stats.records += read;
                     let last_read = records.last().and_then(sequence_number).map(str::to_owned);
                     // FilterCriteria: a record no filter matches never reaches the function.
                     let filters = &self.options.filters;
@@ -267,7 +267,7 @@ impl<'a, M: Mapper, P: Publisher> Poller<'a, M, P> {
                         .into_iter()
                         .filter(|r| filters.is_empty() || filters.iter().any(|f| f.matches(r)))
                         .collect();
-                    self.stats.filtered_out += self.stats.records - before - passed.len();
+                    self.stats.filtered_out += read - passed.len();
                     let shard = self.shards.get_mut(id).expect("present");
                     shard.iterator = output.next_shard_iterator().map(str::to_owned);
                     if arrived {
