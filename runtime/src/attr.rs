@@ -2,16 +2,12 @@
 //! written as is), binary becomes base64, sets become arrays, maps keep their keys sorted so the
 //! same item always gives the same bytes. Plus the typed accessors generated mappings call.
 
-use base64::Engine;
 use serde::ser::{Error as _, SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
-use serde_dynamo::{AttributeValue, Item};
 use serde_json::value::RawValue;
-use std::collections::HashMap;
 
 use crate::error::MapError;
-
-const BASE64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+use crate::value::{AttributeValue, Item};
 
 /// A DynamoDB number, serialized as its exact text.
 #[derive(Debug, Clone, Copy)]
@@ -50,19 +46,20 @@ impl Serialize for Number<'_> {
     }
 }
 
-/// Binary data, serialized as base64.
+/// Binary data: its base64 text (checked when the image was decoded), which is how event JSON
+/// carries it.
 #[derive(Debug, Clone, Copy)]
-pub struct Binary<'a>(pub &'a [u8]);
+pub struct Binary<'a>(pub &'a str);
 
 impl Serialize for Binary<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&BASE64.encode(self.0))
+        serializer.serialize_str(self.0)
     }
 }
 
 /// Any attribute value, serialized as event JSON.
 #[derive(Debug, Clone, Copy)]
-pub struct Attr<'a>(pub &'a AttributeValue);
+pub struct Attr<'a>(pub &'a AttributeValue<'a>);
 
 impl Serialize for Attr<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -72,9 +69,9 @@ impl Serialize for Attr<'_> {
                 .map_err(S::Error::custom)?
                 .serialize(serializer),
             AttributeValue::Bool(b) => serializer.serialize_bool(*b),
-            AttributeValue::Null(_) => serializer.serialize_unit(),
+            AttributeValue::Null => serializer.serialize_unit(),
             AttributeValue::B(b) => Binary(b).serialize(serializer),
-            AttributeValue::M(map) => serialize_sorted(serializer, map.iter(), &[]),
+            AttributeValue::M(map) => serialize_except(serializer, map, &[]),
             AttributeValue::L(items) => serializer.collect_seq(items.iter().map(Attr)),
             AttributeValue::Ss(items) => serializer.collect_seq(items),
             AttributeValue::Ns(items) => {
@@ -94,47 +91,32 @@ impl Serialize for Attr<'_> {
 #[derive(Debug, Clone, Copy)]
 pub struct ItemExcept<'a> {
     /// The attributes.
-    pub item: &'a HashMap<String, AttributeValue>,
+    pub item: &'a Item<'a>,
     /// Names left out.
     pub except: &'static [&'static str],
 }
 
 impl Serialize for ItemExcept<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serialize_sorted(serializer, self.item.iter(), self.except)
+        serialize_except(serializer, self.item, self.except)
     }
 }
 
-fn serialize_sorted<'a, S: Serializer>(
+/// An item's attributes (sorted by name) but `except`, as a JSON object.
+fn serialize_except<S: Serializer>(
     serializer: S,
-    entries: impl Iterator<Item = (&'a String, &'a AttributeValue)>,
+    item: &Item,
     except: &[&str],
 ) -> Result<S::Ok, S::Error> {
-    let mut entries: Vec<_> = entries
-        .filter(|(k, _)| !except.contains(&k.as_str()))
-        .collect();
-    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let mut map = serializer.serialize_map(Some(entries.len()))?;
-    for (key, value) in entries {
+    let left_out = except
+        .iter()
+        .filter(|name| item.get(name).is_some())
+        .count();
+    let mut map = serializer.serialize_map(Some(item.len() - left_out))?;
+    for (key, value) in item.iter().filter(|(key, _)| !except.contains(key)) {
         map.serialize_entry(key, &Attr(value))?;
     }
     map.end()
-}
-
-/// The DynamoDB type name of a value, for error messages.
-pub fn type_name(value: &AttributeValue) -> &'static str {
-    match value {
-        AttributeValue::S(_) => "S",
-        AttributeValue::N(_) => "N",
-        AttributeValue::Bool(_) => "BOOL",
-        AttributeValue::Null(_) => "NULL",
-        AttributeValue::B(_) => "B",
-        AttributeValue::M(_) => "M",
-        AttributeValue::L(_) => "L",
-        AttributeValue::Ss(_) => "SS",
-        AttributeValue::Ns(_) => "NS",
-        AttributeValue::Bs(_) => "BS",
-    }
 }
 
 /// Reads image attributes for one event's mapping; every error names the event and field.
@@ -152,7 +134,7 @@ impl Fields {
     fn mismatch(&self, field: &'static str, expected: &str, value: &AttributeValue) -> MapError {
         self.error(
             field,
-            format!("expected type {expected}, found {}", type_name(value)),
+            format!("expected type {expected}, found {}", value.type_name()),
         )
     }
 
@@ -161,19 +143,19 @@ impl Fields {
     pub fn path<'a>(
         &self,
         field: &'static str,
-        item: &'a Item,
+        item: &'a Item<'a>,
         path: &[&str],
-    ) -> Result<Option<&'a AttributeValue>, MapError> {
+    ) -> Result<Option<&'a AttributeValue<'a>>, MapError> {
         let Some((first, rest)) = path.split_first() else {
             return Ok(None);
         };
-        let mut current = match item.get(*first) {
+        let mut current = match item.get(first) {
             Some(v) => v,
             None => return Ok(None),
         };
         for key in rest {
             match current {
-                AttributeValue::M(map) => match map.get(*key) {
+                AttributeValue::M(map) => match map.get(key) {
                     Some(v) => current = v,
                     None => return Ok(None),
                 },
@@ -192,7 +174,7 @@ impl Fields {
     pub fn string<'a>(
         &self,
         field: &'static str,
-        value: Option<&'a AttributeValue>,
+        value: Option<&'a AttributeValue<'a>>,
     ) -> Result<Option<&'a str>, MapError> {
         match value {
             None => Ok(None),
@@ -205,7 +187,7 @@ impl Fields {
     pub fn number<'a>(
         &self,
         field: &'static str,
-        value: Option<&'a AttributeValue>,
+        value: Option<&'a AttributeValue<'a>>,
     ) -> Result<Option<Number<'a>>, MapError> {
         match value {
             None => Ok(None),
@@ -233,7 +215,7 @@ impl Fields {
     pub fn binary<'a>(
         &self,
         field: &'static str,
-        value: Option<&'a AttributeValue>,
+        value: Option<&'a AttributeValue<'a>>,
     ) -> Result<Option<Binary<'a>>, MapError> {
         match value {
             None => Ok(None),
@@ -247,11 +229,11 @@ impl Fields {
         &self,
         field: &'static str,
         expected: &'static str,
-        value: Option<&'a AttributeValue>,
+        value: Option<&'a AttributeValue<'a>>,
     ) -> Result<Option<Attr<'a>>, MapError> {
         match value {
             None => Ok(None),
-            Some(v) if type_name(v) == expected => Ok(Some(Attr(v))),
+            Some(v) if v.type_name() == expected => Ok(Some(Attr(v))),
             Some(other) => Err(self.mismatch(field, expected, other)),
         }
     }
@@ -260,7 +242,7 @@ impl Fields {
     pub fn map_except<'a>(
         &self,
         field: &'static str,
-        value: Option<&'a AttributeValue>,
+        value: Option<&'a AttributeValue<'a>>,
         except: &'static [&'static str],
     ) -> Result<Option<ItemExcept<'a>>, MapError> {
         match value {
@@ -296,7 +278,7 @@ impl Fields {
     /// A whole image without some attributes (also "the rest" of an image).
     pub fn item_except<'a>(
         &self,
-        item: &'a Item,
+        item: &'a Item<'a>,
         except: &'static [&'static str],
     ) -> ItemExcept<'a> {
         ItemExcept { item, except }

@@ -1,12 +1,11 @@
 //! The tests generated filters call: entity matches and `when` conditions.
 
-use serde_dynamo::AttributeValue;
-
 use crate::record::{Image, Record};
+use crate::value::AttributeValue;
 
 /// The value of a top-level attribute wherever the record has it: its keys, then NewImage,
 /// then OldImage (so REMOVE records match on what the item was).
-pub fn value<'a>(record: &'a Record, name: &str) -> Option<&'a AttributeValue> {
+pub fn value<'a>(record: &'a Record, name: &str) -> Option<&'a AttributeValue<'a>> {
     record
         .keys
         .get(name)
@@ -15,12 +14,12 @@ pub fn value<'a>(record: &'a Record, name: &str) -> Option<&'a AttributeValue> {
 }
 
 /// Follows nested map keys in an image; `None` when any step is absent or not a map.
-pub fn path<'a>(record: &'a Record, image: Image, path: &[&str]) -> Option<&'a AttributeValue> {
+pub fn path<'a>(record: &'a Record, image: Image, path: &[&str]) -> Option<&'a AttributeValue<'a>> {
     let (first, rest) = path.split_first()?;
-    let mut current = record.image(image).get(*first)?;
+    let mut current = record.image(image).get(first)?;
     for key in rest {
         match current {
-            AttributeValue::M(map) => current = map.get(*key)?,
+            AttributeValue::M(map) => current = map.get(key)?,
             _ => return None,
         }
     }
@@ -72,7 +71,7 @@ pub fn is_bool(value: Option<&AttributeValue>, expected: bool) -> bool {
 
 /// A `NULL` value.
 pub fn is_null(value: Option<&AttributeValue>) -> bool {
-    matches!(value, Some(AttributeValue::Null(_)))
+    matches!(value, Some(AttributeValue::Null))
 }
 
 /// Whether the attribute differs between OldImage and NewImage (sets compare as sets).

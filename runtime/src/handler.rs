@@ -2,6 +2,7 @@
 //! retries, and answer with `batchItemFailures` (ReportBatchItemFailures semantics for streams:
 //! the first failed record; everything before it was published).
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -85,11 +86,11 @@ pub struct Stats {
 
 /// A batch mapped into entries, not yet sent.
 #[derive(Debug, Default)]
-pub struct Prepared {
+pub struct Prepared<'a> {
     /// The entries, in record order.
     pub entries: Vec<Entry>,
     /// Each record's sequence number (when it could be read).
-    pub sequence_numbers: Vec<Option<String>>,
+    pub sequence_numbers: Vec<Option<Cow<'a, str>>>,
     /// The first record that failed before publishing, with the reason.
     pub failure: Option<(usize, RecordError)>,
     /// Counts so far.
@@ -121,12 +122,12 @@ pub struct Outcome {
 
 /// Decodes and maps a batch (no I/O): the entries in order, or the first poison record under
 /// [`PoisonPolicy::Fail`].
-pub fn prepare(
+pub fn prepare<'a>(
     mapper: &impl Mapper,
-    event: &str,
+    event: &'a str,
     options: &Options,
     trace_header: Option<&str>,
-) -> Result<Prepared, BatchError> {
+) -> Result<Prepared<'a>, BatchError> {
     let records = crate::record::decode_batch(event)?;
     let mut prepared = Prepared {
         stats: Stats {
@@ -159,7 +160,7 @@ pub fn prepare(
             Err((error, ids)) => {
                 prepared
                     .sequence_numbers
-                    .push(error.sequence_number.clone());
+                    .push(error.sequence_number.clone().map(Cow::Owned));
                 tracing::warn!(record = index, sequence_number = ?error.sequence_number, kind = ?error.kind, reason = %error.reason, "poison record");
                 match options.poison {
                     PoisonPolicy::Fail => {
@@ -191,12 +192,12 @@ fn map_record(
     let result = mapper.map(record, mapped);
     if let Some(error) = record.image_error() {
         return Err(RecordError::decode(
-            record.sequence_number.clone(),
+            record.sequence_number_owned(),
             format!("the record does not decode: {error}"),
         ));
     }
     result.map_err(|e| RecordError {
-        sequence_number: record.sequence_number.clone(),
+        sequence_number: record.sequence_number_owned(),
         kind: FailureKind::Map,
         retryable: false,
         reason: e.to_string(),
@@ -217,7 +218,7 @@ impl PoisonIds {
     /// From a record that decoded.
     fn of(record: &Record) -> Self {
         PoisonIds {
-            event_id: Some(record.event_id.clone()),
+            event_id: Some(record.event_id.to_string()),
             event_source_arn: record.event_source_arn.as_deref().map(str::to_owned),
         }
     }
@@ -256,7 +257,7 @@ fn entries_for(
                     .spec
                     .check(&event.detail)
                     .map_err(|reason| RecordError {
-                        sequence_number: record.sequence_number.clone(),
+                        sequence_number: record.sequence_number_owned(),
                         kind: FailureKind::Schema,
                         retryable: false,
                         reason,
@@ -278,7 +279,7 @@ fn entries_for(
             };
             if entry.size() > options.limits.max_request_bytes {
                 return Err(RecordError {
-                    sequence_number: record.sequence_number.clone(),
+                    sequence_number: record.sequence_number_owned(),
                     kind: FailureKind::TooLarge,
                     retryable: false,
                     reason: format!(
@@ -323,7 +324,7 @@ fn poison_entry(index: usize, ids: PoisonIds, error: &RecordError, options: &Opt
 /// Publishes a prepared batch and answers for it.
 pub async fn publish(
     publisher: &impl Publisher,
-    prepared: Prepared,
+    prepared: Prepared<'_>,
     options: &Options,
     deadline: Option<Instant>,
 ) -> Result<Outcome, BatchError> {
@@ -446,7 +447,7 @@ pub async fn publish(
 fn fail(
     failure: &mut Option<(usize, RecordError)>,
     entry: &Entry,
-    sequence_numbers: &[Option<String>],
+    sequence_numbers: &[Option<Cow<'_, str>>],
     reason: String,
     retryable: bool,
 ) {
@@ -457,7 +458,10 @@ fn fail(
     *failure = Some((
         entry.record,
         RecordError {
-            sequence_number: sequence_numbers.get(entry.record).cloned().flatten(),
+            sequence_number: sequence_numbers
+                .get(entry.record)
+                .and_then(|s| s.as_deref())
+                .map(str::to_owned),
             kind: FailureKind::Publish,
             retryable,
             reason,

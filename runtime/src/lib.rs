@@ -15,6 +15,7 @@ pub mod local;
 mod main_loop;
 pub mod publish;
 pub mod record;
+pub mod value;
 
 pub use attr::{Attr, Binary, Fields, ItemExcept, Number};
 pub use entry::{EventSpec, MappedEvent, SchemaCell};

@@ -1,21 +1,22 @@
 //! Decoding a DynamoDB Streams Lambda event, one record at a time.
 //!
-//! A well-formed batch decodes in one pass ([`decode_batch`]). When any record is malformed,
-//! the batch is split into raw records and each is decoded on its own, so that record is an
-//! error of its own (with its sequence number), not of the whole invocation.
-//! Images decode into `serde_dynamo` attribute values, which keep numbers as their exact text,
-//! and only when something reads them: a record no event selects (by operation and key) costs
-//! one scan of its text, not a tree of attribute values.
+//! A well-formed batch decodes in one pass ([`decode_batch`]), straight into [`Record`]s that
+//! borrow their strings from the event's text. When any record is malformed, the batch is split
+//! into raw records and each is decoded on its own, so that record is an error of its own (with
+//! its sequence number), not of the whole invocation.
+//! Images decode into borrowed attribute values ([`crate::value`]), which keep numbers as their
+//! exact text, and only when something reads them: a record no event selects (by operation and
+//! key) costs one scan of its text, not a tree of attribute values.
 //! `ApproximateCreationDateTime` is read as float seconds here: `aws_lambda_events` 1.2 reads
 //! `1700000000.206` as 206 microseconds.
 
 use std::borrow::Cow;
 
 use serde::Deserialize;
-use serde_dynamo::{AttributeValue, Item};
 use serde_json::value::RawValue;
 
 use crate::error::RecordError;
+use crate::value::{AttributeValue, Item};
 
 /// A Lambda event from a DynamoDB stream, its records still undecoded.
 #[derive(Debug, Deserialize)]
@@ -43,25 +44,25 @@ pub enum Operation {
     Remove,
 }
 
-/// One decoded stream record; its images decode on first use.
+/// One decoded stream record, borrowing from the event's text; its images decode on first use.
 #[derive(Debug)]
 pub struct Record<'a> {
     /// `eventID`: unique per record, stable across redeliveries.
-    pub event_id: String,
+    pub event_id: Cow<'a, str>,
     /// `eventSourceARN`, when the record has one.
     pub event_source_arn: Option<Cow<'a, str>>,
     /// `eventName`.
     pub operation: Operation,
     /// The table name, from `eventSourceARN`.
-    pub table: String,
+    pub table: Cow<'a, str>,
     /// `dynamodb.SequenceNumber`: what a batch item failure reports.
-    pub sequence_number: Option<String>,
+    pub sequence_number: Option<Cow<'a, str>>,
     /// `dynamodb.ApproximateCreationDateTime`, whole seconds since the epoch.
     pub time: Option<i64>,
     /// Whether DynamoDB's TTL process removed the item (`userIdentity` is the DynamoDB service).
     pub ttl_expiry: bool,
     /// The key attributes.
-    pub keys: Item,
+    pub keys: Item<'a>,
     new: LazyImage<'a>,
     old: LazyImage<'a>,
 }
@@ -71,12 +72,19 @@ pub struct Record<'a> {
 #[derive(Debug, Default)]
 struct LazyImage<'a> {
     raw: Option<&'a RawValue>,
-    item: std::cell::OnceCell<Item>,
+    item: std::cell::OnceCell<Item<'a>>,
     error: std::cell::OnceCell<String>,
 }
 
-impl LazyImage<'_> {
-    fn get(&self, name: &str) -> &Item {
+impl<'a> LazyImage<'a> {
+    fn new(raw: Option<&'a RawValue>) -> Self {
+        LazyImage {
+            raw,
+            ..LazyImage::default()
+        }
+    }
+
+    fn get(&self, name: &str) -> &Item<'a> {
         self.item.get_or_init(|| {
             self.raw
                 .map(|raw| {
@@ -93,41 +101,42 @@ impl LazyImage<'_> {
 #[derive(Deserialize)]
 struct WireBatch<'a> {
     #[serde(rename = "Records", borrow)]
-    records: Vec<Wire<'a>>,
+    records: Vec<Record<'a>>,
 }
 
+/// A record as the event writes it; [`Record`] deserializes through it.
 #[derive(Deserialize)]
 struct Wire<'a> {
-    #[serde(rename = "eventID")]
-    event_id: String,
+    #[serde(rename = "eventID", borrow)]
+    event_id: Cow<'a, str>,
     #[serde(rename = "eventName", borrow)]
     event_name: Cow<'a, str>,
     #[serde(rename = "eventSourceARN", borrow)]
     event_source_arn: Option<Cow<'a, str>>,
     #[serde(rename = "tableName", borrow)]
     table_name: Option<Cow<'a, str>>,
-    #[serde(rename = "userIdentity")]
-    user_identity: Option<UserIdentity>,
+    #[serde(rename = "userIdentity", borrow)]
+    user_identity: Option<UserIdentity<'a>>,
     #[serde(borrow)]
     dynamodb: WireChange<'a>,
 }
 
 #[derive(Deserialize)]
-struct UserIdentity {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    #[serde(rename = "principalId")]
-    principal_id: Option<String>,
+struct UserIdentity<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(rename = "principalId", borrow)]
+    principal_id: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
 struct WireChange<'a> {
     #[serde(rename = "ApproximateCreationDateTime")]
     approximate_creation_date_time: Option<f64>,
-    #[serde(rename = "SequenceNumber")]
-    sequence_number: Option<String>,
-    #[serde(rename = "Keys", default)]
-    keys: Option<Item>,
+    #[serde(rename = "SequenceNumber", borrow)]
+    sequence_number: Option<Cow<'a, str>>,
+    #[serde(rename = "Keys", default, borrow)]
+    keys: Option<Item<'a>>,
     #[serde(rename = "NewImage", default, borrow)]
     new_image: Option<&'a RawValue>,
     #[serde(rename = "OldImage", default, borrow)]
@@ -146,6 +155,12 @@ struct SequenceOnlyChange {
     sequence_number: Option<String>,
 }
 
+impl<'de: 'a, 'a> Deserialize<'de> for Record<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Record::from_wire(Wire::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
 impl<'a> Record<'a> {
     /// Decodes one raw record (its images when they are first read).
     pub fn decode(raw: &'a RawValue) -> Result<Record<'a>, RecordError> {
@@ -160,60 +175,57 @@ impl<'a> Record<'a> {
     }
 
     fn from_wire(wire: Wire<'a>) -> Result<Record<'a>, RecordError> {
-        let sequence_number = wire.dynamodb.sequence_number;
-        let operation = match wire.event_name.as_ref() {
+        let Wire {
+            event_id,
+            event_name,
+            event_source_arn,
+            table_name,
+            user_identity,
+            dynamodb,
+        } = wire;
+        let sequence_number = dynamodb.sequence_number;
+        let unreadable = |reason: String| {
+            RecordError::decode(sequence_number.as_deref().map(str::to_owned), reason)
+        };
+        let operation = match event_name.as_ref() {
             "INSERT" => Operation::Insert,
             "MODIFY" => Operation::Modify,
             "REMOVE" => Operation::Remove,
-            other => {
-                return Err(RecordError::decode(
-                    sequence_number,
-                    format!("unknown eventName `{other}`"),
-                ));
-            }
+            other => return Err(unreadable(format!("unknown eventName `{other}`"))),
         };
-        let table = wire
-            .event_source_arn
-            .as_deref()
-            .and_then(table_from_arn)
-            .or(wire.table_name.as_deref())
+        let table = event_source_arn
+            .as_ref()
+            .and_then(|arn| match arn {
+                Cow::Borrowed(arn) => table_from_arn(arn).map(Cow::Borrowed),
+                Cow::Owned(arn) => table_from_arn(arn).map(|t| Cow::Owned(t.to_owned())),
+            })
+            .or(table_name)
             .ok_or_else(|| {
-                RecordError::decode(
-                    sequence_number.clone(),
-                    "neither eventSourceARN nor tableName names the table",
-                )
-            })?
-            .to_owned();
-        let ttl_expiry = wire.user_identity.is_some_and(|u| {
+                unreadable("neither eventSourceARN nor tableName names the table".to_owned())
+            })?;
+        let ttl_expiry = user_identity.is_some_and(|u| {
             u.kind.as_deref() == Some("Service")
                 && u.principal_id.as_deref() == Some("dynamodb.amazonaws.com")
         });
         Ok(Record {
-            event_id: wire.event_id,
-            event_source_arn: wire.event_source_arn,
+            event_id,
+            event_source_arn,
             operation,
             table,
-            time: wire
-                .dynamodb
+            time: dynamodb
                 .approximate_creation_date_time
                 .filter(|t| t.is_finite())
                 .map(|t| t.floor() as i64),
             ttl_expiry,
-            keys: wire.dynamodb.keys.unwrap_or_default(),
-            new: LazyImage {
-                raw: wire.dynamodb.new_image,
-                ..LazyImage::default()
-            },
-            old: LazyImage {
-                raw: wire.dynamodb.old_image,
-                ..LazyImage::default()
-            },
+            keys: dynamodb.keys.unwrap_or_default(),
+            new: LazyImage::new(dynamodb.new_image),
+            old: LazyImage::new(dynamodb.old_image),
             sequence_number,
         })
     }
 
     /// An image by name (empty when the stream or operation has none).
-    pub fn image(&self, image: Image) -> &Item {
+    pub fn image(&self, image: Image) -> &Item<'a> {
         match image {
             Image::New => self.new.get("NewImage"),
             Image::Old => self.old.get("OldImage"),
@@ -230,8 +242,13 @@ impl<'a> Record<'a> {
     }
 
     /// A top-level attribute of an image.
-    pub fn get(&self, image: Image, name: &str) -> Option<&AttributeValue> {
+    pub fn get(&self, image: Image, name: &str) -> Option<&AttributeValue<'a>> {
         self.image(image).get(name)
+    }
+
+    /// The sequence number, owned (for errors that outlive the event).
+    pub fn sequence_number_owned(&self) -> Option<String> {
+        self.sequence_number.as_deref().map(str::to_owned)
     }
 }
 
@@ -242,11 +259,7 @@ pub type Decoded<'a> = (Result<Record<'a>, RecordError>, Option<&'a RawValue>);
 /// Every record of a batch: in one pass when the batch is well formed, else record by record.
 pub fn decode_batch(text: &str) -> Result<Vec<Decoded<'_>>, serde_json::Error> {
     if let Ok(batch) = serde_json::from_str::<WireBatch>(text) {
-        let records: Result<Vec<Record>, RecordError> =
-            batch.records.into_iter().map(Record::from_wire).collect();
-        if let Ok(records) = records {
-            return Ok(records.into_iter().map(|r| (Ok(r), None)).collect());
-        }
+        return Ok(batch.records.into_iter().map(|r| (Ok(r), None)).collect());
     }
     Ok(RawBatch::parse(text)?
         .records

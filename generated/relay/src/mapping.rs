@@ -17,7 +17,7 @@ impl ::outbox_runtime::Mapper for Mapping {
         record: &::outbox_runtime::Record,
         out: &mut ::std::vec::Vec<::outbox_runtime::MappedEvent>,
     ) -> ::std::result::Result<(), ::outbox_runtime::MapError> {
-        match record.table.as_str() {
+        match &*record.table {
             "app-table" => {
                 if order_status_changed::selects(record) {
                     out.push(order_status_changed::map(record)?);

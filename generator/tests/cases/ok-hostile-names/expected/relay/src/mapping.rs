@@ -17,7 +17,7 @@ impl ::outbox_runtime::Mapper for Mapping {
         record: &::outbox_runtime::Record,
         out: &mut ::std::vec::Vec<::outbox_runtime::MappedEvent>,
     ) -> ::std::result::Result<(), ::outbox_runtime::MapError> {
-        match record.table.as_str() {
+        match &*record.table {
             "app.table-1" => {
                 if n1st_event::selects(record) {
                     out.push(n1st_event::map(record)?);

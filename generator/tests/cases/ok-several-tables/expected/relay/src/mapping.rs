@@ -17,7 +17,7 @@ impl ::outbox_runtime::Mapper for Mapping {
         record: &::outbox_runtime::Record,
         out: &mut ::std::vec::Vec<::outbox_runtime::MappedEvent>,
     ) -> ::std::result::Result<(), ::outbox_runtime::MapError> {
-        match record.table.as_str() {
+        match &*record.table {
             "customers" => {
                 if customer_registered::selects(record) {
                     out.push(customer_registered::map(record)?);
