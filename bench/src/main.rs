@@ -190,7 +190,8 @@ async fn bench(cli: Cli, started: Instant) -> Result<serde_json::Value, String> 
 fn main() -> ExitCode {
     let started = Instant::now();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // The runtime the relay runs on (`outbox_runtime::run`).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

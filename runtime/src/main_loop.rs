@@ -102,8 +102,12 @@ pub(crate) struct DevArgs {
 }
 
 /// Runs [`relay_main`] on a new Tokio runtime: the whole `main` of a generated relay.
+///
+/// One thread: an invocation maps its batch, then waits on PutEvents requests, and a Lambda
+/// function of the default size has a fraction of one vCPU. Worker threads only added wakeups
+/// across threads (10-15% more CPU per record in `bench/run.py`'s end-to-end runs).
 pub fn run<M: Mapper + 'static>(mapper: M, defaults: Defaults) -> std::process::ExitCode {
-    match tokio::runtime::Builder::new_multi_thread()
+    match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

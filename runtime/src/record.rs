@@ -289,7 +289,38 @@ impl Image {
 
 /// The table name in `arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL`.
 pub fn table_from_arn(arn: &str) -> Option<&str> {
-    let resource = arn.split(':').nth(5)?;
-    let rest = resource.strip_prefix("table/")?;
-    Some(rest.split('/').next().unwrap_or(rest)).filter(|name| !name.is_empty())
+    // One search instead of splitting on every `:` (this runs for every record); the resource is
+    // the sixth field, so what precedes it has four colons.
+    let at = arn.find(":table/")?;
+    if arn[..at].bytes().filter(|&b| b == b':').count() != 4 {
+        return None;
+    }
+    let rest = &arn[at + ":table/".len()..];
+    Some(rest.split_once('/').map_or(rest, |(name, _)| name)).filter(|name| !name.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table_from_arn;
+
+    #[test]
+    fn the_table_is_the_name_in_the_arns_resource() {
+        for (arn, table) in [
+            (
+                "arn:aws:dynamodb:eu-west-1:123456789012:table/app-table/stream/2026-01-01T00:00:00.000",
+                Some("app-table"),
+            ),
+            ("arn:aws:dynamodb:eu-west-1:123456789012:table/t", Some("t")),
+            (
+                "arn:aws-cn:dynamodb:cn-north-1:123456789012:table/a.b_c-d/stream/x",
+                Some("a.b_c-d"),
+            ),
+            ("arn:aws:dynamodb:eu-west-1:123456789012:table/", None),
+            ("arn:aws:dynamodb:eu-west-1:table/t/stream/x", None),
+            ("arn:aws:dynamodb:eu-west-1:123456789012:index/t", None),
+            ("table/t", None),
+        ] {
+            assert_eq!(table_from_arn(arn), table, "{arn}");
+        }
+    }
 }
