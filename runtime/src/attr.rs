@@ -108,12 +108,10 @@ fn serialize_except<S: Serializer>(
     item: &Item,
     except: &[&str],
 ) -> Result<S::Ok, S::Error> {
-    let left_out = except
-        .iter()
-        .filter(|name| item.get(name).is_some())
-        .count();
-    let mut map = serializer.serialize_map(Some(item.len() - left_out))?;
-    for (key, value) in item.iter().filter(|(key, _)| !except.contains(key)) {
+    let kept = || item.iter().filter(|(key, _)| !except.contains(key));
+    // The length must be exact: serde_json closes a map announced as empty at once.
+    let mut map = serializer.serialize_map(Some(kept().count()))?;
+    for (key, value) in kept() {
         map.serialize_entry(key, &Attr(value))?;
     }
     map.end()
@@ -324,6 +322,33 @@ impl Fields {
             "true" => Ok(true),
             "false" => Ok(false),
             _ => Err(self.error(field, "the value is neither `true` nor `false`")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_except_leaves_out_names_however_they_are_listed() {
+        let item: Item =
+            serde_json::from_str(r#"{"b":{"S":"2"},"a":{"N":"1"},"c":{"BOOL":false}}"#).unwrap();
+        let cases: [(&'static [&'static str], &str); 5] = [
+            (&["a"], r#"{"b":"2","c":false}"#),
+            (&["a", "a", "missing"], r#"{"b":"2","c":false}"#),
+            // Counting the names instead of the attributes would announce an empty map here.
+            (&["a", "a", "a"], r#"{"b":"2","c":false}"#),
+            (&["a", "b", "c"], "{}"),
+            (&[], r#"{"a":1,"b":"2","c":false}"#),
+        ];
+        for (except, expected) in cases {
+            let text = serde_json::to_string(&ItemExcept {
+                item: &item,
+                except,
+            })
+            .unwrap();
+            assert_eq!(text, expected, "except {except:?}");
         }
     }
 }
