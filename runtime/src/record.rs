@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::error::RecordError;
-use crate::value::{AttributeValue, Item};
+use crate::value::{AttributeValue, Item, optional_text};
 
 /// A Lambda event from a DynamoDB stream, its records still undecoded.
 #[derive(Debug, Deserialize)]
@@ -111,9 +111,19 @@ struct Wire<'a> {
     event_id: Cow<'a, str>,
     #[serde(rename = "eventName", borrow)]
     event_name: Cow<'a, str>,
-    #[serde(rename = "eventSourceARN", borrow)]
+    #[serde(
+        rename = "eventSourceARN",
+        default,
+        borrow,
+        deserialize_with = "optional_text"
+    )]
     event_source_arn: Option<Cow<'a, str>>,
-    #[serde(rename = "tableName", borrow)]
+    #[serde(
+        rename = "tableName",
+        default,
+        borrow,
+        deserialize_with = "optional_text"
+    )]
     table_name: Option<Cow<'a, str>>,
     #[serde(rename = "userIdentity", borrow)]
     user_identity: Option<UserIdentity<'a>>,
@@ -123,9 +133,14 @@ struct Wire<'a> {
 
 #[derive(Deserialize)]
 struct UserIdentity<'a> {
-    #[serde(rename = "type", borrow)]
+    #[serde(rename = "type", default, borrow, deserialize_with = "optional_text")]
     kind: Option<Cow<'a, str>>,
-    #[serde(rename = "principalId", borrow)]
+    #[serde(
+        rename = "principalId",
+        default,
+        borrow,
+        deserialize_with = "optional_text"
+    )]
     principal_id: Option<Cow<'a, str>>,
 }
 
@@ -133,7 +148,12 @@ struct UserIdentity<'a> {
 struct WireChange<'a> {
     #[serde(rename = "ApproximateCreationDateTime")]
     approximate_creation_date_time: Option<f64>,
-    #[serde(rename = "SequenceNumber", borrow)]
+    #[serde(
+        rename = "SequenceNumber",
+        default,
+        borrow,
+        deserialize_with = "optional_text"
+    )]
     sequence_number: Option<Cow<'a, str>>,
     #[serde(rename = "Keys", default, borrow)]
     keys: Option<Item<'a>>,
@@ -301,7 +321,37 @@ pub fn table_from_arn(arn: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::table_from_arn;
+    use std::borrow::Cow;
+
+    use super::{decode_batch, table_from_arn};
+
+    #[test]
+    fn a_records_strings_borrow_from_the_event_text() {
+        let event = r#"{"Records":[{"eventID":"e1","eventName":"INSERT",
+            "eventSourceARN":"arn:aws:dynamodb:eu-west-1:123456789012:table/t/stream/x",
+            "userIdentity":{"type":"Service","principalId":"dynamodb.amazonaws.com"},
+            "dynamodb":{"SequenceNumber":"100","Keys":{"id":{"S":"k"}}}}]}"#;
+        let records = decode_batch(event).unwrap();
+        let record = records[0].0.as_ref().unwrap();
+        assert!(matches!(record.event_id, Cow::Borrowed("e1")));
+        assert!(matches!(record.sequence_number, Some(Cow::Borrowed("100"))));
+        assert!(matches!(record.event_source_arn, Some(Cow::Borrowed(_))));
+        assert!(matches!(record.table, Cow::Borrowed("t")));
+        assert!(record.ttl_expiry);
+    }
+
+    #[test]
+    fn escaped_strings_and_missing_optional_fields_still_decode() {
+        let event = r#"{"Records":[{"eventID":"e\u0031","eventName":"REMOVE",
+            "tableName":"t\u0032","dynamodb":{"Keys":{"id":{"S":"k"}}}}]}"#;
+        let records = decode_batch(event).unwrap();
+        let record = records[0].0.as_ref().unwrap();
+        assert_eq!(record.event_id, "e1");
+        assert!(matches!(&record.table, Cow::Owned(t) if t == "t2"));
+        assert_eq!(record.sequence_number, None);
+        assert_eq!(record.event_source_arn, None);
+        assert!(!record.ttl_expiry);
+    }
 
     #[test]
     fn the_table_is_the_name_in_the_arns_resource() {

@@ -102,6 +102,14 @@ impl<'a> Item<'a> {
 /// A JSON string, borrowed from the text when it has no escapes.
 struct Text<'a>(Cow<'a, str>);
 
+/// Deserializes an optional string, borrowing it from the input when it has no escapes
+/// (serde's own `Option<Cow<str>>` always copies; only a bare `Cow` field borrows).
+pub(crate) fn optional_text<'de: 'a, 'a, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Cow<'a, str>>, D::Error> {
+    Ok(Option::<Text>::deserialize(deserializer)?.map(|Text(text)| text))
+}
+
 impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct TextVisitor;
