@@ -137,7 +137,7 @@ pub fn prepare<'a>(
         ..Prepared::default()
     };
     let mut mapped = Vec::new();
-    for (index, (decoded, raw)) in records.into_iter().enumerate() {
+    for (index, (decoded, raw)) in records.enumerate() {
         mapped.clear();
         // Where a poison record is, read only when there is one (not on the per-record path).
         let result = match decoded {

@@ -276,17 +276,43 @@ impl<'a> Record<'a> {
 /// own (a record that does not decode is reported from its text).
 pub type Decoded<'a> = (Result<Record<'a>, RecordError>, Option<&'a RawValue>);
 
-/// Every record of a batch: in one pass when the batch is well formed, else record by record.
-pub fn decode_batch(text: &str) -> Result<Vec<Decoded<'_>>, serde_json::Error> {
+/// Every record of a batch: in one pass when the batch is well formed, else record by record
+/// (each decoded when it is taken).
+pub fn decode_batch(text: &str) -> Result<Records<'_>, serde_json::Error> {
     if let Ok(batch) = serde_json::from_str::<WireBatch>(text) {
-        return Ok(batch.records.into_iter().map(|r| (Ok(r), None)).collect());
+        return Ok(Records::Whole(batch.records.into_iter()));
     }
-    Ok(RawBatch::parse(text)?
-        .records
-        .into_iter()
-        .map(|raw| (Record::decode(raw), Some(raw)))
-        .collect())
+    Ok(Records::Split(RawBatch::parse(text)?.records.into_iter()))
 }
+
+/// The records of a batch, in stream order, as [`Decoded`] pairs.
+#[derive(Debug)]
+pub enum Records<'a> {
+    /// The batch decoded in one pass.
+    Whole(std::vec::IntoIter<Record<'a>>),
+    /// A batch with a malformed record: each record decodes from its own text.
+    Split(std::vec::IntoIter<&'a RawValue>),
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = Decoded<'a>;
+
+    fn next(&mut self) -> Option<Decoded<'a>> {
+        match self {
+            Records::Whole(records) => records.next().map(|record| (Ok(record), None)),
+            Records::Split(raws) => raws.next().map(|raw| (Record::decode(raw), Some(raw))),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Records::Whole(records) => records.size_hint(),
+            Records::Split(raws) => raws.size_hint(),
+        }
+    }
+}
+
+impl ExactSizeIterator for Records<'_> {}
 
 /// NewImage or OldImage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -328,8 +354,8 @@ mod tests {
             "eventSourceARN":"arn:aws:dynamodb:eu-west-1:123456789012:table/t/stream/x",
             "userIdentity":{"type":"Service","principalId":"dynamodb.amazonaws.com"},
             "dynamodb":{"SequenceNumber":"100","Keys":{"id":{"S":"k"}}}}]}"#;
-        let records = decode_batch(event).unwrap();
-        let record = records[0].0.as_ref().unwrap();
+        let (record, _) = decode_batch(event).unwrap().next().unwrap();
+        let record = record.unwrap();
         assert!(matches!(record.event_id, Cow::Borrowed("e1")));
         assert!(matches!(record.sequence_number, Some(Cow::Borrowed("100"))));
         assert!(matches!(record.event_source_arn, Some(Cow::Borrowed(_))));
@@ -341,8 +367,8 @@ mod tests {
     fn escaped_strings_and_missing_optional_fields_still_decode() {
         let event = r#"{"Records":[{"eventID":"e\u0031","eventName":"REMOVE",
             "tableName":"t\u0032","dynamodb":{"Keys":{"id":{"S":"k"}}}}]}"#;
-        let records = decode_batch(event).unwrap();
-        let record = records[0].0.as_ref().unwrap();
+        let (record, _) = decode_batch(event).unwrap().next().unwrap();
+        let record = record.unwrap();
         assert_eq!(record.event_id, "e1");
         assert!(matches!(&record.table, Cow::Owned(t) if t == "t2"));
         assert_eq!(record.sequence_number, None);

@@ -228,7 +228,9 @@ fn a_detail_that_breaks_its_schema_is_a_poison_record_without_its_contents() {
 #[test]
 fn a_well_formed_batch_decodes_in_one_pass_and_a_malformed_one_record_by_record() {
     let good = support::batch(20, 7);
-    let decoded = outbox_runtime::record::decode_batch(&good).unwrap();
+    let decoded: Vec<_> = outbox_runtime::record::decode_batch(&good)
+        .unwrap()
+        .collect();
     assert_eq!(decoded.len(), 20);
     assert!(
         decoded.iter().all(|(r, raw)| r.is_ok() && raw.is_none()),
@@ -238,12 +240,16 @@ fn a_well_formed_batch_decodes_in_one_pass_and_a_malformed_one_record_by_record(
     let mut records: serde_json::Value = serde_json::from_str(&good).unwrap();
     records["Records"][5]["eventName"] = "UPSERT".into();
     let bad = records.to_string();
-    let decoded = outbox_runtime::record::decode_batch(&bad).unwrap();
+    let decoded: Vec<_> = outbox_runtime::record::decode_batch(&bad)
+        .unwrap()
+        .collect();
     assert!(
         decoded.iter().all(|(_, raw)| raw.is_some()),
         "record by record"
     );
-    let one_pass = outbox_runtime::record::decode_batch(&good).unwrap();
+    let one_pass: Vec<_> = outbox_runtime::record::decode_batch(&good)
+        .unwrap()
+        .collect();
     for (i, ((a, _), (b, _))) in decoded.iter().zip(&one_pass).enumerate() {
         if i == 5 {
             assert!(a.as_ref().unwrap_err().reason.contains("UPSERT"));

@@ -199,8 +199,7 @@ mod tests {
         );
         // The relay decodes it as it decodes a batch from Lambda.
         let batch = json!({ "Records": [record] }).to_string();
-        let decoded = crate::record::decode_batch(&batch).unwrap();
-        let (record, _) = decoded.into_iter().next().unwrap();
+        let (record, _) = crate::record::decode_batch(&batch).unwrap().next().unwrap();
         let record = record.unwrap();
         assert_eq!(record.table, "app-table");
         assert_eq!(record.sequence_number.as_deref(), Some("100"));
