@@ -25,9 +25,10 @@ pub use main_loop::{Defaults, relay_main, run};
 
 pub use record::{Image, Operation, Record};
 
+/// JSON text kept as written (constants in generated details).
+pub use serde_json::value::RawValue as RawJson;
+
 /// mimalloc serves the many small allocations of a batch faster than the system allocator.
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-/// JSON text kept as written (constants in generated details).
-pub use serde_json::value::RawValue as RawJson;
