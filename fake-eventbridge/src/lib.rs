@@ -35,6 +35,9 @@ pub struct Faults {
     pub max_request_bytes: usize,
     /// Seed of the fault dice, for repeatable runs.
     pub seed: u64,
+    /// Count accepted entries without keeping them, so a long benchmark run does not grow
+    /// the log (and slow down) as it goes.
+    pub count_only: bool,
 }
 
 /// An entry the fake accepted.
@@ -70,8 +73,11 @@ struct PutEvents {
 /// What the fake has seen.
 #[derive(Debug, Default, Clone)]
 pub struct Log {
-    /// Accepted entries, in the order they were accepted.
+    /// Accepted entries, in the order they were accepted (none kept with
+    /// [`Faults::count_only`]).
     pub accepted: Vec<Accepted>,
+    /// Entries accepted, kept or not.
+    pub accepted_count: usize,
     /// PutEvents requests received (answered or not).
     pub requests: usize,
     /// Entries in the largest request.
@@ -265,7 +271,10 @@ fn decide(state: &Mutex<State>, target: &str, body: &[u8]) -> Plan {
         } else {
             state.next_id += 1;
             results.push(serde_json::json!({"EventId": format!("fake-{:08}", state.next_id)}));
-            state.log.accepted.push(entry);
+            state.log.accepted_count += 1;
+            if !faults.count_only {
+                state.log.accepted.push(entry);
+            }
         }
     }
     let body = serde_json::json!({ "FailedEntryCount": failed, "Entries": results }).to_string();

@@ -1,7 +1,9 @@
 //! `fake-eventbridge`: runs the fault-injecting PutEvents server until killed, printing its
 //! endpoint URL on the first line of stdout.
 //!
-//! `fake-eventbridge [--port P] [--throttle F] [--fail-requests F] [--drop F] [--seed N]`
+//! `fake-eventbridge [--port P] [--throttle F] [--fail-requests F] [--drop F] [--seed N] [--count-only]`
+//!
+//! `--count-only`: count accepted entries instead of keeping them (benchmarks).
 
 use std::time::Duration;
 
@@ -28,6 +30,7 @@ async fn main() -> std::io::Result<()> {
         drop_connections: number("--drop"),
         seed: number("--seed") as u64,
         slow_delay: Duration::from_millis(0),
+        count_only: args.iter().any(|a| a == "--count-only"),
         ..Faults::default()
     };
     let port = flag(&args, "--port")
@@ -38,7 +41,7 @@ async fn main() -> std::io::Result<()> {
     tokio::signal::ctrl_c().await?;
     eprintln!(
         "accepted {} entries in {} requests",
-        fake.log().accepted.len(),
+        fake.log().accepted_count,
         fake.log().requests
     );
     Ok(())

@@ -40,23 +40,39 @@ pub type Wave = Vec<Request>;
 /// Packs `entries` (each no larger than a request) into waves of requests, in order.
 pub fn waves(entries: &[Entry], limits: Limits) -> Vec<Wave> {
     let mut waves = Vec::new();
+    let mut start = 0;
+    while start < entries.len() {
+        let (mut wave, _) = first_wave(&entries[start..], limits);
+        let taken: usize = wave.iter().map(Vec::len).sum();
+        wave.iter_mut().flatten().for_each(|index| *index += start);
+        waves.push(wave);
+        start += taken;
+    }
+    waves
+}
+
+/// The first wave of `entries` (indexes from the first entry), and whether it is complete: the
+/// entry after it starts another wave. An incomplete wave took every entry and could take more.
+pub fn first_wave<'e>(
+    entries: impl IntoIterator<Item = &'e Entry>,
+    limits: Limits,
+) -> (Wave, bool) {
     let mut wave: Wave = Vec::new();
     let mut keys: HashSet<&str> = HashSet::new();
     let mut request: Request = Vec::new();
     let mut bytes = 0;
-    for (index, entry) in entries.iter().enumerate() {
+    for (index, entry) in entries.into_iter().enumerate() {
         let size = entry.size();
         let request_full = request.len() == limits.max_entries
             || (!request.is_empty() && bytes + size > limits.max_request_bytes);
         let repeats_key = keys.contains(entry.item_key.as_str());
         if repeats_key || (request_full && wave.len() + 1 == limits.max_in_flight) {
             if !request.is_empty() {
-                wave.push(std::mem::take(&mut request));
+                wave.push(request);
             }
-            waves.push(std::mem::take(&mut wave));
-            keys.clear();
-            bytes = 0;
-        } else if request_full {
+            return (wave, true);
+        }
+        if request_full {
             wave.push(std::mem::take(&mut request));
             bytes = 0;
         }
@@ -67,10 +83,7 @@ pub fn waves(entries: &[Entry], limits: Limits) -> Vec<Wave> {
     if !request.is_empty() {
         wave.push(request);
     }
-    if !wave.is_empty() {
-        waves.push(wave);
-    }
-    waves
+    (wave, false)
 }
 
 /// Packs the entries at `indices` (in order, distinct items) into requests.

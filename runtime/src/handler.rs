@@ -1,15 +1,18 @@
-//! One invocation: decode and map every record, publish the entries in waves with bounded
-//! retries, and answer with `batchItemFailures` (ReportBatchItemFailures semantics for streams:
-//! the first failed record; everything before it was published).
+//! One invocation: decode and map the records, publish the entries in waves with bounded
+//! retries (the first wave goes out as soon as it is mapped; mapping goes on while requests are
+//! in flight), and answer with `batchItemFailures` (ReportBatchItemFailures semantics for
+//! streams: the first failed record; everything before it was published).
 
 use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use crate::batch::{self, Limits};
+use crate::batch::{self, Limits, Wave};
 use crate::entry::{Entry, ID_RESOURCE_PREFIX, MappedEvent, event_id};
 use crate::error::{FailureKind, MapError, RecordError};
 use crate::publish::{EntryOutcome, Publisher, RetryPolicy};
@@ -128,56 +131,177 @@ pub fn prepare<'a>(
     options: &Options,
     trace_header: Option<&str>,
 ) -> Result<Prepared<'a>, BatchError> {
-    let records = crate::record::decode_batch(event)?;
-    let mut prepared = Prepared {
-        stats: Stats {
-            records: records.len(),
-            ..Stats::default()
-        },
-        ..Prepared::default()
-    };
-    let mut mapped = Vec::new();
-    for (index, (decoded, raw)) in records.enumerate() {
-        mapped.clear();
-        // Where a poison record is, read only when there is one (not on the per-record path).
-        let result = match decoded {
-            Ok(record) => {
-                match map_record(mapper, &record, index, &mut mapped, options, trace_header) {
+    let mut preparer = Preparer::new(mapper, event, options, trace_header)?;
+    while !preparer.done {
+        preparer.step(usize::MAX);
+    }
+    Ok(Prepared {
+        entries: preparer.entries.into(),
+        sequence_numbers: preparer.sequence_numbers,
+        failure: preparer.failure,
+        stats: preparer.stats,
+    })
+}
+
+/// Records mapped per step while requests are in flight (about 40 µs of work): small enough
+/// that an answered request is seen promptly (measured: 8 to 24 records per step were equally
+/// fast, 96 and more up to 15% slower end to end), large enough to keep yielding cheap.
+const STEP_RECORDS: usize = 16;
+
+/// A batch being decoded and mapped a few records at a time, so that publishing can start
+/// with the first entries and mapping goes on while requests are in flight.
+struct Preparer<'a, 'p, M> {
+    mapper: &'p M,
+    options: &'p Options,
+    trace_header: Option<&'p str>,
+    records: std::iter::Enumerate<crate::record::Records<'a>>,
+    /// Scratch space for one record's events.
+    mapped: Vec<MappedEvent>,
+    /// Entries mapped and not yet taken into a wave, in record order.
+    entries: VecDeque<Entry>,
+    /// Each record's sequence number (when it could be read), for the records mapped so far.
+    sequence_numbers: Vec<Option<Cow<'a, str>>>,
+    /// The first failed record so far: a poison record, or (while publishing) a record an
+    /// entry of which could not be published.
+    failure: Option<(usize, RecordError)>,
+    stats: Stats,
+    /// No record is left to map, or mapping stopped at a failure.
+    done: bool,
+}
+
+impl<'a, 'p, M: Mapper> Preparer<'a, 'p, M> {
+    fn new(
+        mapper: &'p M,
+        event: &'a str,
+        options: &'p Options,
+        trace_header: Option<&'p str>,
+    ) -> Result<Self, BatchError> {
+        let records = crate::record::decode_batch(event)?;
+        Ok(Preparer {
+            mapper,
+            options,
+            trace_header,
+            stats: Stats {
+                records: records.len(),
+                ..Stats::default()
+            },
+            sequence_numbers: Vec::with_capacity(records.len()),
+            records: records.enumerate(),
+            mapped: Vec::new(),
+            entries: VecDeque::new(),
+            failure: None,
+            done: false,
+        })
+    }
+
+    /// Maps up to `count` more records; stops at the end of the batch and at the first failed
+    /// record (after it, nothing is published).
+    fn step(&mut self, count: usize) {
+        for _ in 0..count {
+            if self.failure.is_some() {
+                self.done = true;
+                return;
+            }
+            let Some((index, (decoded, raw))) = self.records.next() else {
+                self.done = true;
+                return;
+            };
+            self.mapped.clear();
+            // Where a poison record is, read only when there is one (not on the per-record path).
+            let result = match decoded {
+                Ok(record) => match map_record(
+                    self.mapper,
+                    &record,
+                    index,
+                    &mut self.mapped,
+                    self.options,
+                    self.trace_header,
+                ) {
                     Ok(entries) => Ok((record.sequence_number, entries)),
                     Err(error) => Err((error, PoisonIds::of(&record))),
-                }
-            }
-            Err(error) => Err((error, PoisonIds::read(raw))),
-        };
-        match result {
-            Ok((sequence_number, entries)) => {
-                prepared.sequence_numbers.push(sequence_number);
-                if entries.is_empty() {
-                    prepared.stats.skipped += 1;
-                }
-                prepared.entries.extend(entries);
-            }
-            Err((error, ids)) => {
-                prepared
-                    .sequence_numbers
-                    .push(error.sequence_number.clone().map(Cow::Owned));
-                tracing::warn!(record = index, sequence_number = ?error.sequence_number, kind = ?error.kind, reason = %error.reason, "poison record");
-                match options.poison {
-                    PoisonPolicy::Fail => {
-                        prepared.failure = Some((index, error));
-                        break;
+                },
+                Err(error) => Err((error, PoisonIds::read(raw))),
+            };
+            match result {
+                Ok((sequence_number, entries)) => {
+                    self.sequence_numbers.push(sequence_number);
+                    if entries.is_empty() {
+                        self.stats.skipped += 1;
                     }
-                    PoisonPolicy::DeadLetter => {
-                        prepared
-                            .entries
-                            .push(poison_entry(index, ids, &error, options));
-                        prepared.stats.dead_lettered += 1;
+                    self.entries.extend(entries);
+                }
+                Err((error, ids)) => {
+                    self.sequence_numbers
+                        .push(error.sequence_number.clone().map(Cow::Owned));
+                    tracing::warn!(record = index, sequence_number = ?error.sequence_number, kind = ?error.kind, reason = %error.reason, "poison record");
+                    match self.options.poison {
+                        PoisonPolicy::Fail => self.failure = Some((index, error)),
+                        PoisonPolicy::DeadLetter => {
+                            self.entries
+                                .push_back(poison_entry(index, ids, &error, self.options));
+                            self.stats.dead_lettered += 1;
+                        }
                     }
                 }
             }
         }
     }
-    Ok(prepared)
+
+    /// The next wave to send, with its entries (indexes in a request are into them): mapping
+    /// more records until the wave is complete; `None` when every entry is taken.
+    fn next_wave(&mut self) -> Option<(Vec<Entry>, Wave)> {
+        loop {
+            let (wave, complete) = batch::first_wave(&self.entries, self.options.limits);
+            if complete || (self.done && !wave.is_empty()) {
+                let taken: usize = wave.iter().map(Vec::len).sum();
+                return Some((self.entries.drain(..taken).collect(), wave));
+            }
+            if self.done {
+                return None;
+            }
+            self.step(STEP_RECORDS);
+        }
+    }
+
+    /// Awaits `future`, mapping more records whenever it is pending: the mapping is synchronous,
+    /// so after each step it yields to the runtime, which moves the requests in flight along.
+    async fn while_mapping<F: Future>(&mut self, future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        while !self.done {
+            if let Some(output) = futures_util::future::poll_immediate(future.as_mut()).await {
+                return output;
+            }
+            self.step(STEP_RECORDS);
+            tokio::task::yield_now().await;
+        }
+        future.await
+    }
+
+    /// Records that the record of `entry` failed to publish, keeping only the earliest failed
+    /// record.
+    fn fail(&mut self, entry: &Entry, reason: String, retryable: bool) {
+        if self
+            .failure
+            .as_ref()
+            .is_some_and(|(r, _)| *r <= entry.record)
+        {
+            return;
+        }
+        tracing::warn!(record = entry.record, event_id = entry.id(), %reason, "event not published");
+        self.failure = Some((
+            entry.record,
+            RecordError {
+                sequence_number: self
+                    .sequence_numbers
+                    .get(entry.record)
+                    .and_then(|s| s.as_deref())
+                    .map(str::to_owned),
+                kind: FailureKind::Publish,
+                retryable,
+                reason,
+            },
+        ));
+    }
 }
 
 /// The entries of one decoded record, or why it is poison.
@@ -321,50 +445,45 @@ fn poison_entry(index: usize, ids: PoisonIds, error: &RecordError, options: &Opt
     }
 }
 
-/// Publishes a prepared batch and answers for it.
-pub async fn publish(
+/// Publishes a batch while it is being mapped, wave by wave, and answers for it.
+async fn publish<M: Mapper>(
     publisher: &impl Publisher,
-    prepared: Prepared<'_>,
-    options: &Options,
+    mut preparer: Preparer<'_, '_, M>,
     deadline: Option<Instant>,
 ) -> Result<Outcome, BatchError> {
-    let Prepared {
-        entries,
-        sequence_numbers,
-        mut failure,
-        mut stats,
-    } = prepared;
-    for wave in batch::waves(&entries, options.limits) {
-        let first_record = entries[wave[0][0]].record;
-        if failure.as_ref().is_some_and(|(r, _)| *r < first_record) {
+    let options = preparer.options;
+    while let Some((entries, wave)) = preparer.next_wave() {
+        let first_record = entries[0].record;
+        if preparer
+            .failure
+            .as_ref()
+            .is_some_and(|(r, _)| *r < first_record)
+        {
             break;
         }
         let mut pending: Vec<usize> = wave.into_iter().flatten().collect();
         let mut attempt = 1;
         loop {
             let requests = batch::pack(&pending, &entries, options.limits);
-            let results: Vec<(Vec<usize>, Result<Vec<EntryOutcome>, _>)> =
-                futures_util::stream::iter(requests)
-                    .map(|request| async {
-                        let batch: Vec<&Entry> = request.iter().map(|&i| &entries[i]).collect();
-                        let result = publisher.put_events(&batch).await;
-                        (request, result)
-                    })
-                    .buffer_unordered(options.limits.max_in_flight)
-                    .collect()
-                    .await;
+            let sending = futures_util::stream::iter(requests)
+                .map(|request| async {
+                    let batch: Vec<&Entry> = request.iter().map(|&i| &entries[i]).collect();
+                    let result = publisher.put_events(&batch).await;
+                    (request, result)
+                })
+                .buffer_unordered(options.limits.max_in_flight)
+                .collect::<Vec<_>>();
+            let results = preparer.while_mapping(sending).await;
             let mut retry = Vec::new();
             for (request, result) in results {
                 match result {
                     Ok(outcomes) => {
                         for (index, outcome) in request.into_iter().zip(outcomes) {
                             match outcome {
-                                EntryOutcome::Accepted => stats.published += 1,
+                                EntryOutcome::Accepted => preparer.stats.published += 1,
                                 ref failed if failed.retryable() => retry.push(index),
-                                EntryOutcome::Failed { code, message } => fail(
-                                    &mut failure,
+                                EntryOutcome::Failed { code, message } => preparer.fail(
                                     &entries[index],
-                                    &sequence_numbers,
                                     format!("EventBridge rejected the event: {code}: {message}"),
                                     false,
                                 ),
@@ -374,18 +493,17 @@ pub async fn publish(
                     Err(error) if error.retryable => retry.extend(request),
                     Err(error) => {
                         for index in request {
-                            fail(
-                                &mut failure,
-                                &entries[index],
-                                &sequence_numbers,
-                                error.to_string(),
-                                false,
-                            );
+                            preparer.fail(&entries[index], error.to_string(), false);
                         }
                     }
                 }
             }
-            retry.retain(|&i| failure.as_ref().is_none_or(|(r, _)| entries[i].record < *r));
+            retry.retain(|&i| {
+                preparer
+                    .failure
+                    .as_ref()
+                    .is_none_or(|(r, _)| entries[i].record < *r)
+            });
             retry.sort_unstable();
             if retry.is_empty() {
                 break;
@@ -401,27 +519,28 @@ pub async fn publish(
                     "retries ran out"
                 };
                 for &index in &retry {
-                    fail(
-                        &mut failure,
+                    preparer.fail(
                         &entries[index],
-                        &sequence_numbers,
                         format!("{why} after {} attempts", attempt - 1),
                         true,
                     );
                 }
                 break;
             }
-            stats.retried += retry.len();
+            preparer.stats.retried += retry.len();
             tracing::debug!(
                 attempt,
                 entries = retry.len(),
                 delay_ms = delay.as_millis() as u64,
                 "retrying"
             );
-            tokio::time::sleep(delay).await;
+            preparer.while_mapping(tokio::time::sleep(delay)).await;
             pending = retry;
         }
     }
+    let Preparer {
+        failure, mut stats, ..
+    } = preparer;
     let mut response = DynamoDbEventResponse::default();
     let failure = match failure {
         None => None,
@@ -443,32 +562,6 @@ pub async fn publish(
     })
 }
 
-/// Records that the record of `entry` failed, keeping only the earliest failed record.
-fn fail(
-    failure: &mut Option<(usize, RecordError)>,
-    entry: &Entry,
-    sequence_numbers: &[Option<Cow<'_, str>>],
-    reason: String,
-    retryable: bool,
-) {
-    if failure.as_ref().is_some_and(|(r, _)| *r <= entry.record) {
-        return;
-    }
-    tracing::warn!(record = entry.record, event_id = entry.id(), %reason, "event not published");
-    *failure = Some((
-        entry.record,
-        RecordError {
-            sequence_number: sequence_numbers
-                .get(entry.record)
-                .and_then(|s| s.as_deref())
-                .map(str::to_owned),
-            kind: FailureKind::Publish,
-            retryable,
-            reason,
-        },
-    ));
-}
-
 /// Decodes, maps and publishes one batch.
 pub async fn handle(
     mapper: &impl Mapper,
@@ -479,8 +572,8 @@ pub async fn handle(
     trace_header: Option<&str>,
 ) -> Result<Outcome, BatchError> {
     let started = Instant::now();
-    let prepared = prepare(mapper, event, options, trace_header)?;
-    let outcome = publish(publisher, prepared, options, deadline).await?;
+    let preparer = Preparer::new(mapper, event, options, trace_header)?;
+    let outcome = publish(publisher, preparer, deadline).await?;
     log_outcome(&outcome, started.elapsed());
     Ok(outcome)
 }

@@ -4,12 +4,19 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use aws_sdk_eventbridge::config::{BehaviorVersion, Credentials, Region};
 use fake_eventbridge::{FakeEventBridge, Faults};
+use outbox_runtime::entry::Entry;
+use outbox_runtime::error::FailureKind;
 use outbox_runtime::handler::{self, Options, PoisonPolicy};
-use outbox_runtime::publish::{EventBridgePublisher, RetryPolicy};
+use outbox_runtime::publish::{
+    EntryOutcome, EventBridgePublisher, Publisher, RequestError, RetryPolicy,
+};
+use outbox_runtime::{MapError, MappedEvent, Mapper, Record};
 
 fn publisher(endpoint: &str, attempt_timeout: Duration) -> EventBridgePublisher {
     let config = aws_sdk_eventbridge::Config::builder()
@@ -63,6 +70,19 @@ fn accepted_per_item(fake: &FakeEventBridge) -> BTreeMap<String, Vec<u64>> {
             .push(detail["n"].as_u64().unwrap());
     }
     per_item
+}
+
+/// The `n` of every accepted detail.
+fn published_numbers(fake: &FakeEventBridge) -> BTreeSet<u64> {
+    fake.log()
+        .accepted
+        .iter()
+        .map(|a| {
+            serde_json::from_str::<serde_json::Value>(&a.detail).unwrap()["n"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect()
 }
 
 fn expected_per_item(count: usize, items: usize) -> BTreeMap<String, Vec<u64>> {
@@ -200,16 +220,7 @@ async fn a_permanent_failure_is_reported_exactly_and_everything_before_it_is_pub
             .as_deref(),
         Some(support::sequence_number(600).as_str())
     );
-    let published: BTreeSet<u64> = fake
-        .log()
-        .accepted
-        .iter()
-        .map(|a| {
-            serde_json::from_str::<serde_json::Value>(&a.detail).unwrap()["n"]
-                .as_u64()
-                .unwrap()
-        })
-        .collect();
+    let published = published_numbers(&fake);
     for i in (0..600u64).filter(|i| i % 7 != 6) {
         assert!(
             published.contains(&i),
@@ -377,4 +388,115 @@ async fn the_x_ray_trace_is_propagated_into_every_entry() {
             .iter()
             .all(|a| a.trace_header.as_deref() == Some(trace))
     );
+}
+
+/// Counts the records it maps (then maps them as [`support::TestMapper`]).
+#[derive(Default)]
+struct CountingMapper(AtomicUsize);
+
+impl Mapper for CountingMapper {
+    fn map(&self, record: &Record, out: &mut Vec<MappedEvent>) -> Result<(), MapError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        support::TestMapper.map(record, out)
+    }
+}
+
+/// Notes how many records were mapped when each request went out, then sends it.
+struct Watching<'a> {
+    inner: EventBridgePublisher,
+    mapper: &'a CountingMapper,
+    mapped_at_send: Mutex<Vec<usize>>,
+}
+
+impl Publisher for Watching<'_> {
+    async fn put_events(&self, entries: &[&Entry]) -> Result<Vec<EntryOutcome>, RequestError> {
+        let mapped = self.mapper.0.load(Ordering::SeqCst);
+        self.mapped_at_send.lock().unwrap().push(mapped);
+        self.inner.put_events(entries).await
+    }
+}
+
+/// Handles `event` with a counting mapper against a fake that takes 2 ms per request, so
+/// mapping has time to go on while requests are in flight. Returns the outcome and how many
+/// records were mapped when each request was sent.
+async fn handle_watched(
+    event: &str,
+    options: &Options,
+) -> (handler::Outcome, Vec<usize>, FakeEventBridge) {
+    let fake = FakeEventBridge::start(Faults {
+        slow_requests: 1.0,
+        slow_delay: Duration::from_millis(2),
+        ..Faults::default()
+    })
+    .await
+    .unwrap();
+    let mapper = CountingMapper::default();
+    let publisher = Watching {
+        inner: publisher(&fake.endpoint(), Duration::from_secs(5)),
+        mapper: &mapper,
+        mapped_at_send: Mutex::default(),
+    };
+    let outcome = handler::handle(&mapper, &publisher, event, options, None, None)
+        .await
+        .unwrap();
+    let mapped_at_send = publisher.mapped_at_send.into_inner().unwrap();
+    (outcome, mapped_at_send, fake)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishing_starts_while_the_batch_is_still_being_mapped() {
+    let (count, items) = (1_000, 50);
+    let event = support::batch(count, items);
+    let (outcome, mapped_at_send, fake) = handle_watched(&event, &options(3)).await;
+    assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
+    assert!(
+        mapped_at_send[0] < 200,
+        "the first request waits only for its wave, not for the whole batch: {} of {count} \
+         records were mapped",
+        mapped_at_send[0]
+    );
+    assert!(
+        mapped_at_send.windows(2).all(|w| w[0] <= w[1]) && mapped_at_send.last() == Some(&count),
+        "mapping went on between requests: {mapped_at_send:?}"
+    );
+    assert_eq!(
+        accepted_per_item(&fake),
+        expected_per_item(count, items),
+        "every event exactly once, each item's in stream order"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_record_found_while_publishing_ends_the_batch_there() {
+    let records: Vec<serde_json::Value> = (0..1_000)
+        .map(|i| {
+            let poison = if i == 500 {
+                r#", "poison": {"BOOL": true}"#
+            } else {
+                ""
+            };
+            support::record(i, "INSERT", &format!("ITEM#{i}"), i, poison)
+        })
+        .collect();
+    let event = serde_json::json!({ "Records": records }).to_string();
+    let (outcome, mapped_at_send, fake) = handle_watched(&event, &options(3)).await;
+    assert!(
+        mapped_at_send[0] < 500,
+        "requests went out before the poison record was mapped: {mapped_at_send:?}"
+    );
+    let failure = outcome.failure.expect("record 500 is poison");
+    assert_eq!(failure.kind, FailureKind::Map);
+    assert_eq!(
+        outcome.response.batch_item_failures[0]
+            .item_identifier
+            .as_deref(),
+        Some(support::sequence_number(500).as_str())
+    );
+    let published = published_numbers(&fake);
+    assert_eq!(
+        published,
+        (0..500).collect::<BTreeSet<u64>>(),
+        "everything before the poison record, and nothing after it"
+    );
+    assert_eq!(outcome.stats.published, 500);
 }
