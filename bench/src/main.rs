@@ -98,20 +98,18 @@ fn map_to_requests(event: &str, options: &Options) -> Result<usize, handler::Bat
     let prepared = handler::prepare(&Mapping, event, options, None)?;
     let entries = &prepared.entries;
     let mut body = Vec::with_capacity(64 * 1024);
-    for wave in batch::waves(entries, options.limits) {
-        for request in wave {
-            body.clear();
-            body.extend_from_slice(b"{\"Entries\":[");
-            for (n, &i) in request.iter().enumerate() {
-                if n > 0 {
-                    body.push(b',');
-                }
-                serde_json::to_writer(&mut body, &entries[i])
-                    .map_err(handler::BatchError::NotABatch)?;
+    for request in batch::requests(entries, options.limits) {
+        body.clear();
+        body.extend_from_slice(b"{\"Entries\":[");
+        for (n, &i) in request.iter().enumerate() {
+            if n > 0 {
+                body.push(b',');
             }
-            body.extend_from_slice(b"]}");
-            black_box(&body);
+            serde_json::to_writer(&mut body, &entries[i])
+                .map_err(handler::BatchError::NotABatch)?;
         }
+        body.extend_from_slice(b"]}");
+        black_box(&body);
     }
     Ok(entries.len())
 }

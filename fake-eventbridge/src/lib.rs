@@ -27,6 +27,9 @@ pub struct Faults {
     pub slow_requests: f64,
     /// How long a slow request takes.
     pub slow_delay: Duration,
+    /// Up to this much more, drawn uniformly per slow request (latency that varies, as a real
+    /// service's does).
+    pub slow_jitter: Duration,
     /// Entries whose `Detail` contains this text are rejected with `InvalidArgument` (not
     /// retryable), every time.
     pub reject_detail_containing: Option<String>,
@@ -226,7 +229,8 @@ fn decide(state: &Mutex<State>, target: &str, body: &[u8]) -> Plan {
     if state.rng.f64() < faults.drop_connections {
         return Plan::Drop;
     }
-    let delay = (state.rng.f64() < faults.slow_requests).then_some(faults.slow_delay);
+    let delay = (state.rng.f64() < faults.slow_requests)
+        .then(|| faults.slow_delay + faults.slow_jitter.mul_f64(state.rng.f64()));
     if state.rng.f64() < faults.fail_requests {
         return Plan::Respond(
             delay,

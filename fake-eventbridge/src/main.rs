@@ -1,8 +1,11 @@
 //! `fake-eventbridge`: runs the fault-injecting PutEvents server until killed, printing its
 //! endpoint URL on the first line of stdout.
 //!
-//! `fake-eventbridge [--port P] [--throttle F] [--fail-requests F] [--drop F] [--seed N] [--count-only]`
+//! `fake-eventbridge [--port P] [--throttle F] [--fail-requests F] [--drop F] [--seed N]
+//! [--latency-ms MIN[-MAX]] [--count-only]`
 //!
+//! `--latency-ms`: answer every request after MIN ms, or after a time drawn uniformly between MIN
+//! and MAX ms (the latency of a real service, for benchmarks).
 //! `--count-only`: count accepted entries instead of keeping them (benchmarks).
 
 use std::time::Duration;
@@ -24,12 +27,20 @@ async fn main() -> std::io::Result<()> {
             .and_then(|v| v.parse::<f64>().ok())
             .unwrap_or(0.0)
     };
+    // `--latency-ms 5-15`: from 5 to 15 ms; `--latency-ms 10`: 10 ms.
+    let latency = flag(&args, "--latency-ms").map(|spec| {
+        let (min, max) = spec.split_once('-').unwrap_or((&spec, &spec));
+        let ms = |v: &str| Duration::from_secs_f64(v.parse::<f64>().unwrap_or(0.0) / 1000.0);
+        (ms(min), ms(max).saturating_sub(ms(min)))
+    });
     let faults = Faults {
         throttle_entries: number("--throttle"),
         fail_requests: number("--fail-requests"),
         drop_connections: number("--drop"),
         seed: number("--seed") as u64,
-        slow_delay: Duration::from_millis(0),
+        slow_requests: if latency.is_some() { 1.0 } else { 0.0 },
+        slow_delay: latency.map(|(min, _)| min).unwrap_or_default(),
+        slow_jitter: latency.map(|(_, spread)| spread).unwrap_or_default(),
         count_only: args.iter().any(|a| a == "--count-only"),
         ..Faults::default()
     };

@@ -1,12 +1,11 @@
 //! Packing entries into PutEvents requests.
 //!
-//! Requests go out in waves: the requests of one wave are in flight together, and the next wave
-//! starts when the previous one is done (retries included). A wave never holds two entries of
-//! the same item, so an item's events reach EventBridge in stream order even when an earlier
-//! one has to be retried. Each request holds at most 10 entries and at most the request size
-//! limit, counted the way EventBridge counts it.
-
-use std::collections::HashSet;
+//! Requests go out through a sliding window: up to `max_in_flight` requests are in flight, and
+//! a new one starts as soon as one is answered. An entry goes out only when no earlier entry of
+//! its item is still unpublished (in flight, or waiting to be retried), and a request never
+//! holds two entries of one item, so an item's events reach EventBridge in stream order even
+//! when an earlier one has to be retried; other items do not wait for it. Each request holds
+//! at most 10 entries and at most the request size limit, counted the way EventBridge counts it.
 
 use crate::entry::Entry;
 
@@ -31,79 +30,68 @@ impl Default for Limits {
     }
 }
 
-/// A request: indexes into the entries.
+/// A request: positions of entries in the queue they were taken from.
 pub type Request = Vec<usize>;
 
-/// Requests sent together.
-pub type Wave = Vec<Request>;
+/// Queued entries [`next_request`] looks at for one request: enough to fill it past a run of
+/// entries held back behind their items, few enough that one hot item cannot make every pick
+/// a scan of the whole batch.
+pub const LOOKAHEAD: usize = 1_024;
 
-/// Packs `entries` (each no larger than a request) into waves of requests, in order.
-pub fn waves(entries: &[Entry], limits: Limits) -> Vec<Wave> {
-    let mut waves = Vec::new();
-    let mut start = 0;
-    while start < entries.len() {
-        let (mut wave, _) = first_wave(&entries[start..], limits);
-        let taken: usize = wave.iter().map(Vec::len).sum();
-        wave.iter_mut().flatten().for_each(|index| *index += start);
-        waves.push(wave);
-        start += taken;
-    }
-    waves
-}
-
-/// The first wave of `entries` (indexes from the first entry), and whether it is complete: the
-/// entry after it starts another wave. An incomplete wave took every entry and could take more.
-pub fn first_wave<'e>(
-    entries: impl IntoIterator<Item = &'e Entry>,
+/// The next request to send from `queue` (entries waiting to go out, each item's in stream
+/// order), as positions in it, in order: up to `max_entries` entries within
+/// `max_request_bytes`, at most one per item, none of an item `busy` says has an entry in
+/// flight, and none behind a queued entry of its own item. An entry that no longer fits ends
+/// the request. Unless `partial`, a request that could still take more entries is not taken
+/// (empty): more are being mapped. With `partial` and the first entry's item not busy, the
+/// request holds at least that entry.
+pub fn next_request<'e>(
+    queue: impl IntoIterator<Item = &'e Entry>,
+    busy: impl Fn(&str) -> bool,
     limits: Limits,
-) -> (Wave, bool) {
-    let mut wave: Wave = Vec::new();
-    let mut keys: HashSet<&str> = HashSet::new();
-    let mut request: Request = Vec::new();
+    partial: bool,
+) -> Request {
+    let mut request = Request::with_capacity(limits.max_entries);
+    // The items of the entries taken: a later entry of one waits for the next request.
+    let mut taken: Vec<&str> = Vec::with_capacity(limits.max_entries);
     let mut bytes = 0;
-    for (index, entry) in entries.into_iter().enumerate() {
+    for (position, entry) in queue.into_iter().take(LOOKAHEAD).enumerate() {
+        let key = entry.item_key.as_str();
+        if taken.contains(&key) || busy(key) {
+            continue;
+        }
         let size = entry.size();
-        let request_full = request.len() == limits.max_entries
-            || (!request.is_empty() && bytes + size > limits.max_request_bytes);
-        let repeats_key = keys.contains(entry.item_key.as_str());
-        if repeats_key || (request_full && wave.len() + 1 == limits.max_in_flight) {
-            if !request.is_empty() {
-                wave.push(request);
-            }
-            return (wave, true);
+        if !request.is_empty() && bytes + size > limits.max_request_bytes {
+            return request;
         }
-        if request_full {
-            wave.push(std::mem::take(&mut request));
-            bytes = 0;
-        }
-        request.push(index);
+        request.push(position);
+        taken.push(key);
         bytes += size;
-        keys.insert(&entry.item_key);
+        if request.len() == limits.max_entries {
+            return request;
+        }
     }
-    if !request.is_empty() {
-        wave.push(request);
+    if !partial {
+        request.clear();
     }
-    (wave, false)
+    request
 }
 
-/// Packs the entries at `indices` (in order, distinct items) into requests.
-pub fn pack(indices: &[usize], entries: &[Entry], limits: Limits) -> Vec<Request> {
+/// The requests `entries` go out in when each is answered before the next is picked, every
+/// entry accepted: the order the mapping benchmark serializes them in. Indexes into `entries`.
+pub fn requests(entries: &[Entry], limits: Limits) -> Vec<Vec<usize>> {
+    let mut queue: Vec<usize> = (0..entries.len()).collect();
     let mut requests = Vec::new();
-    let mut request: Request = Vec::new();
-    let mut bytes = 0;
-    for &index in indices {
-        let size = entries[index].size();
-        if request.len() == limits.max_entries
-            || (!request.is_empty() && bytes + size > limits.max_request_bytes)
-        {
-            requests.push(std::mem::take(&mut request));
-            bytes = 0;
-        }
-        request.push(index);
-        bytes += size;
-    }
-    if !request.is_empty() {
-        requests.push(request);
+    while !queue.is_empty() {
+        let positions = next_request(queue.iter().map(|&i| &entries[i]), |_| false, limits, true);
+        requests.push(positions.iter().map(|&p| queue[p]).collect());
+        let mut taken = positions.into_iter().peekable();
+        let mut position = 0;
+        queue.retain(|_| {
+            let keep = taken.next_if_eq(&position).is_none();
+            position += 1;
+            keep
+        });
     }
     requests
 }

@@ -1,21 +1,23 @@
-//! One invocation: decode and map the records, publish the entries in waves with bounded
-//! retries (the first wave goes out as soon as it is mapped; mapping goes on while requests are
-//! in flight), and answer with `batchItemFailures` (ReportBatchItemFailures semantics for
-//! streams: the first failed record; everything before it was published).
+//! One invocation: decode and map the records, publish the entries through a sliding window of
+//! requests with bounded retries (the first request goes out as soon as it is mapped; mapping
+//! goes on while requests are in flight), and answer with `batchItemFailures`
+//! (ReportBatchItemFailures semantics for streams: the first failed record; everything before
+//! it was published).
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
-use std::future::Future;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use futures_util::StreamExt;
+use futures_util::future::Either;
+use futures_util::stream::FuturesUnordered;
 use serde::Serialize;
 
-use crate::batch::{self, Limits, Wave};
+use crate::batch::{self, Limits};
 use crate::entry::{Entry, ID_RESOURCE_PREFIX, MappedEvent, event_id};
 use crate::error::{FailureKind, MapError, RecordError};
-use crate::publish::{EntryOutcome, Publisher, RetryPolicy};
+use crate::publish::{EntryOutcome, Publisher, RequestError, RetryPolicy};
 use crate::record::Record;
 
 /// The generated part of a relay: which events a record produces.
@@ -157,7 +159,7 @@ struct Preparer<'a, 'p, M> {
     records: std::iter::Enumerate<crate::record::Records<'a>>,
     /// Scratch space for one record's events.
     mapped: Vec<MappedEvent>,
-    /// Entries mapped and not yet taken into a wave, in record order.
+    /// Entries mapped and not sent yet (or to be retried), each item's in record order.
     entries: VecDeque<Entry>,
     /// Each record's sequence number (when it could be read), for the records mapped so far.
     sequence_numbers: Vec<Option<Cow<'a, str>>>,
@@ -247,34 +249,31 @@ impl<'a, 'p, M: Mapper> Preparer<'a, 'p, M> {
         }
     }
 
-    /// The next wave to send, with its entries (indexes in a request are into them): mapping
-    /// more records until the wave is complete; `None` when every entry is taken.
-    fn next_wave(&mut self) -> Option<(Vec<Entry>, Wave)> {
-        loop {
-            let (wave, complete) = batch::first_wave(&self.entries, self.options.limits);
-            if complete || (self.done && !wave.is_empty()) {
-                let taken: usize = wave.iter().map(Vec::len).sum();
-                return Some((self.entries.drain(..taken).collect(), wave));
-            }
-            if self.done {
-                return None;
-            }
-            self.step(STEP_RECORDS);
+    /// Takes the next request to send out of the mapped entries (see [`batch::next_request`]):
+    /// a request that could take more entries waits while records are left to map. Entries of
+    /// records at or after the failed record are dropped first: nothing after it is sent.
+    fn take_request(&mut self, busy: &HashSet<String>) -> Vec<Entry> {
+        if let Some((failed, _)) = &self.failure {
+            let failed = *failed;
+            self.entries.retain(|e| e.record < failed);
         }
-    }
-
-    /// Awaits `future`, mapping more records whenever it is pending: the mapping is synchronous,
-    /// so after each step it yields to the runtime, which moves the requests in flight along.
-    async fn while_mapping<F: Future>(&mut self, future: F) -> F::Output {
-        let mut future = std::pin::pin!(future);
-        while !self.done {
-            if let Some(output) = futures_util::future::poll_immediate(future.as_mut()).await {
-                return output;
-            }
-            self.step(STEP_RECORDS);
-            tokio::task::yield_now().await;
+        let positions = batch::next_request(
+            &self.entries,
+            |key| busy.contains(key),
+            self.options.limits,
+            self.done,
+        );
+        if positions.iter().enumerate().all(|(n, &p)| n == p) {
+            return self.entries.drain(..positions.len()).collect();
         }
-        future.await
+        // Entries held back behind their items stay queued, in order.
+        let mut request: Vec<Entry> = positions
+            .iter()
+            .rev()
+            .filter_map(|&p| self.entries.remove(p))
+            .collect();
+        request.reverse();
+        request
     }
 
     /// Records that the record of `entry` failed to publish, keeping only the earliest failed
@@ -445,97 +444,137 @@ fn poison_entry(index: usize, ids: PoisonIds, error: &RecordError, options: &Opt
     }
 }
 
-/// Publishes a batch while it is being mapped, wave by wave, and answers for it.
+/// One request in flight: it owns its entries and hands them back with the answer, so an
+/// entry to retry goes back to the queue.
+async fn send(
+    publisher: &impl Publisher,
+    request: Vec<Entry>,
+) -> (Vec<Entry>, Result<Vec<EntryOutcome>, RequestError>) {
+    let result = {
+        let entries: Vec<&Entry> = request.iter().collect();
+        publisher.put_events(&entries).await
+    };
+    (request, result)
+}
+
+/// Publishes a batch while it is being mapped, through a sliding window of requests, and
+/// answers for it.
 async fn publish<M: Mapper>(
     publisher: &impl Publisher,
     mut preparer: Preparer<'_, '_, M>,
     deadline: Option<Instant>,
 ) -> Result<Outcome, BatchError> {
     let options = preparer.options;
-    while let Some((entries, wave)) = preparer.next_wave() {
-        let first_record = entries[0].record;
-        if preparer
-            .failure
-            .as_ref()
-            .is_some_and(|(r, _)| *r < first_record)
-        {
-            break;
+    let mut in_flight = FuturesUnordered::new();
+    // Items with an entry in flight: their later entries wait.
+    let mut busy: HashSet<String> = HashSet::new();
+    // Attempts so far of the entries that had to be retried, by event id.
+    let mut attempts: HashMap<String, u32> = HashMap::new();
+    // After a retryable failure nothing new goes out before its backoff is over, as a
+    // throttled client should.
+    let mut hold: Option<Instant> = None;
+    loop {
+        let held = hold.is_some_and(|until| Instant::now() < until);
+        while !held && in_flight.len() < options.limits.max_in_flight {
+            let request = preparer.take_request(&busy);
+            if request.is_empty() {
+                break;
+            }
+            busy.extend(request.iter().map(|e| e.item_key.clone()));
+            in_flight.push(send(publisher, request));
         }
-        let mut pending: Vec<usize> = wave.into_iter().flatten().collect();
-        let mut attempt = 1;
-        loop {
-            let requests = batch::pack(&pending, &entries, options.limits);
-            let sending = futures_util::stream::iter(requests)
-                .map(|request| async {
-                    let batch: Vec<&Entry> = request.iter().map(|&i| &entries[i]).collect();
-                    let result = publisher.put_events(&batch).await;
-                    (request, result)
-                })
-                .buffer_unordered(options.limits.max_in_flight)
-                .collect::<Vec<_>>();
-            let results = preparer.while_mapping(sending).await;
-            let mut retry = Vec::new();
-            for (request, result) in results {
-                match result {
-                    Ok(outcomes) => {
-                        for (index, outcome) in request.into_iter().zip(outcomes) {
-                            match outcome {
-                                EntryOutcome::Accepted => preparer.stats.published += 1,
-                                ref failed if failed.retryable() => retry.push(index),
-                                EntryOutcome::Failed { code, message } => preparer.fail(
-                                    &entries[index],
-                                    format!("EventBridge rejected the event: {code}: {message}"),
-                                    false,
-                                ),
-                            }
-                        }
+        let (request, result) = if !preparer.done {
+            // Map more while requests are in flight; mapping is synchronous, so yield in
+            // between, which moves the connections along.
+            match futures_util::future::poll_immediate(in_flight.next()).await {
+                Some(Some(answer)) => answer,
+                _ => {
+                    preparer.step(STEP_RECORDS);
+                    if !in_flight.is_empty() {
+                        tokio::task::yield_now().await;
                     }
-                    Err(error) if error.retryable => retry.extend(request),
-                    Err(error) => {
-                        for index in request {
-                            preparer.fail(&entries[index], error.to_string(), false);
-                        }
+                    continue;
+                }
+            }
+        } else if let (true, Some(until)) = (held, hold) {
+            let wait = std::pin::pin!(tokio::time::sleep_until(until.into()));
+            match futures_util::future::select(in_flight.next(), wait).await {
+                Either::Left((Some(answer), _)) => answer,
+                _ => continue,
+            }
+        } else if let Some(answer) = in_flight.next().await {
+            answer
+        } else {
+            // Nothing in flight, nothing held, every record mapped: the queue is empty, or
+            // the pick above would have taken its first entry.
+            debug_assert!(preparer.entries.is_empty());
+            break;
+        };
+        let mut retry = Vec::new();
+        for entry in &request {
+            busy.remove(&entry.item_key);
+        }
+        match result {
+            Ok(outcomes) => {
+                for (entry, outcome) in request.into_iter().zip(outcomes) {
+                    match outcome {
+                        EntryOutcome::Accepted => preparer.stats.published += 1,
+                        ref failed if failed.retryable() => retry.push(entry),
+                        EntryOutcome::Failed { code, message } => preparer.fail(
+                            &entry,
+                            format!("EventBridge rejected the event: {code}: {message}"),
+                            false,
+                        ),
                     }
                 }
             }
-            retry.retain(|&i| {
-                preparer
-                    .failure
-                    .as_ref()
-                    .is_none_or(|(r, _)| entries[i].record < *r)
-            });
-            retry.sort_unstable();
-            if retry.is_empty() {
-                break;
+            Err(error) if error.retryable => retry = request,
+            Err(error) => {
+                for entry in &request {
+                    preparer.fail(entry, error.to_string(), false);
+                }
             }
-            attempt += 1;
-            let delay = options.retry.backoff(attempt);
-            let out_of_time = deadline
-                .is_some_and(|d| Instant::now() + delay + options.retry.deadline_margin > d);
+        }
+        retry.retain(|e| preparer.failure.as_ref().is_none_or(|(r, _)| e.record < *r));
+        if retry.is_empty() {
+            continue;
+        }
+        // The entries of one answer are retried together, after one backoff.
+        let attempt_of = |e: &Entry| attempts.get(e.id()).copied().unwrap_or(1) + 1;
+        let delay = options
+            .retry
+            .backoff(retry.iter().map(attempt_of).max().unwrap_or(2));
+        let now = Instant::now();
+        let out_of_time = deadline.is_some_and(|d| now + delay + options.retry.deadline_margin > d);
+        let mut again = Vec::with_capacity(retry.len());
+        for entry in retry {
+            let attempt = attempt_of(&entry);
             if attempt > options.retry.max_attempts || out_of_time {
                 let why = if out_of_time {
                     "the invocation ran out of time"
                 } else {
                     "retries ran out"
                 };
-                for &index in &retry {
-                    preparer.fail(
-                        &entries[index],
-                        format!("{why} after {} attempts", attempt - 1),
-                        true,
-                    );
-                }
-                break;
+                let reason = format!("{why} after {} attempts", attempt - 1);
+                preparer.fail(&entry, reason, true);
+            } else {
+                again.push((entry, attempt));
             }
-            preparer.stats.retried += retry.len();
-            tracing::debug!(
-                attempt,
-                entries = retry.len(),
-                delay_ms = delay.as_millis() as u64,
-                "retrying"
-            );
-            preparer.while_mapping(tokio::time::sleep(delay)).await;
-            pending = retry;
+        }
+        if again.is_empty() {
+            continue;
+        }
+        preparer.stats.retried += again.len();
+        tracing::debug!(
+            entries = again.len(),
+            delay_ms = delay.as_millis() as u64,
+            "retrying"
+        );
+        hold = hold.max(Some(now + delay));
+        // Back to the front of the queue: each is its item's earliest entry not yet published.
+        for (entry, attempt) in again.into_iter().rev() {
+            attempts.insert(entry.id().to_owned(), attempt);
+            preparer.entries.push_front(entry);
         }
     }
     let Preparer {

@@ -1,10 +1,11 @@
 //! Property tests of request packing: whatever the entry sizes, counts and keys, no request
-//! exceeds 10 entries or the size limit, every entry is sent exactly once and in order, and a
-//! wave never holds two entries of the same item.
+//! exceeds 10 entries or the size limit or holds an item twice, every entry is sent exactly
+//! once, and an entry never goes out while an earlier one of its item is unpublished, in
+//! whatever order the requests in flight are answered.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet, VecDeque};
 
-use outbox_runtime::batch::{Limits, pack, waves};
+use outbox_runtime::batch::{Limits, next_request, requests};
 use outbox_runtime::entry::Entry;
 use proptest::prelude::*;
 
@@ -41,38 +42,95 @@ fn entries() -> impl Strategy<Value = (Vec<Entry>, Limits)> {
     })
 }
 
+/// Checks one request against the limits: not empty, at most `max_entries` entries within the
+/// size limit, no item twice.
+fn check_request(request: &[&Entry], limits: Limits) -> Result<(), TestCaseError> {
+    prop_assert!(!request.is_empty());
+    prop_assert!(request.len() <= limits.max_entries);
+    let bytes: usize = request.iter().map(|e| e.size()).sum();
+    prop_assert!(bytes <= limits.max_request_bytes, "{} bytes", bytes);
+    let keys: HashSet<&str> = request.iter().map(|e| e.item_key.as_str()).collect();
+    prop_assert_eq!(keys.len(), request.len(), "an item twice in one request");
+    Ok(())
+}
+
 proptest! {
     #[test]
-    fn waves_respect_every_limit((entries, limits) in entries()) {
-        let waves = waves(&entries, limits);
+    fn requests_respect_every_limit_and_keep_item_order((entries, limits) in entries()) {
+        let requests = requests(&entries, limits);
         let mut sent = Vec::new();
-        for wave in &waves {
-            prop_assert!(!wave.is_empty());
-            prop_assert!(wave.len() <= limits.max_in_flight);
-            let mut keys = HashSet::new();
-            for request in wave {
-                prop_assert!(!request.is_empty());
-                prop_assert!(request.len() <= limits.max_entries);
-                let bytes: usize = request.iter().map(|&i| entries[i].size()).sum();
-                prop_assert!(bytes <= limits.max_request_bytes, "{} bytes", bytes);
-                for &i in request {
-                    prop_assert!(keys.insert(entries[i].item_key.clone()), "item twice in a wave");
-                    sent.push(i);
-                }
+        for request in &requests {
+            check_request(&request.iter().map(|&i| &entries[i]).collect::<Vec<_>>(), limits)?;
+            sent.extend(request);
+        }
+        // Every entry once; each item's in order.
+        let mut sorted = sent.clone();
+        sorted.sort_unstable();
+        prop_assert_eq!(sorted, (0..entries.len()).collect::<Vec<_>>());
+        let mut last: HashMap<&str, usize> = HashMap::new();
+        for &i in &sent {
+            let entry: &Entry = &entries[i];
+            if let Some(previous) = last.insert(&entry.item_key, i) {
+                prop_assert!(previous < i, "item {} out of order", entry.item_key);
             }
         }
-        prop_assert_eq!(sent, (0..entries.len()).collect::<Vec<_>>());
+    }
+
+    /// The window as the handler drives it: requests answered in any order, some entries
+    /// refused and queued again at the front. An entry never goes out while an earlier entry
+    /// of its item is unpublished, and every entry is published once.
+    #[test]
+    fn a_window_answered_in_any_order_keeps_item_order(
+        (entries, limits) in entries(),
+        choices in proptest::collection::vec((any::<prop::sample::Index>(), any::<bool>(), any::<bool>()), 2_000),
+    ) {
+        let mut queue: VecDeque<usize> = (0..entries.len()).collect();
+        let mut in_flight: Vec<Vec<usize>> = Vec::new();
+        let mut published: Vec<usize> = Vec::new();
+        let mut choices = choices.into_iter().cycle();
+        while !(queue.is_empty() && in_flight.is_empty()) {
+            let (pick, refuse, more) = choices.next().unwrap();
+            let busy: HashSet<&str> = in_flight.iter().flatten().map(|&i| entries[i].item_key.as_str()).collect();
+            if in_flight.len() < limits.max_in_flight && (more || in_flight.is_empty()) {
+                let positions = next_request(queue.iter().map(|&i| &entries[i]), |k| busy.contains(k), limits, true);
+                if !positions.is_empty() {
+                    let request: Vec<usize> = positions.iter().map(|&p| queue[p]).collect();
+                    check_request(&request.iter().map(|&i| &entries[i]).collect::<Vec<_>>(), limits)?;
+                    for &i in &request {
+                        let earlier_unpublished = (0..i).any(|j| {
+                            entries[j].item_key == entries[i].item_key && !published.contains(&j)
+                        });
+                        prop_assert!(!earlier_unpublished, "entry {} went out before an earlier one of its item", i);
+                    }
+                    for &p in positions.iter().rev() {
+                        queue.remove(p);
+                    }
+                    in_flight.push(request);
+                    continue;
+                }
+            }
+            prop_assert!(!in_flight.is_empty(), "nothing in flight and nothing to send");
+            let answered = in_flight.swap_remove(pick.index(in_flight.len()));
+            let (refused, accepted) = answered.split_at(if refuse { answered.len() / 2 } else { 0 });
+            published.extend(accepted);
+            for &i in refused.iter().rev() {
+                queue.push_front(i);
+            }
+        }
+        published.sort_unstable();
+        prop_assert_eq!(published, (0..entries.len()).collect::<Vec<_>>());
     }
 
     #[test]
-    fn retries_are_packed_within_limits((entries, limits) in entries(), keep in proptest::collection::vec(any::<bool>(), 300)) {
-        let subset: Vec<usize> = (0..entries.len()).filter(|&i| keep[i]).collect();
-        let requests = pack(&subset, &entries, limits);
-        let flat: Vec<usize> = requests.iter().flatten().copied().collect();
-        prop_assert_eq!(flat, subset);
-        for request in &requests {
-            prop_assert!(request.len() <= limits.max_entries);
-            prop_assert!(request.iter().map(|&i| entries[i].size()).sum::<usize>() <= limits.max_request_bytes);
+    fn a_request_waits_for_more_entries_unless_partial((entries, limits) in entries()) {
+        let full = next_request(&entries, |_| false, limits, false);
+        let any = next_request(&entries, |_| false, limits, true);
+        prop_assert!(full.is_empty() || full == any);
+        if !entries.is_empty() {
+            prop_assert_eq!(any.first(), Some(&0));
+        }
+        if full.is_empty() {
+            prop_assert!(any.len() < limits.max_entries, "a full request was held back");
         }
     }
 }

@@ -98,9 +98,12 @@ fn expected_per_item(count: usize, items: usize) -> BTreeMap<String, Vec<u64>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_and_5xx_lose_nothing_and_keep_item_order() {
+    // Answers take 0 to 3 ms, so they come back out of order.
     let fake = FakeEventBridge::start(Faults {
         throttle_entries: 0.3,
         fail_requests: 0.05,
+        slow_requests: 1.0,
+        slow_jitter: Duration::from_millis(3),
         seed: 7,
         ..Faults::default()
     })
@@ -499,4 +502,87 @@ async fn a_poison_record_found_while_publishing_ends_the_batch_there() {
         "everything before the poison record, and nothing after it"
     );
     assert_eq!(outcome.stats.published, 500);
+}
+
+/// Counts requests and how many are in flight at once.
+#[derive(Default)]
+struct Window {
+    inner: Option<EventBridgePublisher>,
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
+    requests: AtomicUsize,
+}
+
+impl Publisher for Window {
+    async fn put_events(&self, entries: &[&Entry]) -> Result<Vec<EntryOutcome>, RequestError> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        let result = self.inner.as_ref().unwrap().put_events(entries).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        result
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_waiting_for_its_earlier_event_holds_back_only_itself() {
+    // 2,000 writes to 300 items in a scattered order: an item comes back within a few dozen
+    // records, so waves that ended at an item's second entry held 2 or 3 requests; the window
+    // keeps 8 full requests in flight.
+    let fake = FakeEventBridge::start(Faults {
+        slow_requests: 1.0,
+        slow_delay: Duration::from_millis(1),
+        slow_jitter: Duration::from_millis(4),
+        seed: 3,
+        ..Faults::default()
+    })
+    .await
+    .unwrap();
+    let mut rng = fastrand::Rng::with_seed(5);
+    let items: Vec<usize> = (0..2_000).map(|_| rng.usize(..300)).collect();
+    let records: Vec<serde_json::Value> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| support::record(i, "INSERT", &format!("ITEM#{item}"), i, ""))
+        .collect();
+    let event = serde_json::json!({ "Records": records }).to_string();
+    let mut expected: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for (i, item) in items.iter().enumerate() {
+        expected
+            .entry(format!("ITEM#{item}"))
+            .or_default()
+            .push(i as u64);
+    }
+    let publisher = Window {
+        inner: Some(publisher(&fake.endpoint(), Duration::from_secs(5))),
+        ..Window::default()
+    };
+    let outcome = handler::handle(
+        &support::TestMapper,
+        &publisher,
+        &event,
+        &options(3),
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
+    let entries = outcome.stats.published;
+    assert_eq!(
+        publisher.most_in_flight.load(Ordering::SeqCst),
+        8,
+        "the window filled"
+    );
+    let requests = publisher.requests.load(Ordering::SeqCst);
+    assert!(
+        requests <= entries.div_ceil(10) + 8,
+        "{requests} requests for {entries} entries: requests go out full while records are \
+         left to map"
+    );
+    assert_eq!(
+        accepted_per_item(&fake),
+        expected,
+        "every event exactly once, each item's in stream order"
+    );
 }
