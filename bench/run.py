@@ -40,6 +40,12 @@ ITERATIONS = {
     ("conc", 10000): (1, 5),
 }
 QUICK = {key: (1, 2) for key in ITERATIONS}
+# End to end against a fake that answers each request after 5 to 15 ms, as PutEvents does from
+# a Lambda function: what the window of requests in flight is worth once the network is not
+# loopback.
+LATENCY_MS = "5-15"
+LATENCY = {("conc", 1000): (1, 5), ("conc", 10000): (1, 3)}
+QUICK_LATENCY = {key: (0, 1) for key in LATENCY}
 
 
 def run(cmd, **kwargs):
@@ -137,10 +143,12 @@ def main():
         print(f"same entries: {count} records -> {same_entries(files[count])} entries", file=sys.stderr)
 
     fake = subprocess.Popen([str(RELEASE / "fake-eventbridge"), "--count-only"], stdout=subprocess.PIPE, text=True)
-    endpoint = fake.stdout.readline().strip()
-    env = dict(os.environ, EVENTBRIDGE_ENDPOINT=endpoint, AWS_REGION="eu-west-1",
+    slow = subprocess.Popen([str(RELEASE / "fake-eventbridge"), "--count-only", "--latency-ms", LATENCY_MS],
+                            stdout=subprocess.PIPE, text=True)
+    env = dict(os.environ, EVENTBRIDGE_ENDPOINT=fake.stdout.readline().strip(), AWS_REGION="eu-west-1",
                AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", NODE_NO_WARNINGS="1")
     env.pop("EVENT_BUS_NAME", None)
+    slow_env = dict(env, EVENTBRIDGE_ENDPOINT=slow.stdout.readline().strip())
     raw = []
     try:
         for r in range(rounds):
@@ -151,6 +159,13 @@ def main():
                     raw.append(m)
                     print(f"round {r + 1}/{rounds}: {impl} {mode} {count}: "
                           f"{m['median_ms']:.2f} ms, {m['cpu_median_ms']:.2f} ms CPU", file=sys.stderr)
+            for (mode, count), (warmup, iterations) in (QUICK_LATENCY if args.quick else LATENCY).items():
+                for impl in impls:
+                    m = measure(impl, files[count], mode, warmup, iterations, slow_env)
+                    m["mode"] = f"{mode}-latency"
+                    raw.append(m)
+                    print(f"round {r + 1}/{rounds}: {impl} {mode} {count}, {LATENCY_MS} ms per request: "
+                          f"{m['median_ms']:.2f} ms, {m['cpu_median_ms']:.2f} ms CPU", file=sys.stderr)
             for _ in range(3):
                 for impl in impls:
                     m = measure(impl, files[1], "seq", 0, 1, env)
@@ -158,6 +173,7 @@ def main():
                     raw.append(m)
     finally:
         fake.terminate()
+        slow.terminate()
 
     def pick(impl, mode, records, key):
         return median([m[key] for m in raw
@@ -188,6 +204,13 @@ def main():
             row(f"end to end, {label}, {count:,} records: CPU per record",
                 pick("rust", mode, count, "cpu_median_ms") * 1000 / count,
                 pick("node", mode, count, "cpu_median_ms") * 1000 / count, "µs", "lower")
+    for count in (1000, 10000):
+        label = f"end to end, 8 requests in flight, PutEvents answered in {LATENCY_MS} ms, {count:,} records"
+        row(f"{label}: records/s", pick("rust", "conc-latency", count, "records_per_s"),
+            pick("node", "conc-latency", count, "records_per_s"), "records/s", "higher")
+        row(f"{label}: CPU per record",
+            pick("rust", "conc-latency", count, "cpu_median_ms") * 1000 / count,
+            pick("node", "conc-latency", count, "cpu_median_ms") * 1000 / count, "µs", "lower")
     row("cold start: spawn to first handled invocation (1 record)",
         pick("rust", "cold", 1, "spawn_to_first_ms"), pick("node", "cold", 1, "spawn_to_first_ms"),
         "ms", "lower", 0.2)
