@@ -145,10 +145,17 @@ pub fn prepare<'a>(
     })
 }
 
-/// Records mapped per step while requests are in flight (about 40 µs of work): small enough
-/// that an answered request is seen promptly (measured: 8 to 24 records per step were equally
-/// fast, 96 and more up to 15% slower end to end), large enough to keep yielding cheap.
+/// Records mapped per step while every slot of the window is busy (about 40 µs of work): small
+/// enough that an answered request is replaced promptly (8 to 24 records per step measured
+/// alike, 96 and more up to 15% slower one request at a time), large enough to keep yielding
+/// cheap.
 const STEP_RECORDS: usize = 16;
+
+/// Records mapped per step while a slot is free: the next request waits on mapping, not on an
+/// answer, so the connections are looked at less often (each look is a trip through the
+/// runtime and the kernel; with 8 in flight, 128 records per step took 10-15% less CPU than 16
+/// on the 10,000-record batch).
+const STEP_RECORDS_SLOT_FREE: usize = 128;
 
 /// A batch being decoded and mapped a few records at a time, so that publishing can start
 /// with the first entries and mapping goes on while requests are in flight.
@@ -489,7 +496,13 @@ async fn publish<M: Mapper>(
             match futures_util::future::poll_immediate(in_flight.next()).await {
                 Some(Some(answer)) => answer,
                 _ => {
-                    preparer.step(STEP_RECORDS);
+                    let slot_free =
+                        !in_flight.is_empty() && in_flight.len() < options.limits.max_in_flight;
+                    preparer.step(if slot_free {
+                        STEP_RECORDS_SLOT_FREE
+                    } else {
+                        STEP_RECORDS
+                    });
                     if !in_flight.is_empty() {
                         tokio::task::yield_now().await;
                     }
