@@ -510,8 +510,13 @@ async fn publish<M: Mapper>(
                 }
             }
         } else if let (true, Some(until)) = (held, hold) {
-            let wait = std::pin::pin!(tokio::time::sleep_until(until.into()));
-            match futures_util::future::select(in_flight.next(), wait).await {
+            // Every record is mapped and retries wait: wait for an answer or the backoff.
+            let wait = tokio::time::sleep_until(until.into());
+            if in_flight.is_empty() {
+                wait.await;
+                continue;
+            }
+            match futures_util::future::select(in_flight.next(), std::pin::pin!(wait)).await {
                 Either::Left((Some(answer), _)) => answer,
                 _ => continue,
             }
