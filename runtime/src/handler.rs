@@ -528,71 +528,11 @@ async fn publish<M: Mapper>(
             debug_assert!(preparer.entries.is_empty());
             break;
         };
-        let mut retry = Vec::new();
         for entry in &request {
             busy.remove(&entry.item_key);
         }
-        match result {
-            Ok(outcomes) => {
-                for (entry, outcome) in request.into_iter().zip(outcomes) {
-                    match outcome {
-                        EntryOutcome::Accepted => preparer.stats.published += 1,
-                        ref failed if failed.retryable() => retry.push(entry),
-                        EntryOutcome::Failed { code, message } => preparer.fail(
-                            &entry,
-                            format!("EventBridge rejected the event: {code}: {message}"),
-                            false,
-                        ),
-                    }
-                }
-            }
-            Err(error) if error.retryable => retry = request,
-            Err(error) => {
-                for entry in &request {
-                    preparer.fail(entry, error.to_string(), false);
-                }
-            }
-        }
-        retry.retain(|e| preparer.failure.as_ref().is_none_or(|(r, _)| e.record < *r));
-        if retry.is_empty() {
-            continue;
-        }
-        // The entries of one answer are retried together, after one backoff.
-        let attempt_of = |e: &Entry| attempts.get(e.id()).copied().unwrap_or(1) + 1;
-        let delay = options
-            .retry
-            .backoff(retry.iter().map(attempt_of).max().unwrap_or(2));
-        let now = Instant::now();
-        let out_of_time = deadline.is_some_and(|d| now + delay + options.retry.deadline_margin > d);
-        let mut again = Vec::with_capacity(retry.len());
-        for entry in retry {
-            let attempt = attempt_of(&entry);
-            if attempt > options.retry.max_attempts || out_of_time {
-                let why = if out_of_time {
-                    "the invocation ran out of time"
-                } else {
-                    "retries ran out"
-                };
-                let reason = format!("{why} after {} attempts", attempt - 1);
-                preparer.fail(&entry, reason, true);
-            } else {
-                again.push((entry, attempt));
-            }
-        }
-        if again.is_empty() {
-            continue;
-        }
-        preparer.stats.retried += again.len();
-        tracing::debug!(
-            entries = again.len(),
-            delay_ms = delay.as_millis() as u64,
-            "retrying"
-        );
-        hold = hold.max(Some(now + delay));
-        // Back to the front of the queue: each is its item's earliest entry not yet published.
-        for (entry, attempt) in again.into_iter().rev() {
-            attempts.insert(entry.id().to_owned(), attempt);
-            preparer.entries.push_front(entry);
+        if let Some(until) = settle(&mut preparer, &mut attempts, request, result, deadline) {
+            hold = hold.max(Some(until));
         }
     }
     let Preparer {
@@ -617,6 +557,82 @@ async fn publish<M: Mapper>(
         failure,
         stats,
     })
+}
+
+/// Books an answered request: accepted entries are published, refused ones fail their record,
+/// and those to retry go back to the front of the queue. Returns when the backoff of a retry
+/// is over: nothing new goes out before.
+fn settle<M: Mapper>(
+    preparer: &mut Preparer<'_, '_, M>,
+    attempts: &mut HashMap<String, u32>,
+    request: Vec<Entry>,
+    result: Result<Vec<EntryOutcome>, RequestError>,
+    deadline: Option<Instant>,
+) -> Option<Instant> {
+    let options = preparer.options;
+    let mut retry = Vec::new();
+    match result {
+        Ok(outcomes) => {
+            for (entry, outcome) in request.into_iter().zip(outcomes) {
+                match outcome {
+                    EntryOutcome::Accepted => preparer.stats.published += 1,
+                    ref failed if failed.retryable() => retry.push(entry),
+                    EntryOutcome::Failed { code, message } => preparer.fail(
+                        &entry,
+                        format!("EventBridge rejected the event: {code}: {message}"),
+                        false,
+                    ),
+                }
+            }
+        }
+        Err(error) if error.retryable => retry = request,
+        Err(error) => {
+            for entry in &request {
+                preparer.fail(entry, error.to_string(), false);
+            }
+        }
+    }
+    retry.retain(|e| preparer.failure.as_ref().is_none_or(|(r, _)| e.record < *r));
+    if retry.is_empty() {
+        return None;
+    }
+    // The entries of one answer are retried together, after one backoff.
+    let attempt_of = |e: &Entry| attempts.get(e.id()).copied().unwrap_or(1) + 1;
+    let delay = options
+        .retry
+        .backoff(retry.iter().map(attempt_of).max().unwrap_or(2));
+    let now = Instant::now();
+    let out_of_time = deadline.is_some_and(|d| now + delay + options.retry.deadline_margin > d);
+    let mut again = Vec::with_capacity(retry.len());
+    for entry in retry {
+        let attempt = attempt_of(&entry);
+        if attempt > options.retry.max_attempts || out_of_time {
+            let why = if out_of_time {
+                "the invocation ran out of time"
+            } else {
+                "retries ran out"
+            };
+            let reason = format!("{why} after {} attempts", attempt - 1);
+            preparer.fail(&entry, reason, true);
+        } else {
+            again.push((entry, attempt));
+        }
+    }
+    if again.is_empty() {
+        return None;
+    }
+    preparer.stats.retried += again.len();
+    tracing::debug!(
+        entries = again.len(),
+        delay_ms = delay.as_millis() as u64,
+        "retrying"
+    );
+    // Back to the front of the queue: each is its item's earliest entry not yet published.
+    for (entry, attempt) in again.into_iter().rev() {
+        attempts.insert(entry.id().to_owned(), attempt);
+        preparer.entries.push_front(entry);
+    }
+    Some(now + delay)
 }
 
 /// Decodes, maps and publishes one batch.
