@@ -93,6 +93,9 @@ impl EventBridgePublisher {
     pub fn from_sdk_config(config: &aws_config::SdkConfig, attempt_timeout: Duration) -> Self {
         let config = aws_sdk_eventbridge::config::Builder::from(config)
             .retry_config(aws_config::retry::RetryConfig::disabled())
+            .stalled_stream_protection(
+                aws_sdk_eventbridge::config::StalledStreamProtectionConfig::disabled(),
+            )
             .timeout_config(
                 aws_config::timeout::TimeoutConfig::builder()
                     .operation_attempt_timeout(attempt_timeout)
