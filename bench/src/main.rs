@@ -192,8 +192,7 @@ async fn bench(cli: Cli, started: Instant) -> Result<serde_json::Value, String> 
 fn main() -> ExitCode {
     let started = Instant::now();
     let cli = Cli::parse();
-    // The allocator setting and the runtime the relay runs with (`outbox_runtime::run`).
-    outbox_runtime::keep_freed_memory();
+    // The runtime the relay runs on (`outbox_runtime::run`).
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

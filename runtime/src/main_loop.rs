@@ -108,10 +108,8 @@ pub(crate) struct DevArgs {
 ///
 /// One thread: an invocation maps its batch, then waits on PutEvents requests, and a Lambda
 /// function of the default size has a fraction of one vCPU. Worker threads only added wakeups
-/// across threads (10-15% more CPU per record in `bench/run.py`'s end-to-end runs). Freed
-/// memory is kept for the next invocation ([`crate::keep_freed_memory`]).
+/// across threads (10-15% more CPU per record in `bench/run.py`'s end-to-end runs).
 pub fn run<M: Mapper + 'static>(mapper: M, defaults: Defaults) -> std::process::ExitCode {
-    crate::keep_freed_memory();
     match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
