@@ -89,7 +89,9 @@ impl EventBridgePublisher {
         Self::from_sdk_config(&loader.load().await, attempt_timeout)
     }
 
-    /// A client from an SDK configuration, with SDK retries off and a per-attempt timeout.
+    /// A client from an SDK configuration, with SDK retries off and a per-attempt timeout. The
+    /// SDK's stalled-stream protection is off too: the attempt timeout bounds a stalled attempt,
+    /// and the protection costs a throughput check and a timer per request.
     pub fn from_sdk_config(config: &aws_config::SdkConfig, attempt_timeout: Duration) -> Self {
         let config = aws_sdk_eventbridge::config::Builder::from(config)
             .retry_config(aws_config::retry::RetryConfig::disabled())
