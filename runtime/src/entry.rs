@@ -48,7 +48,7 @@ impl Default for SchemaCell {
 impl EventSpec {
     /// Checks a serialized detail against the event's schema (formats included). The reason
     /// names each failing JSON pointer and schema keyword, never the values (no item contents).
-    pub fn check(&self, detail: &str) -> Result<(), String> {
+    pub fn check(&self, detail: &serde_json::Value) -> Result<(), String> {
         let validator = self
             .compiled
             .0
@@ -62,13 +62,12 @@ impl EventSpec {
             })
             .as_ref()
             .map_err(|e| format!("the {} schema does not compile: {e}", self.name))?;
-        let value: serde_json::Value = serde_json::from_str(detail).map_err(|e| e.to_string())?;
         // The common case answers yes or no without building error reports.
-        if validator.is_valid(&value) {
+        if validator.is_valid(detail) {
             return Ok(());
         }
         let problems: Vec<String> = validator
-            .iter_errors(&value)
+            .iter_errors(detail)
             .map(|e| {
                 let keyword = e.schema_path().to_string();
                 let keyword = keyword.rsplit('/').next().unwrap_or_default().to_owned();
@@ -102,6 +101,10 @@ pub struct MappedEvent {
     pub spec: &'static EventSpec,
     /// The detail, serialized.
     pub detail: String,
+    /// The detail as a JSON value, for the schema check: built from the typed detail by
+    /// [`MappedEvent::new`], so the text is not parsed back (`None`: the check parses
+    /// `detail`, and reports what parsing it says).
+    pub value: Option<serde_json::Value>,
 }
 
 /// The prefix of the event-id resource every entry carries.
@@ -162,10 +165,14 @@ pub fn event_id(record_event_id: &str, spec: &EventSpec) -> String {
 }
 
 impl MappedEvent {
-    /// Serializes `detail` for `spec`.
+    /// Serializes `detail` for `spec`, as text and as the value its schema is checked against.
     pub fn new(spec: &'static EventSpec, detail: &impl Serialize) -> Result<Self, crate::MapError> {
-        serde_json::to_string(detail)
-            .map(|detail| MappedEvent { spec, detail })
-            .map_err(|e| crate::MapError::new(spec.name, "detail", e.to_string()))
+        let text = serde_json::to_string(detail)
+            .map_err(|e| crate::MapError::new(spec.name, "detail", e.to_string()))?;
+        Ok(MappedEvent {
+            spec,
+            detail: text,
+            value: serde_json::to_value(detail).ok(),
+        })
     }
 }

@@ -278,3 +278,50 @@ fn a_well_formed_batch_decodes_in_one_pass_and_a_malformed_one_record_by_record(
         assert_eq!(a.image(Image::Old), b.image(Image::Old));
     }
 }
+
+#[test]
+fn a_detail_checked_as_built_gets_the_verdict_its_text_gets() {
+    // `MappedEvent::new` hands the check the value built from the typed detail; a detail
+    // without it is parsed back from its text. Both must say the same, reasons included.
+    #[derive(serde::Serialize)]
+    struct Detail<'a> {
+        id: &'a str,
+        n: outbox_runtime::Number<'a>,
+    }
+    let numbers = ["7", "1.5", "-0", "1e400", "1.0e2", "9007199254740993"];
+    for n in numbers {
+        let detail = Detail {
+            id: "x",
+            n: outbox_runtime::Number::parse(n).unwrap(),
+        };
+        let built = outbox_runtime::MappedEvent::new(&support::CHANGED, &detail).unwrap();
+        let parsed =
+            serde_json::from_str::<serde_json::Value>(&built.detail).map_err(|e| e.to_string());
+        let by_text = parsed.and_then(|value| support::CHANGED.check(&value));
+        let by_value = match &built.value {
+            Some(value) => support::CHANGED.check(value),
+            // Not representable as a value (1e400): the check parses the text, as before.
+            None => {
+                assert_eq!(n, "1e400");
+                by_text.clone()
+            }
+        };
+        assert_eq!(by_value, by_text, "n = {n}");
+    }
+    let ok = outbox_runtime::MappedEvent::new(
+        &support::CHANGED,
+        &serde_json::json!({"id": "x", "n": 7}),
+    );
+    assert_eq!(
+        support::CHANGED.check(ok.unwrap().value.as_ref().unwrap()),
+        Ok(())
+    );
+    let bad = serde_json::json!({"id": 1, "n": 1.5});
+    assert_eq!(
+        support::CHANGED.check(&bad),
+        Err(
+            "the ItemChanged detail breaks its schema: /id: violates `type`; /n: violates `type`"
+                .into()
+        )
+    );
+}

@@ -41,12 +41,7 @@ impl Mapper for TestMapper {
         let id = f.required("id", f.string("id", record.get(Image::New, "pk"))?)?;
         let n = f.required("n", f.number("n", record.get(Image::New, "n"))?)?;
         let pad = f.string("pad", record.get(Image::New, "pad"))?;
-        let detail = serde_json::to_string(&Detail { id, n, pad })
-            .map_err(|e| MapError::new(CHANGED.name, "detail", e.to_string()))?;
-        out.push(MappedEvent {
-            spec: &CHANGED,
-            detail,
-        });
+        out.push(MappedEvent::new(&CHANGED, &Detail { id, n, pad })?);
         Ok(())
     }
 }
