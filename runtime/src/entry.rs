@@ -175,4 +175,15 @@ impl MappedEvent {
             value: serde_json::to_value(detail).ok(),
         })
     }
+
+    /// Checks the detail against its event's schema: the value built with it, else its text
+    /// parsed (a parse failure is the reason).
+    pub fn check(&self) -> Result<(), String> {
+        match &self.value {
+            Some(value) => self.spec.check(value),
+            None => serde_json::from_str(&self.detail)
+                .map_err(|e| e.to_string())
+                .and_then(|value| self.spec.check(&value)),
+        }
+    }
 }

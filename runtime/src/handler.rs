@@ -383,18 +383,12 @@ fn entries_for(
         .drain(..)
         .map(|event| {
             if options.validate {
-                let value = match event.value {
-                    Some(value) => Ok(value),
-                    None => serde_json::from_str(&event.detail).map_err(|e| e.to_string()),
-                };
-                value
-                    .and_then(|value| event.spec.check(&value))
-                    .map_err(|reason| RecordError {
-                        sequence_number: record.sequence_number_owned(),
-                        kind: FailureKind::Schema,
-                        retryable: false,
-                        reason,
-                    })?;
+                event.check().map_err(|reason| RecordError {
+                    sequence_number: record.sequence_number_owned(),
+                    kind: FailureKind::Schema,
+                    retryable: false,
+                    reason,
+                })?;
             }
             let entry = Entry {
                 record: index,
