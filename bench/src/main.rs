@@ -19,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use clap::{Parser, ValueEnum};
 use outbox_runtime::batch;
 use outbox_runtime::handler::{self, Options};
-use outbox_runtime::publish::EventBridgePublisher;
+use outbox_runtime::publish::{self, EventBridgePublisher, Publisher, SdkPublisher};
 use relay::mapping::{DEFAULTS, Mapping};
 use serde_json::json;
 
@@ -48,6 +48,28 @@ struct Cli {
     /// Timed invocations.
     #[arg(long, default_value_t = 10)]
     iterations: usize,
+    /// Publish through the AWS SDK's EventBridge client instead of the relay's own PutEvents
+    /// client (the comparison in the README).
+    #[arg(long)]
+    sdk_client: bool,
+}
+
+/// The relay's PutEvents client, or the SDK's.
+enum Client {
+    Relay(EventBridgePublisher),
+    Sdk(SdkPublisher),
+}
+
+impl Publisher for Client {
+    async fn put_events(
+        &self,
+        entries: &[&outbox_runtime::entry::Entry],
+    ) -> Result<Vec<publish::EntryOutcome>, publish::RequestError> {
+        match self {
+            Client::Relay(client) => client.put_events(entries).await,
+            Client::Sdk(client) => client.put_events(entries).await,
+        }
+    }
 }
 
 /// This process's resource usage so far.
@@ -98,17 +120,12 @@ fn map_to_requests(event: &str, options: &Options) -> Result<usize, handler::Bat
     let prepared = handler::prepare(&Mapping, event, options, None)?;
     let entries = &prepared.entries;
     let mut body = Vec::with_capacity(64 * 1024);
+    let mut request_entries = Vec::with_capacity(10);
     for request in batch::requests(entries, options.limits) {
         body.clear();
-        body.extend_from_slice(b"{\"Entries\":[");
-        for (n, &i) in request.iter().enumerate() {
-            if n > 0 {
-                body.push(b',');
-            }
-            serde_json::to_writer(&mut body, &entries[i])
-                .map_err(handler::BatchError::NotABatch)?;
-        }
-        body.extend_from_slice(b"]}");
+        request_entries.clear();
+        request_entries.extend(request.iter().map(|&i| &entries[i]));
+        publish::request_body(&request_entries, &mut body);
         black_box(&body);
     }
     Ok(entries.len())
@@ -131,11 +148,17 @@ async fn bench(cli: Cli, started: Instant) -> Result<serde_json::Value, String> 
     let publisher = match cli.mode {
         Mode::Map => None,
         Mode::Seq | Mode::Conc => {
-            let endpoint = std::env::var("EVENTBRIDGE_ENDPOINT").ok();
-            Some(
-                EventBridgePublisher::from_env_at(Duration::from_secs(10), endpoint.as_deref())
-                    .await,
-            )
+            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+            if let Ok(url) = std::env::var("EVENTBRIDGE_ENDPOINT") {
+                loader = loader.endpoint_url(url);
+            }
+            let config = loader.load().await;
+            let attempt_timeout = Duration::from_secs(10);
+            Some(if cli.sdk_client {
+                Client::Sdk(SdkPublisher::from_sdk_config(&config, attempt_timeout))
+            } else {
+                Client::Relay(EventBridgePublisher::from_sdk_config(&config, attempt_timeout).await)
+            })
         }
     };
     let init = started.elapsed();
@@ -176,6 +199,7 @@ async fn bench(cli: Cli, started: Instant) -> Result<serde_json::Value, String> 
     Ok(json!({
         "impl": "rust",
         "mode": format!("{:?}", cli.mode).to_lowercase(),
+        "client": if cli.sdk_client { "sdk" } else { "relay" },
         "records": records,
         "forwarded_per_invocation": forwarded,
         "init_ms": ms(init),

@@ -41,6 +41,10 @@ pub struct Faults {
     /// Count accepted entries without keeping them, so a long benchmark run does not grow
     /// the log (and slow down) as it goes.
     pub count_only: bool,
+    /// Check every request's SigV4 signature as EventBridge does, against these credentials
+    /// (access key id, secret): a request they did not sign, or signed over anything but what
+    /// arrived, gets HTTP 403 `InvalidSignatureException`. `None`: no check.
+    pub signed_by: Option<(String, String)>,
 }
 
 /// An entry the fake accepted.
@@ -87,6 +91,8 @@ pub struct Log {
     pub largest_request_entries: usize,
     /// Bytes (as EventBridge counts them) of the largest request.
     pub largest_request_bytes: usize,
+    /// Why each request refused for its signature was refused ([`Faults::signed_by`]).
+    pub bad_signatures: Vec<String>,
 }
 
 struct State {
@@ -175,17 +181,30 @@ async fn handle(
     state: Arc<Mutex<State>>,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, std::io::Error> {
-    let target = request
-        .headers()
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
+    let (parts, body) = request.into_parts();
+    let target = header(&parts, "x-amz-target")
         .unwrap_or_default()
         .to_owned();
-    let body = match request.into_body().collect().await {
+    let body = match body.collect().await {
         Ok(body) => body.to_bytes(),
         Err(e) => return Err(std::io::Error::other(e)),
     };
-    let plan = decide(&state, &target, &body);
+    let signer = state.lock().expect("state lock").faults.signed_by.clone();
+    let refused =
+        signer.and_then(|(key, secret)| check_signature(&parts, &body, &key, &secret).err());
+    let plan = match refused {
+        Some(reason) => {
+            let body = error_body("InvalidSignatureException", &reason);
+            state
+                .lock()
+                .expect("state lock")
+                .log
+                .bad_signatures
+                .push(reason);
+            Plan::Respond(None, StatusCode::FORBIDDEN, body)
+        }
+        None => decide(&state, &target, &body),
+    };
     match plan {
         Plan::Drop => Err(std::io::Error::other("injected: connection dropped")),
         Plan::Respond(delay, status, body) => {
@@ -201,6 +220,114 @@ async fn handle(
             Ok(response)
         }
     }
+}
+
+fn header<'a>(parts: &'a hyper::http::request::Parts, name: &str) -> Option<&'a str> {
+    parts.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// How far a request's `X-Amz-Date` may be from the fake's clock, as at AWS.
+const CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
+
+/// Checks a request's SigV4 signature the way EventBridge does: the credential scope names the
+/// access key, the day of `X-Amz-Date` and the service `events`; the date is within 15 minutes
+/// of now; and signing the headers the request lists as signed, as they arrived, with the body
+/// as it arrived, gives the same signature. `aws-sigv4` computes the expected signature.
+fn check_signature(
+    parts: &hyper::http::request::Parts,
+    body: &[u8],
+    access_key: &str,
+    secret: &str,
+) -> Result<(), String> {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings};
+    let authorization = header(parts, "authorization").ok_or("no Authorization header")?;
+    let fields = authorization
+        .strip_prefix("AWS4-HMAC-SHA256 ")
+        .ok_or("the Authorization header is not AWS4-HMAC-SHA256")?;
+    let field = |name: &str| {
+        fields
+            .split(", ")
+            .find_map(|f| f.strip_prefix(name)?.strip_prefix('='))
+            .ok_or(format!("the Authorization header has no {name}"))
+    };
+    let (credential, signed_headers, signature) = (
+        field("Credential")?,
+        field("SignedHeaders")?,
+        field("Signature")?,
+    );
+    let scope: Vec<&str> = credential.split('/').collect();
+    let [key, day, region, service, "aws4_request"] = scope[..] else {
+        return Err(format!("malformed credential scope `{credential}`"));
+    };
+    if key != access_key {
+        return Err(format!("unknown access key `{key}`"));
+    }
+    if service != "events" {
+        return Err(format!("signed for the service `{service}`, not `events`"));
+    }
+    let date = header(parts, "x-amz-date").ok_or("no X-Amz-Date header")?;
+    if !date.starts_with(day) || date.len() != 16 {
+        return Err(format!(
+            "X-Amz-Date `{date}` does not match the scope's day `{day}`"
+        ));
+    }
+    let rfc3339 = format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &date[0..4],
+        &date[4..6],
+        &date[6..8],
+        &date[9..11],
+        &date[11..13],
+        &date[13..15]
+    );
+    let time = aws_smithy_types::DateTime::from_str(
+        &rfc3339,
+        aws_smithy_types::date_time::Format::DateTime,
+    )
+    .ok()
+    .and_then(|t| std::time::SystemTime::try_from(t).ok())
+    .ok_or(format!("X-Amz-Date `{date}` is not a time"))?;
+    let now = std::time::SystemTime::now();
+    let skew = now.duration_since(time).unwrap_or_else(|e| e.duration());
+    if skew > CLOCK_SKEW {
+        return Err(format!("X-Amz-Date `{date}` is {skew:?} away from now"));
+    }
+    let headers = signed_headers
+        .split(';')
+        .map(|name| {
+            header(parts, name)
+                .map(|value| (name, value))
+                .ok_or(format!("the signed header `{name}` is missing"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let host = header(parts, "host").ok_or("no Host header")?;
+    let uri = format!("http://{host}{}", parts.uri.path());
+    let token = header(parts, "x-amz-security-token").map(str::to_owned);
+    let identity =
+        aws_credential_types::Credentials::new(access_key, secret, token, None, "fake").into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(service)
+        .time(time)
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|e| e.to_string())?
+        .into();
+    let request = SignableRequest::new(
+        parts.method.as_str(),
+        &uri,
+        headers.into_iter(),
+        SignableBody::Bytes(body),
+    )
+    .map_err(|e| e.to_string())?;
+    let (_, expected) = aws_sigv4::http_request::sign(request, &params)
+        .map_err(|e| e.to_string())?
+        .into_parts();
+    if expected != signature {
+        return Err("the signature does not match the request".to_owned());
+    }
+    Ok(())
 }
 
 fn error_body(kind: &str, message: &str) -> String {

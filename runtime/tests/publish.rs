@@ -1,5 +1,6 @@
-//! The handler against a fault-injecting EventBridge, through the real AWS SDK client: nothing
-//! is lost, items stay in stream order, ids are stable, and failures are reported exactly.
+//! The handler against a fault-injecting EventBridge, through the relay's PutEvents client (the
+//! SDK's signer and connector): nothing is lost, items stay in stream order, ids are stable, and
+//! failures are reported exactly.
 
 mod support;
 
@@ -8,37 +9,73 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use aws_sdk_eventbridge::config::{BehaviorVersion, Credentials, Region};
+use aws_config::SdkConfig;
+use aws_sdk_eventbridge::config::{
+    BehaviorVersion, Credentials, Region, SharedCredentialsProvider,
+};
 use fake_eventbridge::{FakeEventBridge, Faults};
 use outbox_runtime::entry::Entry;
 use outbox_runtime::error::FailureKind;
 use outbox_runtime::handler::{self, Options, PoisonPolicy};
 use outbox_runtime::publish::{
-    EntryOutcome, EventBridgePublisher, Publisher, RequestError, RetryPolicy,
+    EntryOutcome, EventBridgePublisher, Publisher, RequestError, RetryPolicy, SdkPublisher,
 };
 use outbox_runtime::{MapError, MappedEvent, Mapper, Record};
 
-fn publisher(endpoint: &str, attempt_timeout: Duration) -> EventBridgePublisher {
-    let config = aws_sdk_eventbridge::Config::builder()
+async fn publisher(endpoint: &str, attempt_timeout: Duration) -> EventBridgePublisher {
+    EventBridgePublisher::from_sdk_config(&sdk_config(endpoint), attempt_timeout).await
+}
+
+/// The configuration of both clients: the fake's endpoint, a region, static credentials.
+fn sdk_config(endpoint: &str) -> SdkConfig {
+    SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .retry_config(aws_sdk_eventbridge::config::retry::RetryConfig::disabled())
-        .timeout_config(
-            aws_sdk_eventbridge::config::timeout::TimeoutConfig::builder()
-                .operation_attempt_timeout(attempt_timeout)
-                .build(),
-        )
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "test", "test", None, None, "test",
+        )))
+        .build()
+}
+
+/// A fake that checks every request's signature against the test credentials.
+async fn verifying_fake() -> FakeEventBridge {
+    FakeEventBridge::start(Faults {
+        signed_by: Some(("test".to_owned(), "test".to_owned())),
+        ..Faults::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// [`handle`] with the relay's client signing with `credentials`, up to 8 attempts per entry.
+async fn handle_signed_by(
+    fake: &FakeEventBridge,
+    event: &str,
+    credentials: Credentials,
+) -> handler::Outcome {
+    let config = sdk_config(&fake.endpoint())
+        .into_builder()
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
         .build();
-    EventBridgePublisher::new(aws_sdk_eventbridge::Client::from_conf(config))
+    let publisher = EventBridgePublisher::from_sdk_config(&config, Duration::from_secs(5)).await;
+    handler::handle(
+        &support::TestMapper,
+        &publisher,
+        event,
+        &options(8),
+        None,
+        None,
+    )
+    .await
+    .unwrap()
 }
 
 /// Handles `event` with the test mapper against `fake`, no deadline, no trace.
 async fn handle(fake: &FakeEventBridge, event: &str, options: &Options) -> handler::Outcome {
     handler::handle(
         &support::TestMapper,
-        &publisher(&fake.endpoint(), Duration::from_secs(5)),
+        &publisher(&fake.endpoint(), Duration::from_secs(5)).await,
         event,
         options,
         None,
@@ -247,7 +284,7 @@ async fn timeouts_and_dropped_connections_are_retried() {
     let event = support::batch(300, 300);
     let outcome = handler::handle(
         &support::TestMapper,
-        &publisher(&fake.endpoint(), Duration::from_millis(200)),
+        &publisher(&fake.endpoint(), Duration::from_millis(200)).await,
         &event,
         &options(20),
         None,
@@ -314,7 +351,7 @@ async fn the_deadline_bounds_retries() {
     options.retry.base_delay = Duration::from_millis(50);
     let outcome = handler::handle(
         &support::TestMapper,
-        &publisher(&fake.endpoint(), Duration::from_secs(5)),
+        &publisher(&fake.endpoint(), Duration::from_secs(5)).await,
         &event,
         &options,
         Some(deadline),
@@ -376,7 +413,7 @@ async fn the_x_ray_trace_is_propagated_into_every_entry() {
     let trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
     handler::handle(
         &support::TestMapper,
-        &publisher(&fake.endpoint(), Duration::from_secs(5)),
+        &publisher(&fake.endpoint(), Duration::from_secs(5)).await,
         &event,
         &options(3),
         None,
@@ -435,7 +472,7 @@ async fn handle_watched(
     .unwrap();
     let mapper = CountingMapper::default();
     let publisher = Watching {
-        inner: publisher(&fake.endpoint(), Duration::from_secs(5)),
+        inner: publisher(&fake.endpoint(), Duration::from_secs(5)).await,
         mapper: &mapper,
         mapped_at_send: Mutex::default(),
     };
@@ -554,7 +591,7 @@ async fn an_item_waiting_for_its_earlier_event_holds_back_only_itself() {
             .push(i as u64);
     }
     let publisher = Window {
-        inner: Some(publisher(&fake.endpoint(), Duration::from_secs(5))),
+        inner: Some(publisher(&fake.endpoint(), Duration::from_secs(5)).await),
         ..Window::default()
     };
     let outcome = handler::handle(
@@ -584,5 +621,78 @@ async fn an_item_waiting_for_its_earlier_event_holds_back_only_itself() {
         accepted_per_item(&fake),
         expected,
         "every event exactly once, each item's in stream order"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_are_signed_as_eventbridge_checks_them() {
+    let event = support::batch(60, 7);
+    // The SDK's client passes the fake's check: the check judges as AWS does.
+    let fake = verifying_fake().await;
+    let sdk = SdkPublisher::from_sdk_config(&sdk_config(&fake.endpoint()), Duration::from_secs(5));
+    let outcome = handler::handle(&support::TestMapper, &sdk, &event, &options(1), None, None)
+        .await
+        .unwrap();
+    assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
+    let through_sdk = fake.log();
+    assert_eq!(through_sdk.bad_signatures, Vec::<String>::new());
+    assert!(through_sdk.accepted.len() > 40);
+    assert_eq!(through_sdk.accepted.len(), outcome.stats.published);
+
+    // The relay's client: every request verifies, and the fake takes the same entries.
+    let fake = verifying_fake().await;
+    let outcome = handle(&fake, &event, &options(1)).await;
+    assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
+    let ours = fake.log();
+    assert_eq!(ours.bad_signatures, Vec::<String>::new());
+    assert_eq!(ours.accepted, through_sdk.accepted);
+    assert_eq!(ours.requests, through_sdk.requests);
+
+    // With a session token (as in Lambda), the token is sent and signed.
+    let fake = verifying_fake().await;
+    let token = Some("session-token".to_owned());
+    let outcome = handle_signed_by(
+        &fake,
+        &event,
+        Credentials::new("test", "test", token, None, "test"),
+    )
+    .await;
+    assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
+    assert_eq!(fake.log().accepted, through_sdk.accepted);
+
+    // A wrong secret is refused: 403, not retried, the first record reported.
+    let fake = verifying_fake().await;
+    let outcome = handle_signed_by(
+        &fake,
+        &event,
+        Credentials::new("test", "wrong", None, None, "test"),
+    )
+    .await;
+    let failure = outcome.failure.expect("the batch fails");
+    assert!(
+        failure
+            .reason
+            .contains("InvalidSignatureException (HTTP 403)"),
+        "{}",
+        failure.reason
+    );
+    let log = fake.log();
+    assert_eq!(log.accepted.len(), 0);
+    assert_eq!(
+        outcome.stats.retried, 0,
+        "a refused signature is not retried"
+    );
+    assert!(
+        log.bad_signatures
+            .iter()
+            .all(|r| r.contains("does not match")),
+        "{:?}",
+        log.bad_signatures
+    );
+    assert_eq!(
+        outcome.response.batch_item_failures[0]
+            .item_identifier
+            .as_deref(),
+        Some(format!("{:021}", 100).as_str())
     );
 }

@@ -103,7 +103,7 @@ pub(crate) async fn poll(
         options.settings.maximum_record_age = seconds;
     }
     options.until_idle = args.until_idle.then(|| Duration::from_millis(args.idle_ms));
-    let publisher = EventBridgePublisher::from_sdk_config(&config, attempt_timeout());
+    let publisher = EventBridgePublisher::from_sdk_config(&config, attempt_timeout()).await;
     let checkpoint = CheckpointFile::open(args.checkpoint.as_deref()).map_err(LocalError::from)?;
     let poller = Poller::new(mapper, &publisher, &relay, &config, options, checkpoint).await?;
     tracing::info!(stream = poller.stream_arn(), "polling");
@@ -158,7 +158,7 @@ pub(crate) async fn dev(
     if std::env::var_os("EVENT_BUS_NAME").is_none() {
         relay.bus = stack.bus_name().to_owned();
     }
-    let publisher = EventBridgePublisher::from_sdk_config(&config, attempt_timeout());
+    let publisher = EventBridgePublisher::from_sdk_config(&config, attempt_timeout()).await;
     let sqs = aws_sdk_sqs::Client::new(&config);
     let mut tasks: Vec<BoxFuture<'_, Result<(), LocalError>>> = Vec::new();
     for table in &stack.tables {
