@@ -8,7 +8,9 @@ generates the example domain's stream events (1, 1,000 and 10,000 records), chec
 produce the same PutEvents entries, starts the loopback fake EventBridge, and then runs each
 measurement for both implementations, alternating, for N rounds (default 5): mapping
 throughput, end-to-end throughput (PutEvents one at a time and 8 in flight), cold start
-(spawn to first handled invocation of a 1-record event), peak RSS on 10,000 records, and sizes.
+(spawn to first handled invocation of a 1-record event), peak RSS on 10,000 records, and sizes;
+end to end on 10,000 records also with the relay publishing through the AWS SDK's client
+(`relay-bench --sdk-client`) instead of its own.
 Prints a Markdown table of medians over the rounds with the ratios (ours / Node: the median of
 each round's ratio, with the lowest and highest, since both sides of a round run back to back)
 and the budgets, and writes every raw measurement to target/bench/results.json.
@@ -42,6 +44,10 @@ ITERATIONS = {
     ("conc", 10000): (1, 5),
 }
 QUICK = {key: (1, 2) for key in ITERATIONS}
+# Also measured with the relay publishing through the AWS SDK's EventBridge client
+# (`relay-bench --sdk-client`) instead of its own PutEvents client: what the SDK's per-request
+# orchestrator costs.
+SDK_COMPARED = {("seq", 10000), ("conc", 10000)}
 # End to end against a fake that answers each request after 5 to 15 ms, as PutEvents does from
 # a Lambda function: what the window of requests in flight is worth once the network is not
 # loopback.
@@ -105,6 +111,8 @@ def same_entries(path):
 def command(impl, path, mode, warmup, iterations):
     if impl == "rust":
         cmd = [str(RELEASE / "relay-bench"), str(path)]
+    elif impl == "rust-sdk":
+        cmd = [str(RELEASE / "relay-bench"), str(path), "--sdk-client"]
     else:
         cmd = ["node", str(NODE_DIR / "bench.mjs"), str(path)]
     return cmd + ["--mode", mode, "--warmup", str(warmup), "--iterations", str(iterations)]
@@ -116,7 +124,7 @@ def measure(impl, path, mode, warmup, iterations, env):
                           capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"{impl} {mode} {path.name} failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]), impl=impl)
 
 
 def zip_size(files, root):
@@ -156,7 +164,7 @@ def main():
         for r in range(rounds):
             impls = ("rust", "node") if r % 2 == 0 else ("node", "rust")
             for (mode, count), (warmup, iterations) in plan.items():
-                for impl in impls:
+                for impl in impls + (("rust-sdk",) if (mode, count) in SDK_COMPARED else ()):
                     m = measure(impl, files[count], mode, warmup, iterations, env)
                     m["round"] = r
                     raw.append(m)
@@ -183,12 +191,12 @@ def main():
                        if m["impl"] == impl and m["mode"] == mode and m["records"] == records
                        and round in (None, m["round"])])
 
-    def paired(mode, records, key, scale=1.0):
+    def paired(mode, records, key, scale=1.0, ours="rust"):
         """Medians of both, and the ratio per round: both ran in the same round, one after
         the other, so a slow spell of the machine hits both sides of a ratio."""
-        ratios = [pick("rust", mode, records, key, r) / pick("node", mode, records, key, r)
+        ratios = [pick(ours, mode, records, key, r) / pick("node", mode, records, key, r)
                   for r in range(rounds)]
-        return (pick("rust", mode, records, key) * scale, pick("node", mode, records, key) * scale,
+        return (pick(ours, mode, records, key) * scale, pick("node", mode, records, key) * scale,
                 ratios)
 
     rows = []
@@ -207,10 +215,10 @@ def main():
             ratio = rounded(round(ratio * 100, 6)) / 100
         rows.append((what, rust, node, unit, ratio, spread, verdict))
 
-    def rows_of(mode, count, label, budget=None):
-        rust, node, ratios = paired(mode, count, "records_per_s")
+    def rows_of(mode, count, label, budget=None, ours="rust"):
+        rust, node, ratios = paired(mode, count, "records_per_s", ours=ours)
         row(f"{label}: records/s", rust, node, "records/s", "higher", budget, ratios)
-        rust, node, ratios = paired(mode, count, "cpu_median_ms", 1000 / count)
+        rust, node, ratios = paired(mode, count, "cpu_median_ms", 1000 / count, ours=ours)
         row(f"{label}: CPU per record", rust, node, "µs", "lower", ratios=ratios)
 
     for count in (1000, 10000):
@@ -218,6 +226,10 @@ def main():
     for mode, label in (("seq", "one request at a time"), ("conc", "8 requests in flight")):
         for count in (1000, 10000):
             rows_of(mode, count, f"end to end, {label}, {count:,} records", 5)
+    for mode, label in (("seq", "one request at a time"), ("conc", "8 requests in flight")):
+        if (mode, 10000) in SDK_COMPARED:
+            rows_of(mode, 10000, f"end to end, {label}, 10,000 records, through the AWS SDK's "
+                    "EventBridge client instead of the relay's", ours="rust-sdk")
     for count in (1000, 10000):
         rows_of("conc-latency", count,
                 f"end to end, 8 requests in flight, PutEvents answered in {LATENCY_MS} ms, {count:,} records")
