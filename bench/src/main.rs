@@ -148,11 +148,8 @@ async fn bench(cli: Cli, started: Instant) -> Result<serde_json::Value, String> 
     let publisher = match cli.mode {
         Mode::Map => None,
         Mode::Seq | Mode::Conc => {
-            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-            if let Ok(url) = std::env::var("EVENTBRIDGE_ENDPOINT") {
-                loader = loader.endpoint_url(url);
-            }
-            let config = loader.load().await;
+            let endpoint = std::env::var("EVENTBRIDGE_ENDPOINT").ok();
+            let config = publish::load_config(endpoint.as_deref()).await;
             let attempt_timeout = Duration::from_secs(10);
             Some(if cli.sdk_client {
                 Client::Sdk(SdkPublisher::from_sdk_config(&config, attempt_timeout))

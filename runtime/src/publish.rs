@@ -2,9 +2,7 @@
 //! server or a recorder in tests) and the bounded retry policy around it.
 
 use std::future::Future;
-use std::time::Duration;
-
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -52,6 +50,12 @@ pub fn is_retryable_code(code: &str) -> bool {
         code,
         "ThrottlingException" | "InternalFailure" | "InternalException" | "ServiceUnavailable"
     )
+}
+
+/// Whether a request answered with error code `code` can succeed when sent again: the
+/// retryable entry codes, any throttling, and an answer without a code.
+fn retryable_answer(code: &str) -> bool {
+    is_retryable_code(code) || code.contains("Throttl") || code.is_empty()
 }
 
 /// A whole request failed: nothing is known about its entries.
@@ -104,16 +108,7 @@ const CREDENTIALS_REFRESH_MARGIN: Duration = Duration::from_secs(60);
 impl EventBridgePublisher {
     /// A publisher from the environment (the SDK's default chain), with a per-attempt timeout.
     pub async fn from_env(attempt_timeout: Duration) -> Self {
-        Self::from_env_at(attempt_timeout, None).await
-    }
-
-    /// [`Self::from_env`], with the endpoint set explicitly when `endpoint` is given.
-    pub async fn from_env_at(attempt_timeout: Duration, endpoint: Option<&str>) -> Self {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(url) = endpoint {
-            loader = loader.endpoint_url(url);
-        }
-        Self::from_sdk_config(&loader.load().await, attempt_timeout).await
+        Self::from_sdk_config(&load_config(None).await, attempt_timeout).await
     }
 
     /// A publisher from an SDK configuration, with a per-attempt timeout (connecting included).
@@ -137,6 +132,16 @@ impl EventBridgePublisher {
             }),
         }
     }
+}
+
+/// The SDK configuration from the environment, with the endpoint set explicitly when `endpoint`
+/// is given.
+pub async fn load_config(endpoint: Option<&str>) -> SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(url) = endpoint {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
 }
 
 /// The endpoint the SDK's EventBridge client would call, chosen as it chooses it: an endpoint
@@ -228,9 +233,11 @@ impl Direct {
                 retryable: false,
                 message: format!("the endpoint `{endpoint}` is not a URL: {e}"),
             })?;
-        sign(&mut request, &body, credentials, &self.region).map_err(|message| RequestError {
-            retryable: false,
-            message,
+        sign(&mut request, endpoint, &body, credentials, &self.region).map_err(|message| {
+            RequestError {
+                retryable: false,
+                message,
+            }
         })?;
         let request =
             HttpRequest::try_from(request.map(|()| SdkBody::from(body))).map_err(|e| {
@@ -249,6 +256,10 @@ impl Direct {
                     message: format!("PutEvents did not complete: {}", DisplayErrorContext(&e)),
                 })?;
             let status = response.status().as_u16();
+            if status == 403 {
+                // Credentials that stopped working are loaded again for the next attempt.
+                *self.lock_cache() = None;
+            }
             let error_type = response
                 .headers()
                 .get("x-amzn-errortype")
@@ -294,6 +305,7 @@ const USER_AGENT: &str = concat!("outbox-relay/", env!("CARGO_PKG_VERSION"));
 /// token when there is one.
 fn sign(
     request: &mut http::Request<()>,
+    uri: &str,
     body: &[u8],
     credentials: Credentials,
     region: &str,
@@ -309,12 +321,11 @@ fn sign(
         .build()
         .map_err(|e| format!("the request cannot be signed: {e}"))?
         .into();
-    let uri = request.uri().to_string();
     let headers = request
         .headers()
         .iter()
         .map(|(name, value)| (name.as_str(), value.to_str().unwrap_or_default()));
-    let signable = SignableRequest::new("POST", &uri, headers, SignableBody::Bytes(body))
+    let signable = SignableRequest::new("POST", uri, headers, SignableBody::Bytes(body))
         .map_err(|e| format!("the request cannot be signed: {e}"))?;
     let (instructions, _signature) = aws_sigv4::http_request::sign(signable, &params)
         .map_err(|e| format!("the request cannot be signed: {e}"))?
@@ -367,11 +378,7 @@ fn answer_error(status: u16, error_type: Option<&str>, body: &[u8]) -> RequestEr
     let raw = error_type.unwrap_or(&output.kind);
     let code = raw.split(':').next().unwrap_or_default();
     let code = code.rsplit('#').next().unwrap_or_default().trim();
-    let retryable = status >= 500
-        || status == 429
-        || is_retryable_code(code)
-        || code.contains("Throttl")
-        || code.is_empty();
+    let retryable = status >= 500 || status == 429 || retryable_answer(code);
     let message = if output.message.is_empty() {
         String::from_utf8_lossy(body).chars().take(200).collect()
     } else {
@@ -389,10 +396,6 @@ impl Publisher for EventBridgePublisher {
         request_body(entries, &mut body);
         let answer = self.inner.call(body).await?;
         if answer.status != 200 {
-            if answer.status == 403 {
-                // Credentials that stopped working are loaded again for the next attempt.
-                *self.inner.lock_cache() = None;
-            }
             return Err(answer_error(
                 answer.status,
                 answer.error_type.as_deref(),
@@ -521,8 +524,7 @@ where
             true
         }
         SdkError::ServiceError(service) => {
-            let code = service.err().code().unwrap_or_default();
-            is_retryable_code(code) || code.contains("Throttl") || code.is_empty()
+            retryable_answer(service.err().code().unwrap_or_default())
         }
         _ => false,
     };
