@@ -17,8 +17,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, ValueEnum};
-use outbox_runtime::batch;
 use outbox_runtime::handler::{self, Options};
+use outbox_runtime::pack;
 use outbox_runtime::publish::{self, EventBridgePublisher, Publisher, SdkPublisher};
 use relay::mapping::{DEFAULTS, Mapping};
 use serde_json::json;
@@ -121,7 +121,7 @@ fn map_to_requests(event: &str, options: &Options) -> Result<usize, handler::Bat
     let entries = &prepared.entries;
     let mut body = Vec::with_capacity(64 * 1024);
     let mut request_entries = Vec::with_capacity(10);
-    for request in batch::requests(entries, options.limits) {
+    for request in pack::requests(entries, options.limits) {
         body.clear();
         request_entries.clear();
         request_entries.extend(request.iter().map(|&i| &entries[i]));

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use e2e::{Dice, Moto};
-use generator::check_events::{SchemaSet, Verdict};
+use generator::validate_events::{SchemaSet, Verdict};
 use serde_json::Value;
 
 const TABLE: &str = "app-table";
@@ -42,7 +42,7 @@ impl Stack {
             ),
             "{stdout}"
         );
-        let config = outbox_runtime::local::sdk_config(Some(&moto.endpoint)).await;
+        let config = outbox_local::sdk_config(Some(&moto.endpoint)).await;
         Stack {
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
@@ -618,7 +618,7 @@ async fn generator_dev_prints_each_event_as_it_reaches_its_consumer() {
     };
     wait_for("outbox dev: the stack is up");
 
-    let config = outbox_runtime::local::sdk_config(Some(&moto.endpoint)).await;
+    let config = outbox_local::sdk_config(Some(&moto.endpoint)).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     dynamodb
         .put_item()

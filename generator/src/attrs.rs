@@ -34,16 +34,6 @@ impl ImagePath {
         Ok(ImagePath { image, segments })
     }
 
-    /// The top-level attribute a detail field takes whole (`new.email`), if it takes one: not
-    /// for constants, whole items or nested paths.
-    pub fn picked_attribute(field: &crate::config::FieldSpec) -> Option<String> {
-        let path = ImagePath::parse(field.from.as_deref()?).ok()?;
-        match path.segments.as_slice() {
-            [attribute] => Some(attribute.clone()),
-            _ => None,
-        }
-    }
-
     /// The top-level attribute it reads, if not the whole item.
     pub fn attribute(&self) -> Option<&str> {
         self.segments.first().map(String::as_str)

@@ -288,7 +288,9 @@ impl StreamView {
 }
 
 /// One of the two images of a stream record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, JsonSchema, serde::Serialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Image {
     /// `NewImage`: the item after the change.
@@ -386,7 +388,7 @@ impl FromShorthand for AttributeTypeSpec {
 shorthand!(AttributeType, AttributeTypeSpec);
 
 /// DynamoDB attribute types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
 pub enum DynamoType {
     /// String.
     S,
@@ -487,7 +489,7 @@ pub struct OutboxTable {
 }
 
 /// How an outbox row stores its payload.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PayloadFormat {
     /// A DynamoDB map attribute.
@@ -498,7 +500,9 @@ pub enum PayloadFormat {
 }
 
 /// Stream operations (`eventName` of a stream record).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, JsonSchema, serde::Serialize,
+)]
 pub enum Operation {
     /// An item was created.
     #[serde(rename = "INSERT")]

@@ -122,7 +122,11 @@ impl Scope {
     }
 
     fn unique(&mut self, base: String) -> String {
-        let bare = base.trim_start_matches("r#").to_owned();
+        // `self_2`, not `self__2`: rustc's non_snake_case lint refuses a double underscore.
+        let bare = base
+            .trim_start_matches("r#")
+            .trim_end_matches('_')
+            .to_owned();
         let mut candidate = base.clone();
         let mut n = 1;
         while !self
@@ -174,6 +178,8 @@ mod tests {
             "HTTPServer",
             "userId",
             "user_id",
+            "self_",
+            "Self",
         ];
         let idents: Vec<String> = names.iter().map(|n| scope.snake(n)).collect();
         assert_eq!(
@@ -195,6 +201,8 @@ mod tests {
                 "httpserver",
                 "user_id",
                 "user_id_2",
+                "self_2",
+                "self_3",
             ]
         );
     }

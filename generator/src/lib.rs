@@ -1,15 +1,14 @@
 //! The outbox generator: `outbox.yaml` -> relay, schemas, infrastructure and documentation.
 //!
-//! The stages are plain functions on plain data: [`load`] -> [`validate`] -> [`plan`] ->
-//! [`render`] (pure: every output file as a string) -> [`write`] (the only stage that touches
-//! the output directory).
+//! The stages are plain functions on plain data: [`load`] -> [`validate`] -> [`plan`] (one
+//! resolved model, which [`rules`] checks the consumers' patterns against) -> [`render`] (pure:
+//! every output file as a string) -> [`write`] (the only stage that touches the output
+//! directory). The commands beside generation ([`simulate`], [`validate_events`],
+//! [`breaking`], [`dev`]) read the same plan or its output.
 
 pub mod attrs;
 pub mod breaking;
-pub mod check_events;
-pub mod codegen;
 pub mod config;
-pub mod contract;
 pub mod dev;
 pub mod diag;
 pub mod ident;
@@ -19,10 +18,11 @@ pub mod names;
 pub use outbox_pattern as pattern;
 pub mod plan;
 pub mod render;
+pub mod rules;
 mod shorthand;
 pub mod simulate;
 pub mod validate;
-pub mod verify;
+pub mod validate_events;
 pub mod write;
 pub mod yaml_index;
 
@@ -75,18 +75,19 @@ fn generate_loaded(loaded: &load::Loaded) -> Result<Generated, GenerateError> {
 fn generate_loaded_planned(
     loaded: &load::Loaded,
 ) -> Result<(Generated, plan::Plan), GenerateError> {
-    let mut items = validate::validate(&loaded.config);
-    if !items.iter().any(diag::Diagnostic::is_error) {
-        items.extend(verify::rules(&loaded.config));
-    }
-    let diagnostics = loaded.diagnostics(items);
-    if diagnostics.error_count() > 0 {
-        return Err(GenerateError::Config(diagnostics));
-    }
     let file_name = Path::new(&loaded.file)
         .file_name()
         .map_or_else(|| loaded.file.clone(), |n| n.to_string_lossy().into_owned());
-    let plan = plan::plan(&loaded.config, &file_name);
+    let mut items = validate::validate(&loaded.config);
+    let planned = (!items.iter().any(diag::Diagnostic::is_error))
+        .then(|| plan::plan(&loaded.config, &file_name));
+    if let Some(plan) = &planned {
+        items.extend(rules::check(plan));
+    }
+    let diagnostics = loaded.diagnostics(items);
+    let Some(plan) = planned.filter(|_| diagnostics.error_count() == 0) else {
+        return Err(GenerateError::Config(diagnostics));
+    };
     let files = render::render(&plan)?;
     Ok((
         Generated {

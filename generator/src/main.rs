@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use generator::check_events::{SchemaSet, Verdict};
+use generator::validate_events::{SchemaSet, Verdict};
 use generator::{GenerateError, write};
 
 /// Generate the outbox relay, event schemas, infrastructure and docs from outbox.yaml.

@@ -1,6 +1,23 @@
 //! The naming rules AWS enforces, checked at generate time instead of at deploy time. Each
 //! check returns what is wrong, phrased to follow the name in a diagnostic.
 
+/// The AWS partitions an ARN can name: commercial, China, GovCloud, the isolated ones and the
+/// European Sovereign Cloud.
+pub const PARTITIONS: [&str; 8] = [
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
+];
+
+fn is_partition(text: &str) -> bool {
+    PARTITIONS.contains(&text)
+}
+
 /// Checks a name against a length range and an allowed character set described in words.
 fn check(
     name: &str,
@@ -66,7 +83,7 @@ pub fn existing_bus(name: &str) -> Result<(), String> {
         Some(rest) => {
             let parts: Vec<&str> = rest.splitn(5, ':').collect();
             let ok = parts.len() == 5
-                && parts[0].starts_with("aws")
+                && is_partition(parts[0])
                 && parts[1] == "events"
                 && !parts[2].is_empty()
                 && parts[3].len() == 12
@@ -159,7 +176,7 @@ pub fn lambda_function(name: &str) -> Result<(), String> {
         Some(rest) => {
             let parts: Vec<&str> = rest.split(':').collect();
             let ok = (6..=7).contains(&parts.len())
-                && parts[0].starts_with("aws")
+                && is_partition(parts[0])
                 && parts[1] == "lambda"
                 && !parts[2].is_empty()
                 && parts[3].len() == 12
@@ -185,7 +202,7 @@ pub fn stream_arn(arn: &str, table: &str) -> Result<(), String> {
     let resource = parts.get(5).copied().unwrap_or_default();
     let ok = parts.len() == 6
         && parts[0] == "arn"
-        && parts[1].starts_with("aws")
+        && is_partition(parts[1])
         && parts[2] == "dynamodb"
         && parts[4].len() == 12
         && resource
@@ -198,5 +215,59 @@ pub fn stream_arn(arn: &str, table: &str) -> Result<(), String> {
         Err(format!(
             "is not the stream ARN of table `{table}` (arn:aws:dynamodb:REGION:ACCOUNT:table/{table}/stream/LABEL)"
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arns_name_a_real_partition() {
+        for partition in PARTITIONS {
+            assert_eq!(
+                existing_bus(&format!(
+                    "arn:{partition}:events:us-east-1:123456789012:event-bus/b"
+                )),
+                Ok(())
+            );
+            assert_eq!(
+                lambda_function(&format!(
+                    "arn:{partition}:lambda:us-east-1:123456789012:function:f"
+                )),
+                Ok(())
+            );
+            assert_eq!(
+                stream_arn(
+                    &format!("arn:{partition}:dynamodb:us-east-1:123456789012:table/t/stream/2026"),
+                    "t"
+                ),
+                Ok(())
+            );
+        }
+        for partition in ["awsx", "aws-fake", "AWS", "aws-cn-x", ""] {
+            assert!(
+                existing_bus(&format!(
+                    "arn:{partition}:events:us-east-1:123456789012:event-bus/b"
+                ))
+                .is_err(),
+                "{partition}"
+            );
+            assert!(
+                lambda_function(&format!(
+                    "arn:{partition}:lambda:us-east-1:123456789012:function:f"
+                ))
+                .is_err(),
+                "{partition}"
+            );
+            assert!(
+                stream_arn(
+                    &format!("arn:{partition}:dynamodb:us-east-1:123456789012:table/t/stream/2026"),
+                    "t"
+                )
+                .is_err(),
+                "{partition}"
+            );
+        }
     }
 }

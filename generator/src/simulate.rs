@@ -15,7 +15,6 @@ use serde_json::{Value, json};
 
 use crate::pattern::Pattern;
 use crate::plan::Plan;
-use crate::render::infra;
 
 /// Runs the simulation; the result as JSON (`records`, each with its events and consumers).
 pub fn simulate(plan: &Plan, out: &Path, event_text: &str) -> Result<Value, String> {
@@ -44,7 +43,7 @@ pub fn simulate(plan: &Plan, out: &Path, event_text: &str) -> Result<Value, Stri
         .consumers
         .iter()
         .map(|c| {
-            Pattern::from_value(&infra::rule_pattern(plan, c))
+            Pattern::from_value(&c.rule_pattern)
                 .map(|p| (c.name.as_str(), p))
                 .map_err(|e| format!("consumer {}: rule: {e}", c.name))
         })

@@ -24,6 +24,8 @@ pub fn validate(config: &Config) -> Vec<Diagnostic> {
 #[derive(Default)]
 struct Checker {
     out: Vec<Diagnostic>,
+    /// Every entity name, with the tables that declare it (for "declared in table ..." hints).
+    entity_tables: BTreeMap<String, Vec<String>>,
 }
 
 /// Everything the consumer checks need to know about one event.
@@ -71,6 +73,14 @@ impl Checker {
         }
         let mut events: BTreeMap<&str, EventFacts> = BTreeMap::new();
         let mut routes: BTreeMap<(&str, String), Path> = BTreeMap::new();
+        for (table_name, table) in &config.tables {
+            for entity in table.entities.keys() {
+                self.entity_tables
+                    .entry(entity.clone())
+                    .or_default()
+                    .push(table_name.clone());
+            }
+        }
         for (table_name, table) in &config.tables {
             let table_path = path!["tables", table_name];
             self.name(table_path.clone(), "table name", table_name, names::table);
@@ -373,11 +383,24 @@ impl Checker {
         };
         let Some(entity) = table.entities.get(entity_name) else {
             let known = table.entities.keys().map(String::as_str);
-            let message = format!(
-                "unknown entity `{entity_name}`{}",
-                suggestion(entity_name, known)
-            );
-            self.error(path.key("entity"), message);
+            let elsewhere = self.entity_tables.get(entity_name).cloned();
+            let message = match &elsewhere {
+                Some(tables) => format!(
+                    "unknown entity `{entity_name}`: this table does not declare it, table `{}` does",
+                    tables.join("` and table `")
+                ),
+                None => format!(
+                    "unknown entity `{entity_name}`{}",
+                    suggestion(entity_name, known)
+                ),
+            };
+            let diagnostic = self.error(path.key("entity"), message);
+            if let Some(tables) = elsewhere {
+                diagnostic.hint = Some(format!(
+                    "an event reads the stream of the table it is declared under: move the event under `tables.{}.events`, or declare the entity in this table",
+                    tables[0]
+                ));
+            }
             return BTreeSet::new();
         };
         let attributes = Attributes::new(table, entity);
@@ -393,6 +416,7 @@ impl Checker {
         }
         let context = EventContext {
             table,
+            entity,
             attributes,
             ops: &event.on,
         };
@@ -406,7 +430,6 @@ impl Checker {
             }
         }
         let mut fields: BTreeSet<String> = BTreeSet::new();
-        let mut taken: BTreeSet<String> = BTreeSet::new();
         for (field_name, field) in &event.detail {
             let field_path = path.key("detail").key(field_name);
             self.name(
@@ -416,9 +439,7 @@ impl Checker {
                 names::config_name,
             );
             fields.insert(field_name.clone());
-            if let Some(attribute) = self.field(&field_path, &context, &field.0, &redacted) {
-                taken.insert(attribute);
-            }
+            self.field(&field_path, &context, &field.0, &redacted);
         }
         if let Some(rest) = &event.rest {
             let rest_path = path.key("rest");
@@ -428,11 +449,10 @@ impl Checker {
                     self.lookup_error(rest_path.key("except").index(i), &e);
                 }
             }
+            let redacted: BTreeSet<String> = event.redact.iter().cloned().collect();
+            let left_out = crate::plan::detail::rest_except(event, rest.from, &redacted);
             for name in attributes.names() {
-                if !taken.contains(name)
-                    && !rest.except.iter().any(|e| e == name)
-                    && !redacted.contains(name)
-                {
+                if !left_out.contains(name) {
                     fields.insert(name.to_owned());
                 }
             }
@@ -499,6 +519,24 @@ impl Checker {
             Ok(shape) => Some((image_path, shape)),
             Err(e) => {
                 self.lookup_error(path.clone(), &e);
+                if let (LookupError::Unknown { name, .. }, [attribute]) =
+                    (&e, image_path.segments.as_slice())
+                    && name == attribute
+                {
+                    let owners: Vec<&str> = context
+                        .table
+                        .entities
+                        .iter()
+                        .filter(|(_, other)| other.attributes.contains_key(name))
+                        .map(|(owner, _)| owner.as_str())
+                        .collect();
+                    if let (Some(diagnostic), false) = (self.out.last_mut(), owners.is_empty()) {
+                        diagnostic.hint = Some(format!(
+                            "`{name}` is an attribute of entity `{}` in this table, not of the event's entity: read it from an event of that entity, or declare it under this entity's `attributes`",
+                            owners.join("` and `")
+                        ));
+                    }
+                }
                 None
             }
         }
@@ -677,14 +715,14 @@ impl Checker {
         context: &EventContext,
         field: &FieldSpec,
         redacted: &BTreeSet<&str>,
-    ) -> Option<String> {
+    ) {
         if field.from.is_some() == field.constant.is_some() {
             self.error(path.clone(), "give exactly one of `from` or `const`")
                 .hint = Some(
                 "`from: new.<attribute>` copies an attribute, `const: <value>` sets a fixed value"
                     .into(),
             );
-            return None;
+            return;
         }
         if let Some(constant) = &field.constant {
             for (name, present) in [
@@ -706,10 +744,12 @@ impl Checker {
                     format!("{constant} is not of type {}", json_type.as_str()),
                 );
             }
-            return None;
+            return;
         }
         let from = field.from.as_deref().unwrap_or_default();
-        let (image_path, shape) = self.image_path(&path.key("from"), context, from)?;
+        let Some((image_path, shape)) = self.image_path(&path.key("from"), context, from) else {
+            return;
+        };
         let dynamo_type = shape.dynamo_type();
         if let Some(attribute) = image_path.attribute()
             && redacted.contains(attribute)
@@ -720,6 +760,54 @@ impl Checker {
             )
             .hint = Some(format!(
                 "remove this field, or remove `{attribute}` from `redact`"
+            ));
+        }
+        if let (Some(strip), [attribute]) = (&field.strip_prefix, image_path.segments.as_slice())
+            && let Some(test) = context.entity.matches.get(attribute)
+        {
+            let never = match (&test.prefix, &test.equals) {
+                (Some(prefix), _) => {
+                    !prefix.starts_with(strip.as_str()) && !strip.starts_with(prefix.as_str())
+                }
+                (_, Some(value)) => !value.starts_with(strip.as_str()),
+                _ => false,
+            };
+            if never {
+                self.error(
+                    path.key("strip-prefix"),
+                    format!(
+                        "the entity only has items whose `{attribute}` {}, so `{strip}` can never be stripped from it: every record of this event would fail",
+                        describe_match(test)
+                    ),
+                )
+                .hint = Some(match (&test.prefix, &test.equals) {
+                    (Some(prefix), _) => format!("strip the prefix the entity matches on: `strip-prefix: \"{prefix}\"`"),
+                    _ => "the value is always the same: leave `strip-prefix` out, or use `const`".into(),
+                });
+            }
+        }
+        let missing: Vec<&str> = context
+            .ops
+            .iter()
+            .filter(|op| !op.has_image(image_path.image))
+            .map(|op| op.as_str())
+            .collect();
+        if field.required == Some(true)
+            && !image_path.segments.is_empty()
+            && !missing.is_empty()
+            && missing.len() < context.ops.len()
+        {
+            self.error(
+                path.key("required"),
+                format!(
+                    "{} records have no {} image, so `{from}` is never on them and a required field would fail every one of them",
+                    missing.join("/"),
+                    image_path.image.as_str()
+                ),
+            )
+            .hint = Some(format!(
+                "leave `required` out: the field is then optional, and absent from the events of {} records",
+                missing.join("/")
             ));
         }
         if field.strip_prefix.is_some() && dynamo_type != DynamoType::S {
@@ -757,10 +845,6 @@ impl Checker {
         {
             self.error(path.key("type"), format!("`{from}` is of type {}, which cannot be converted to {}", dynamo_type.as_str(), json_type.as_str()))
                 .hint = Some("S converts to string/number/integer/boolean, N to number/integer/string, BOOL to boolean/string".into());
-        }
-        match image_path.segments.as_slice() {
-            [attribute] => Some(attribute.clone()),
-            _ => None,
         }
     }
 
@@ -938,6 +1022,7 @@ impl Checker {
 /// What checks inside one event need to know.
 struct EventContext<'a> {
     table: &'a Table,
+    entity: &'a crate::config::Entity,
     attributes: Attributes<'a>,
     ops: &'a [Operation],
 }

@@ -193,6 +193,10 @@ fn a_pattern_that_filters_nothing_is_a_warning() {
         "      status: [{ prefix: \"\" }]\n",
         "      status: [PENDING, PAID, SHIPPED, DELIVERED, CANCELLED]\n",
         "      previousStatus: [{ anything-but: SHIPED }]\n",
+        // Values of another type than the field's exclude nothing.
+        "      order:\n        total: [{ anything-but: \"free\" }]\n",
+        "      status: [{ anything-but: [1, 2] }]\n",
+        "      order:\n        total: [{ anything-but: { prefix: \"1\" } }]\n",
     ] {
         let config = example_with_pattern(pattern);
         let generated = generator::generate_text("outbox.yaml", config.as_bytes())
@@ -204,9 +208,15 @@ fn a_pattern_that_filters_nothing_is_a_warning() {
         );
     }
     // A condition that filters something is not warned about.
-    let config = example_with_pattern("      status: [SHIPPED, DELIVERED]\n");
-    let generated = generator::generate_text("outbox.yaml", config.as_bytes()).unwrap();
-    assert_eq!(generated.warnings.to_string(), "");
+    for pattern in [
+        "      status: [SHIPPED, DELIVERED]\n",
+        "      status: [{ anything-but: SHIPPED }]\n",
+        "      order:\n        total: [{ anything-but: 0 }]\n",
+    ] {
+        let config = example_with_pattern(pattern);
+        let generated = generator::generate_text("outbox.yaml", config.as_bytes()).unwrap();
+        assert_eq!(generated.warnings.to_string(), "", "{pattern}");
+    }
 }
 
 /// Every good golden case: each record its relay maps (`expected.dryrun`, from `event.json`)

@@ -1,7 +1,7 @@
 //! `asyncapi.json`: an AsyncAPI 3 document of the bus: one channel and message per event
 //! (payload: the event's envelope schema), the relay as sender, every consumer as receiver.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 
 use super::Files;
 use crate::ident::Scope;
@@ -17,10 +17,10 @@ pub fn render(plan: &Plan, files: &mut Files) {
     let mut messages = Map::new();
     let mut operations = Map::new();
     let mut event_keys = std::collections::BTreeMap::new();
-    for event in &plan.contracts {
+    for event in &plan.events {
         let key = keys.snake(&event.name).trim_start_matches("r#").to_owned();
         event_keys.insert(event.name.clone(), key.clone());
-        let mut detail = event.detail.clone();
+        let mut detail = event.detail.schema.clone();
         if let Some(object) = detail.as_object_mut() {
             object.remove("description");
         }
@@ -76,13 +76,12 @@ pub fn render(plan: &Plan, files: &mut Files) {
             };
             let mut operation = json!({
                 "action": "receive",
-                "summary": format!("{} ({} {}) receives {event} through rule {}.", consumer.name, consumer.target_kind, consumer.target, consumer.rule),
+                "summary": format!("{} ({} {}) receives {event} through rule {}.", consumer.name, consumer.target.kind(), consumer.target.name(), consumer.rule),
                 "channel": { "$ref": format!("#/channels/{key}") },
                 "messages": [{ "$ref": format!("#/channels/{key}/messages/{key}") }]
             });
             if let Some(pattern) = &consumer.pattern {
-                operation["x-eventbridge-detail-pattern"] =
-                    serde_json::from_str(pattern).unwrap_or(Value::Null);
+                operation["x-eventbridge-detail-pattern"] = pattern.clone();
             }
             operations.insert(format!("{consumer_key}_receives_{key}"), operation);
         }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::infra;
 use super::{Files, RenderError};
 use crate::ident::{self, Scope};
-use crate::plan::{ConsumerPlan, Plan, TablePlan};
+use crate::plan::{ConsumerPlan, Plan, TablePlan, TargetPlan};
 
 /// The model the app builds its stack from.
 pub const MODEL_PATH: &str = "cdk/outbox.json";
@@ -90,11 +90,11 @@ fn model(plan: &Plan) -> Value {
     let consumers: Vec<Value> = plan
         .consumers
         .iter()
-        .map(|c| consumer(plan, c, &mut ids))
+        .map(|c| consumer(c, &mut ids))
         .collect();
     let (registry_name, registry_description) = infra::registry(plan);
     let schemas: Vec<Value> = plan
-        .contracts
+        .events
         .iter()
         .map(|contract| {
             json!({
@@ -112,15 +112,15 @@ fn model(plan: &Plan) -> Value {
         "bus": { "name": plan.bus.name, "create": plan.bus.created },
         "tables": tables,
         "relay": {
-            "functionName": infra::relay_name(plan),
-            "description": infra::relay_description(plan),
+            "functionName": plan.relay.name,
+            "description": plan.relay.description,
             "memory": settings.memory,
             "timeout": settings.timeout,
             "reservedConcurrency": settings.reserved_concurrency,
-            "logGroupName": format!("/aws/lambda/{}", infra::relay_name(plan)),
+            "logGroupName": format!("/aws/lambda/{}", plan.relay.name),
             "logRetention": settings.log_retention,
             "environment": infra::relay_environment(settings),
-            "sources": infra::relay_sources(plan),
+            "sources": plan.relay.sources,
             "streams": {
                 "startingPosition": settings.starting_position.as_str(),
                 "batchSize": settings.batch_size,
@@ -156,21 +156,21 @@ fn table(table: &TablePlan, ids: &mut Scope) -> Value {
     })
 }
 
-fn consumer(plan: &Plan, consumer: &ConsumerPlan, ids: &mut Scope) -> Value {
-    let fifo = infra::is_fifo_queue(consumer);
-    let target = match consumer.target_kind {
-        "sqs" => json!({
+fn consumer(consumer: &ConsumerPlan, ids: &mut Scope) -> Value {
+    let fifo = consumer.target.is_fifo();
+    let target = match &consumer.target {
+        TargetPlan::Sqs { queue, .. } => json!({
             "kind": "sqs",
-            "queueName": consumer.target,
+            "queueName": queue,
             "fifo": fifo,
             "messageGroupId": fifo.then_some(&consumer.name),
             "maxReceiveCount": infra::MAX_RECEIVE_COUNT,
             "metadata": infra::queue_metadata(),
             "deadLetters": { "retention": infra::LAST_STOP_RETENTION, "metadata": infra::last_stop_queue_metadata() }
         }),
-        _ => json!({
+        TargetPlan::Lambda { function } => json!({
             "kind": "lambda",
-            "function": consumer.target,
+            "function": function,
             "permissionMetadata": infra::lambda_permission_metadata()
         }),
     };
@@ -178,8 +178,8 @@ fn consumer(plan: &Plan, consumer: &ConsumerPlan, ids: &mut Scope) -> Value {
         "id": ids.pascal(&consumer.name),
         "name": consumer.name,
         "ruleName": consumer.rule,
-        "description": infra::rule_description(consumer),
-        "pattern": infra::rule_pattern(plan, consumer),
+        "description": consumer.rule_description,
+        "pattern": consumer.rule_pattern,
         "target": target,
         "retry": { "maximumAttempts": consumer.maximum_attempts, "maximumEventAge": consumer.maximum_event_age },
         "deadLetterQueue": consumer.dead_letter_queue.as_ref().map(|_| json!({

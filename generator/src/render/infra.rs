@@ -1,6 +1,7 @@
-//! What both deployable stacks (the SAM template and the CDK app) contain, decided once: the
-//! rule pattern of each consumer, the sources the relay may put, and every linter suppression
-//! with the reason it holds. The two renderers only differ in how they spell it.
+//! What both deployable stacks (the SAM template and the CDK app) spell alike: every linter
+//! suppression with the reason it holds, the relay's environment, key and queue settings, and
+//! the local stack `relay dev` stands up. What the stacks contain (names, rule patterns,
+//! sources, targets) is decided in the plan; the two renderers only differ in how they spell it.
 
 use serde_json::{Value, json};
 
@@ -135,45 +136,6 @@ pub fn rule_metadata(consumer: &ConsumerPlan) -> Option<Value> {
     })
 }
 
-/// The rule pattern of a consumer: the sources and detail-types of the events it wants, plus
-/// its content pattern under `detail`.
-pub fn rule_pattern(plan: &Plan, consumer: &ConsumerPlan) -> Value {
-    let events: Vec<_> = plan
-        .contracts
-        .iter()
-        .filter(|c| consumer.events.contains(&c.name))
-        .collect();
-    let mut sources: Vec<&str> = events.iter().map(|e| e.source.as_str()).collect();
-    sources.sort_unstable();
-    sources.dedup();
-    let mut detail_types: Vec<&str> = events.iter().map(|e| e.detail_type.as_str()).collect();
-    detail_types.sort_unstable();
-    detail_types.dedup();
-    let mut pattern = json!({ "source": sources, "detail-type": detail_types });
-    if let Some(detail) = consumer
-        .pattern
-        .as_deref()
-        .and_then(|p| serde_json::from_str::<Value>(p).ok())
-    {
-        pattern["detail"] = detail;
-    }
-    pattern
-}
-
-/// Every `source` the relay may put on the bus: its events' and its poison-record events'.
-pub fn relay_sources(plan: &Plan) -> Vec<String> {
-    let mut sources: Vec<String> = plan.contracts.iter().map(|c| c.source.clone()).collect();
-    sources.push(format!("{}.outbox", plan.service));
-    sources.sort_unstable();
-    sources.dedup();
-    sources
-}
-
-/// Whether a consumer's target is a FIFO queue.
-pub fn is_fifo_queue(consumer: &ConsumerPlan) -> bool {
-    consumer.target_kind == "sqs" && consumer.target.ends_with(".fifo")
-}
-
 /// The relay's environment besides `EVENT_BUS_NAME` (which each stack sets from its bus).
 pub fn relay_environment(settings: &RelaySettings) -> Value {
     json!({
@@ -182,30 +144,6 @@ pub fn relay_environment(settings: &RelaySettings) -> Value {
             crate::config::PoisonPolicy::Fail => "fail",
             crate::config::PoisonPolicy::DeadLetter => "dead-letter",
         }
-    })
-}
-
-/// The relay's function name.
-pub fn relay_name(plan: &Plan) -> String {
-    format!("{}-relay", plan.service)
-}
-
-/// The relay's description.
-pub fn relay_description(plan: &Plan) -> String {
-    format!(
-        "Publishes the domain events of {} from DynamoDB Streams to EventBridge.",
-        plan.service
-    )
-}
-
-/// A consumer rule's description.
-pub fn rule_description(consumer: &ConsumerPlan) -> String {
-    consumer.description.clone().unwrap_or_else(|| {
-        format!(
-            "Routes {} to {}.",
-            consumer.events.join(", "),
-            consumer.name
-        )
     })
 }
 
@@ -239,60 +177,4 @@ pub fn partition_key(table: &TablePlan) -> Value {
 pub fn sort_key(table: &TablePlan) -> Option<Value> {
     let (name, kind) = table.sort_key.as_deref().zip(table.sort_type)?;
     Some(json!({ "name": name, "type": kind }))
-}
-
-/// The name of the local queue that stands in for a Lambda consumer under `relay dev`.
-pub fn local_lambda_queue(consumer: &ConsumerPlan) -> String {
-    format!("{}-local", consumer.name)
-}
-
-/// What `relay dev` stands up locally and `relay poll` reads: the tables with their streams,
-/// the bus, the consumers' rules with a queue each (a Lambda consumer is represented by a local
-/// queue), the relay's stream settings and its failure destination. Names are the deployed
-/// stacks' where they have one.
-pub fn local_stack(plan: &Plan) -> Value {
-    let settings = &plan.settings;
-    let tables: Vec<Value> = plan
-        .tables
-        .iter()
-        .map(|t| {
-            json!({
-                "name": t.name,
-                "partitionKey": partition_key(t),
-                "sortKey": sort_key(t),
-                "stream": t.stream,
-                "filters": t.filters,
-            })
-        })
-        .collect();
-    let consumers: Vec<Value> = plan
-        .consumers
-        .iter()
-        .map(|c| {
-            let (queue, stands_in_for) = match c.target_kind {
-                "sqs" => (c.target.clone(), Value::Null),
-                kind => (local_lambda_queue(c), json!(format!("{kind} {}", c.target))),
-            };
-            json!({
-                "name": c.name,
-                "ruleName": c.rule,
-                "pattern": rule_pattern(plan, c),
-                "queue": queue,
-                "standsInFor": stands_in_for,
-            })
-        })
-        .collect();
-    json!({
-        "bus": plan.bus.name,
-        "tables": tables,
-        "streams": {
-            "startingPosition": settings.starting_position.as_str(),
-            "batchSize": settings.batch_size,
-            "batchingWindow": settings.batching_window,
-            "maximumRetryAttempts": settings.maximum_retry_attempts,
-            "maximumRecordAge": settings.maximum_record_age,
-        },
-        "failureQueue": format!("{}-relay-failures", plan.service),
-        "consumers": consumers,
-    })
 }

@@ -7,6 +7,7 @@ mod config_schema;
 pub mod infra;
 mod readme;
 mod relay;
+mod relay_code;
 mod sam;
 pub mod schemas;
 
@@ -64,6 +65,9 @@ pub(crate) fn describe(path: &str) -> &'static str {
             "the relay's entry point: the Lambda loop, or `relay --event-file FILE [--dry-run]`"
         }
         "relay/src/mapping.rs" => "every event's typed detail, filter and mapping",
+        relay::LOCAL_STACK => {
+            "the stack `relay dev` stands up and `relay poll` reads (tables, bus, rules, queues)"
+        }
         p if p.starts_with("schemas/registry/") => {
             "the event's contract for the EventBridge Schema Registry (OpenAPI 3)"
         }

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use super::infra;
 use super::{Files, RenderError};
 use crate::ident::{self, Scope};
-use crate::plan::{ConsumerPlan, Plan, TablePlan};
+use crate::plan::{ConsumerPlan, Plan, TablePlan, TargetPlan};
 
 /// Where the template is written.
 pub const PATH: &str = "sam/template.yaml";
@@ -78,7 +78,7 @@ pub fn render(plan: &Plan, files: &mut Files) -> Result<(), RenderError> {
         relay_function(plan, &tables, &bus, &failure_queue, &log_group, &role),
     );
     for consumer in &plan.consumers {
-        consumer_resources(plan, consumer, &bus, &mut t);
+        consumer_resources(consumer, &bus, &mut t);
     }
     schema_registry(plan, &mut t);
     let template = json!({
@@ -198,7 +198,7 @@ fn relay_role(
     log_group: &str,
 ) -> Value {
     let streams: Vec<Value> = tables.iter().map(|(stream, _)| stream.clone()).collect();
-    let sources = infra::relay_sources(plan);
+    let sources = &plan.relay.sources;
     json!({
         "Type": "AWS::IAM::Role",
         "Properties": {
@@ -278,8 +278,8 @@ fn relay_function(
         "Type": "AWS::Serverless::Function",
         "Metadata": metadata,
         "Properties": {
-            "FunctionName": infra::relay_name(plan),
-            "Description": infra::relay_description(plan),
+            "FunctionName": plan.relay.name,
+            "Description": plan.relay.description,
             "CodeUri": "../relay",
             "Handler": "bootstrap",
             "Runtime": "provided.al2023",
@@ -299,18 +299,20 @@ fn relay_function(
     function
 }
 
-fn consumer_resources(plan: &Plan, consumer: &ConsumerPlan, bus: &Bus, t: &mut Template) {
+fn consumer_resources(consumer: &ConsumerPlan, bus: &Bus, t: &mut Template) {
     let rule_id = t.ids.pascal(&format!("{} rule", consumer.name));
     let rule_arn = get_att(&rule_id, "Arn");
-    let fifo = infra::is_fifo_queue(consumer);
-    let (target_arn, target_id) = match consumer.target_kind {
-        "sqs" => {
+    let fifo = consumer.target.is_fifo();
+    let (target_arn, target_id) = match &consumer.target {
+        TargetPlan::Sqs {
+            queue: queue_name, ..
+        } => {
             let unprocessed = t.add(
                 &format!("{} queue dead letters", consumer.name),
                 dead_letter_queue(fifo),
             );
             let mut properties = json!({
-                "QueueName": consumer.target,
+                "QueueName": queue_name,
                 "RedrivePolicy": { "deadLetterTargetArn": get_att(&unprocessed, "Arn"), "maxReceiveCount": infra::MAX_RECEIVE_COUNT }
             });
             if fifo {
@@ -327,13 +329,12 @@ fn consumer_resources(plan: &Plan, consumer: &ConsumerPlan, bus: &Bus, t: &mut T
             );
             (get_att(&queue_id, "Arn"), queue_id)
         }
-        _ => {
-            let function = if consumer.target.starts_with("arn:") {
-                json!(consumer.target)
+        TargetPlan::Lambda { function } => {
+            let function = if function.starts_with("arn:") {
+                json!(function)
             } else {
                 sub(&format!(
-                    "arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{}",
-                    consumer.target
+                    "arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{function}"
                 ))
             };
             t.add(
@@ -370,9 +371,9 @@ fn consumer_resources(plan: &Plan, consumer: &ConsumerPlan, bus: &Bus, t: &mut T
         "Type": "AWS::Events::Rule",
         "Properties": {
             "Name": consumer.rule,
-            "Description": infra::rule_description(consumer),
+            "Description": consumer.rule_description,
             "EventBusName": bus.name,
-            "EventPattern": infra::rule_pattern(plan, consumer),
+            "EventPattern": consumer.rule_pattern,
             "State": "ENABLED",
             "Targets": [target]
         }
@@ -405,7 +406,7 @@ fn queue_policy(queue_id: &str, rule_arn: &Value) -> Value {
 }
 
 fn schema_registry(plan: &Plan, t: &mut Template) {
-    if plan.contracts.is_empty() {
+    if plan.events.is_empty() {
         return;
     }
     let (registry_name, description) = infra::registry(plan);
@@ -413,7 +414,7 @@ fn schema_registry(plan: &Plan, t: &mut Template) {
         "schema registry",
         json!({ "Type": "AWS::EventSchemas::Registry", "Properties": { "RegistryName": registry_name, "Description": description } }),
     );
-    for contract in &plan.contracts {
+    for contract in &plan.events {
         let content = super::schemas::openapi(contract).to_string();
         t.add(
             &format!("{} schema", contract.name),

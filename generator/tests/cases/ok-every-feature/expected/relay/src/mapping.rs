@@ -2,12 +2,13 @@
 
 //! The events of outbox.yaml: for each, the typed detail, the filter and the mapping.
 //! Everything else (decoding, publishing, retries, failure reporting) is `outbox_runtime`.
-/// Service and bus from outbox.yaml (`EVENT_BUS_NAME` overrides the bus), and the stack
-/// `relay dev` and `relay poll` stand up and read locally.
+/// Service and bus from outbox.yaml (`EVENT_BUS_NAME` overrides the bus), the source of
+/// poison-record events, and the stack `relay dev` and `relay poll` stand up and read locally.
 pub const DEFAULTS: ::outbox_runtime::Defaults = ::outbox_runtime::Defaults {
     service: "crm",
     bus: "crm-bus",
-    local_stack: "{\"bus\":\"crm-bus\",\"tables\":[{\"name\":\"crm-table\",\"partitionKey\":{\"name\":\"PK\",\"type\":\"S\"},\"sortKey\":{\"name\":\"SK\",\"type\":\"S\"},\"stream\":\"NEW_AND_OLD_IMAGES\",\"filters\":[{\"eventName\":[\"INSERT\",\"MODIFY\"],\"dynamodb\":{\"Keys\":{\"PK\":{\"S\":[{\"prefix\":\"CUST#\"}]},\"SK\":{\"S\":[\"META\"]}}}},{\"eventName\":[\"REMOVE\"],\"dynamodb\":{\"Keys\":{\"PK\":{\"S\":[{\"prefix\":\"CUST#\"}]},\"SK\":{\"S\":[\"META\"]}}}}]}],\"streams\":{\"startingPosition\":\"TRIM_HORIZON\",\"batchSize\":100,\"batchingWindow\":1,\"maximumRetryAttempts\":10,\"maximumRecordAge\":86400},\"failureQueue\":\"crm-relay-failures\",\"consumers\":[{\"name\":\"all-changes\",\"ruleName\":\"crm-all-changes\",\"pattern\":{\"source\":[\"crm.customers\"],\"detail-type\":[\"Customer Changed\",\"CustomerDeleted\"]},\"queue\":\"all-changes-local\",\"standsInFor\":\"lambda crm-audit\"},{\"name\":\"goldTier\",\"ruleName\":\"crm-goldTier\",\"pattern\":{\"source\":[\"crm.customers\"],\"detail-type\":[\"Customer Changed\"],\"detail\":{\"tier\":[\"GOLD\"],\"$or\":[{\"vip\":[true]},{\"balance\":[{\"numeric\":[\">\",1000]}]}]}},\"queue\":\"gold-customers.fifo\",\"standsInFor\":null}]}",
+    poison_source: "crm.outbox",
+    local_stack: ::std::include_str!("local_stack.json"),
 };
 /// Dispatches each record to the events of its table.
 pub struct Mapping;
@@ -47,7 +48,7 @@ pub mod customer_changed {
         id_key: "CustomerChanged",
         source: "crm.customers",
         detail_type: "Customer Changed",
-        schema: "{\"type\":\"object\",\"properties\":{\"balanceText\":{\"type\":\"string\"},\"before\":{\"type\":\"object\",\"properties\":{\"avatar\":{\"type\":\"string\",\"contentEncoding\":\"base64\"},\"balance\":{\"type\":\"number\",\"description\":\"Exact, up to 38 digits.\"},\"fullName\":{\"type\":\"string\"},\"history\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"labels\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"uniqueItems\":true},\"profile\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},\"geo\":{\"type\":\"object\",\"properties\":{\"lat\":{\"type\":\"number\"},\"lon\":{\"type\":\"number\"}},\"additionalProperties\":true}},\"additionalProperties\":true},\"scores\":{\"type\":\"array\",\"items\":{\"type\":\"number\"},\"uniqueItems\":true},\"tier\":{\"type\":\"string\",\"enum\":[\"GOLD\",\"SILVER\"]},\"updatedAt\":{\"type\":\"string\",\"format\":\"date-time\"},\"vip\":{\"type\":\"boolean\"}},\"required\":[\"fullName\"],\"additionalProperties\":true},\"city\":{\"type\":\"string\"},\"customerId\":{\"type\":\"string\"},\"latitude\":{\"type\":\"number\"},\"name\":{\"type\":\"string\"},\"origin\":{\"const\":\"crm\"},\"avatar\":{\"type\":\"string\",\"contentEncoding\":\"base64\"},\"history\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"labels\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"uniqueItems\":true},\"profile\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},\"geo\":{\"type\":\"object\",\"properties\":{\"lat\":{\"type\":\"number\"},\"lon\":{\"type\":\"number\"}},\"additionalProperties\":true}},\"additionalProperties\":true},\"scores\":{\"type\":\"array\",\"items\":{\"type\":\"number\"},\"uniqueItems\":true},\"tier\":{\"type\":\"string\",\"enum\":[\"GOLD\",\"SILVER\"]},\"updatedAt\":{\"type\":\"string\",\"format\":\"date-time\"},\"vip\":{\"type\":\"boolean\"}},\"required\":[\"before\",\"customerId\",\"name\",\"origin\"],\"additionalProperties\":true}",
+        schema: "{\"type\":\"object\",\"properties\":{\"balanceText\":{\"type\":\"string\"},\"before\":{\"type\":\"object\",\"properties\":{\"avatar\":{\"type\":\"string\",\"contentEncoding\":\"base64\"},\"balance\":{\"type\":\"number\",\"description\":\"Exact, up to 38 digits.\"},\"fullName\":{\"type\":\"string\"},\"history\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"labels\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"uniqueItems\":true},\"profile\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},\"geo\":{\"type\":\"object\",\"properties\":{\"lat\":{\"type\":\"number\"},\"lon\":{\"type\":\"number\"}},\"additionalProperties\":true}},\"additionalProperties\":true},\"scores\":{\"type\":\"array\",\"items\":{\"type\":\"number\"},\"uniqueItems\":true},\"tier\":{\"type\":\"string\",\"enum\":[\"GOLD\",\"SILVER\"]},\"updatedAt\":{\"type\":\"string\",\"format\":\"date-time\"},\"vip\":{\"type\":\"boolean\"}},\"additionalProperties\":true},\"channel\":{\"const\":\"web\"},\"city\":{\"type\":\"string\"},\"customerId\":{\"type\":\"string\"},\"latitude\":{\"type\":\"number\"},\"name\":{\"type\":\"string\"},\"origin\":{\"const\":\"crm\"},\"previousTier\":{\"type\":\"string\",\"enum\":[\"GOLD\",\"SILVER\"]},\"avatar\":{\"type\":\"string\",\"contentEncoding\":\"base64\"},\"history\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"labels\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"uniqueItems\":true},\"profile\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},\"geo\":{\"type\":\"object\",\"properties\":{\"lat\":{\"type\":\"number\"},\"lon\":{\"type\":\"number\"}},\"additionalProperties\":true}},\"additionalProperties\":true},\"scores\":{\"type\":\"array\",\"items\":{\"type\":\"number\"},\"uniqueItems\":true},\"tier\":{\"type\":\"string\",\"enum\":[\"GOLD\",\"SILVER\"]},\"updatedAt\":{\"type\":\"string\",\"format\":\"date-time\"},\"vip\":{\"type\":\"boolean\"}},\"required\":[\"before\",\"customerId\",\"name\",\"origin\"],\"additionalProperties\":true}",
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -60,6 +61,11 @@ pub mod customer_changed {
         pub balance_text: ::std::option::Option<&'a str>,
         #[serde(rename = "before")]
         pub before: ::outbox_runtime::ItemExcept<'a>,
+        #[serde(
+            rename = "channel",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub channel: ::std::option::Option<&'static ::outbox_runtime::RawJson>,
         #[serde(rename = "city", skip_serializing_if = "::std::option::Option::is_none")]
         pub city: ::std::option::Option<&'a str>,
         #[serde(rename = "customerId")]
@@ -73,6 +79,11 @@ pub mod customer_changed {
         pub name: &'a str,
         #[serde(rename = "origin")]
         pub origin: &'static ::outbox_runtime::RawJson,
+        #[serde(
+            rename = "previousTier",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub previous_tier: ::std::option::Option<&'a str>,
         /// Every other attribute.
         #[serde(flatten)]
         pub rest: ::outbox_runtime::ItemExcept<'a>,
@@ -144,6 +155,7 @@ pub mod customer_changed {
                     record.image(::outbox_runtime::Image::Old),
                     &["PK", "SK", "ssn"],
                 ),
+            channel: ::std::option::Option::Some(f.constant("channel", "\"web\"")?),
             city: f
                 .string(
                     "city",
@@ -185,6 +197,11 @@ pub mod customer_changed {
                         )?,
                 )?,
             origin: f.constant("origin", "\"crm\"")?,
+            previous_tier: f
+                .string(
+                    "previousTier",
+                    record.get(::outbox_runtime::Image::Old, "tier"),
+                )?,
             rest: f
                 .item_except(
                     record.image(::outbox_runtime::Image::New),
@@ -194,12 +211,14 @@ pub mod customer_changed {
                         "balance",
                         "balanceText",
                         "before",
+                        "channel",
                         "city",
                         "customerId",
                         "fullName",
                         "latitude",
                         "name",
                         "origin",
+                        "previousTier",
                         "ssn",
                     ],
                 ),

@@ -2,12 +2,13 @@
 
 //! The events of outbox.yaml: for each, the typed detail, the filter and the mapping.
 //! Everything else (decoding, publishing, retries, failure reporting) is `outbox_runtime`.
-/// Service and bus from outbox.yaml (`EVENT_BUS_NAME` overrides the bus), and the stack
-/// `relay dev` and `relay poll` stand up and read locally.
+/// Service and bus from outbox.yaml (`EVENT_BUS_NAME` overrides the bus), the source of
+/// poison-record events, and the stack `relay dev` and `relay poll` stand up and read locally.
 pub const DEFAULTS: ::outbox_runtime::Defaults = ::outbox_runtime::Defaults {
     service: "hostile",
     bus: "hostile-bus",
-    local_stack: "{\"bus\":\"hostile-bus\",\"tables\":[{\"name\":\"app.table-1\",\"partitionKey\":{\"name\":\"type\",\"type\":\"S\"},\"sortKey\":{\"name\":\"self\",\"type\":\"N\"},\"stream\":\"NEW_AND_OLD_IMAGES\",\"filters\":[{\"eventName\":[\"INSERT\"],\"dynamodb\":{\"Keys\":{\"type\":{\"S\":[{\"prefix\":\"T#\"}]}}}},{\"eventName\":[\"REMOVE\"],\"dynamodb\":{\"Keys\":{\"type\":{\"S\":[{\"prefix\":\"T#\"}]}}}},{\"eventName\":[\"MODIFY\"],\"dynamodb\":{\"Keys\":{\"type\":{\"S\":[{\"prefix\":\"T#\"}]}}}}]}],\"streams\":{\"startingPosition\":\"TRIM_HORIZON\",\"batchSize\":100,\"batchingWindow\":1,\"maximumRetryAttempts\":10,\"maximumRecordAge\":86400},\"failureQueue\":\"hostile-relay-failures\",\"consumers\":[{\"name\":\"all-of-them\",\"ruleName\":\"hostile-all-of-them\",\"pattern\":{\"source\":[\"hostile.events\"],\"detail-type\":[\"1st.event\",\"type\",\"user created\",\"user created (removed)\"]},\"queue\":\"hostile-queue\",\"standsInFor\":null}]}",
+    poison_source: "hostile.outbox",
+    local_stack: ::std::include_str!("local_stack.json"),
 };
 /// Dispatches each record to the events of its table.
 pub struct Mapping;
@@ -97,7 +98,7 @@ pub mod r#type {
         id_key: "type",
         source: "hostile.events",
         detail_type: "type",
-        schema: "{\"type\":\"object\",\"properties\":{\"2fa\":{\"type\":\"boolean\"},\"Zoë\":{\"const\":{\"nested\":[1,\"two\",null]}},\"naïve crate\":{\"type\":\"string\"},\"self\":{\"type\":\"number\"},\"type\":{\"type\":\"string\"},\"user-id\":{\"type\":\"string\"},\"user_id\":{\"type\":\"string\"}},\"required\":[\"Zoë\",\"self\",\"type\"],\"additionalProperties\":false}",
+        schema: "{\"type\":\"object\",\"properties\":{\"2fa\":{\"type\":\"boolean\"},\"Zoë\":{\"const\":{\"nested\":[1,\"two\",null]}},\"naïve crate\":{\"type\":\"string\"},\"self\":{\"type\":\"number\"},\"self_\":{\"type\":\"string\"},\"type\":{\"type\":\"string\"},\"user-id\":{\"type\":\"string\"},\"user_id\":{\"type\":\"string\"}},\"required\":[\"Zoë\",\"self\",\"self_\",\"type\"],\"additionalProperties\":false}",
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -114,6 +115,8 @@ pub mod r#type {
         pub na_ve_crate: ::std::option::Option<&'a str>,
         #[serde(rename = "self")]
         pub self_: ::outbox_runtime::Number<'a>,
+        #[serde(rename = "self_")]
+        pub self_2: &'a str,
         #[serde(rename = "type")]
         pub r#type: &'a str,
         #[serde(
@@ -162,6 +165,16 @@ pub mod r#type {
                 .required(
                     "self",
                     f.number("self", record.get(::outbox_runtime::Image::New, "self"))?,
+                )?,
+            self_2: f
+                .required(
+                    "self_",
+                    f
+                        .number(
+                            "self_",
+                            record.get(::outbox_runtime::Image::New, "self"),
+                        )?
+                        .map(|v| v.as_str()),
                 )?,
             r#type: f
                 .required(

@@ -2,12 +2,13 @@
 
 //! The events of outbox.yaml: for each, the typed detail, the filter and the mapping.
 //! Everything else (decoding, publishing, retries, failure reporting) is `outbox_runtime`.
-/// Service and bus from outbox.yaml (`EVENT_BUS_NAME` overrides the bus), and the stack
-/// `relay dev` and `relay poll` stand up and read locally.
+/// Service and bus from outbox.yaml (`EVENT_BUS_NAME` overrides the bus), the source of
+/// poison-record events, and the stack `relay dev` and `relay poll` stand up and read locally.
 pub const DEFAULTS: ::outbox_runtime::Defaults = ::outbox_runtime::Defaults {
     service: "shop",
     bus: "shop-events",
-    local_stack: "{\"bus\":\"shop-events\",\"tables\":[{\"name\":\"shop-table\",\"partitionKey\":{\"name\":\"pk\",\"type\":\"S\"},\"sortKey\":{\"name\":\"sk\",\"type\":\"S\"},\"stream\":\"NEW_AND_OLD_IMAGES\",\"filters\":[{\"eventName\":[\"INSERT\"],\"dynamodb\":{\"Keys\":{\"pk\":{\"S\":[{\"prefix\":\"USER#\"}]}}}}]}],\"streams\":{\"startingPosition\":\"TRIM_HORIZON\",\"batchSize\":100,\"batchingWindow\":1,\"maximumRetryAttempts\":10,\"maximumRecordAge\":86400},\"failureQueue\":\"shop-relay-failures\",\"consumers\":[{\"name\":\"welcome\",\"ruleName\":\"shop-welcome\",\"pattern\":{\"source\":[\"shop.users\"],\"detail-type\":[\"UserCreated\"]},\"queue\":\"welcome\",\"standsInFor\":null}]}",
+    poison_source: "shop.outbox",
+    local_stack: ::std::include_str!("local_stack.json"),
 };
 /// Dispatches each record to the events of its table.
 pub struct Mapping;

@@ -2,12 +2,13 @@
 
 //! The events of outbox.yaml: for each, the typed detail, the filter and the mapping.
 //! Everything else (decoding, publishing, retries, failure reporting) is `outbox_runtime`.
-/// Service and bus from outbox.yaml (`EVENT_BUS_NAME` overrides the bus), and the stack
-/// `relay dev` and `relay poll` stand up and read locally.
+/// Service and bus from outbox.yaml (`EVENT_BUS_NAME` overrides the bus), the source of
+/// poison-record events, and the stack `relay dev` and `relay poll` stand up and read locally.
 pub const DEFAULTS: ::outbox_runtime::Defaults = ::outbox_runtime::Defaults {
     service: "billing",
     bus: "arn:aws:events:eu-west-1:123456789012:event-bus/shared",
-    local_stack: "{\"bus\":\"arn:aws:events:eu-west-1:123456789012:event-bus/shared\",\"tables\":[{\"name\":\"billing-outbox\",\"partitionKey\":{\"name\":\"id\",\"type\":\"S\"},\"sortKey\":null,\"stream\":\"NEW_IMAGE\",\"filters\":[{\"eventName\":[\"INSERT\"],\"dynamodb\":{\"NewImage\":{\"eventType\":{\"S\":[\"InvoiceIssued\"]}}}},{\"eventName\":[\"INSERT\"],\"dynamodb\":{\"NewImage\":{\"eventType\":{\"S\":[\"invoice.paid\"]}}}}]}],\"streams\":{\"startingPosition\":\"TRIM_HORIZON\",\"batchSize\":100,\"batchingWindow\":1,\"maximumRetryAttempts\":10,\"maximumRecordAge\":86400},\"failureQueue\":\"billing-relay-failures\",\"consumers\":[{\"name\":\"ledger\",\"ruleName\":\"billing-ledger\",\"pattern\":{\"source\":[\"billing.invoices\"],\"detail-type\":[\"Invoice Issued\",\"InvoicePaid\"]},\"queue\":\"ledger-local\",\"standsInFor\":\"lambda arn:aws:lambda:eu-west-1:123456789012:function:ledger\"}]}",
+    poison_source: "billing.outbox",
+    local_stack: ::std::include_str!("local_stack.json"),
 };
 /// Dispatches each record to the events of its table.
 pub struct Mapping;

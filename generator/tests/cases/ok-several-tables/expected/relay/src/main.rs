@@ -3,7 +3,14 @@
 //! The relay Lambda of outbox.yaml: DynamoDB Streams -> EventBridge.
 //!
 //! Under Lambda (`AWS_LAMBDA_RUNTIME_API` set) it runs the Lambda loop; elsewhere
-//! `relay --event-file FILE [--dry-run]` handles one stream event exactly as the Lambda would.
+//! `relay --event-file FILE [--dry-run]` handles one stream event exactly as the Lambda would,
+//! and with the `local` feature `relay poll` and `relay dev` stand in for what AWS runs around
+//! it.
+#[cfg(feature = "local")]
+fn main() -> ::std::process::ExitCode {
+    ::outbox_local::run(::relay::mapping::Mapping, ::relay::mapping::DEFAULTS)
+}
+#[cfg(not(feature = "local"))]
 fn main() -> ::std::process::ExitCode {
     ::outbox_runtime::run(::relay::mapping::Mapping, ::relay::mapping::DEFAULTS)
 }

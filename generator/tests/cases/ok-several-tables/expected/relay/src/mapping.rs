@@ -2,12 +2,13 @@
 
 //! The events of outbox.yaml: for each, the typed detail, the filter and the mapping.
 //! Everything else (decoding, publishing, retries, failure reporting) is `outbox_runtime`.
-/// Service and bus from outbox.yaml (`EVENT_BUS_NAME` overrides the bus), and the stack
-/// `relay dev` and `relay poll` stand up and read locally.
+/// Service and bus from outbox.yaml (`EVENT_BUS_NAME` overrides the bus), the source of
+/// poison-record events, and the stack `relay dev` and `relay poll` stand up and read locally.
 pub const DEFAULTS: ::outbox_runtime::Defaults = ::outbox_runtime::Defaults {
     service: "shop",
     bus: "shop-bus",
-    local_stack: "{\"bus\":\"shop-bus\",\"tables\":[{\"name\":\"customers\",\"partitionKey\":{\"name\":\"id\",\"type\":\"S\"},\"sortKey\":null,\"stream\":\"NEW_IMAGE\",\"filters\":[{\"eventName\":[\"INSERT\"]}]},{\"name\":\"orders\",\"partitionKey\":{\"name\":\"orderId\",\"type\":\"S\"},\"sortKey\":{\"name\":\"version\",\"type\":\"N\"},\"stream\":\"NEW_AND_OLD_IMAGES\",\"filters\":[{\"eventName\":[\"MODIFY\"]}]},{\"name\":\"shop-outbox\",\"partitionKey\":{\"name\":\"id\",\"type\":\"S\"},\"sortKey\":null,\"stream\":\"NEW_IMAGE\",\"filters\":[{\"eventName\":[\"INSERT\"],\"dynamodb\":{\"NewImage\":{\"type\":{\"S\":[\"RefundIssued\"]}}}}]}],\"streams\":{\"startingPosition\":\"LATEST\",\"batchSize\":500,\"batchingWindow\":5,\"maximumRetryAttempts\":3,\"maximumRecordAge\":3600},\"failureQueue\":\"shop-relay-failures\",\"consumers\":[{\"name\":\"billing\",\"ruleName\":\"shop-billing\",\"pattern\":{\"source\":[\"shop.orders\",\"shop.payments\"],\"detail-type\":[\"OrderCancelled\",\"OrderPaid\",\"RefundIssued\"]},\"queue\":\"billing-local\",\"standsInFor\":\"lambda billing-handler\"},{\"name\":\"crm\",\"ruleName\":\"shop-crm\",\"pattern\":{\"source\":[\"shop.customers\"],\"detail-type\":[\"CustomerRegistered\"],\"detail\":{\"tier\":[\"GOLD\"]}},\"queue\":\"crm-gold-customers\",\"standsInFor\":null}]}",
+    poison_source: "shop.outbox",
+    local_stack: ::std::include_str!("local_stack.json"),
 };
 /// Dispatches each record to the events of its table.
 pub struct Mapping;

@@ -6,13 +6,14 @@ use std::time::Duration;
 use aws_sdk_sqs::error::ProvideErrorMetadata as _;
 use futures_util::future::{BoxFuture, FutureExt as _, try_join_all};
 
-use super::checkpoint::CheckpointFile;
-use super::dev;
-use super::poll::{PollOptions, Poller};
-use super::{LocalError, LocalStack, aws_error, sdk_config};
-use crate::handler::{Mapper, Options};
-use crate::main_loop::{Defaults, DevArgs, PollArgs, attempt_timeout};
-use crate::publish::EventBridgePublisher;
+use outbox_runtime::handler::{Mapper, Options};
+use outbox_runtime::publish::EventBridgePublisher;
+use outbox_runtime::settings::{Defaults, attempt_timeout};
+
+use crate::checkpoint::CheckpointFile;
+use crate::dev;
+use crate::poll::{PollOptions, Poller};
+use crate::{DevArgs, LocalError, LocalStack, PollArgs, aws_error, sdk_config};
 
 /// Why a local subcommand stopped.
 #[derive(Debug, thiserror::Error)]

@@ -5,8 +5,8 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use outbox_runtime::batch::{Limits, next_request, requests};
 use outbox_runtime::entry::Entry;
+use outbox_runtime::pack::{Limits, next_request, requests};
 use proptest::prelude::*;
 
 fn entry(record: usize, key: usize, detail_len: usize, with_time: bool) -> Entry {

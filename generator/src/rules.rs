@@ -9,17 +9,17 @@
 
 use serde_json::Value;
 
-use crate::config::Config;
-use crate::contract::{self, EventContract};
 use crate::diag::Diagnostic;
-use crate::pattern::{Condition, Field, Node, Pattern, condition_matches};
+use crate::pattern::{AnythingBut, Condition, Field, Node, Pattern, condition_matches};
+use crate::plan::{EventPlan, Plan};
 use crate::yaml_index::Path;
 
-/// Errors and warnings about every consumer's pattern. Runs on a config that validated.
-pub fn rules(config: &Config) -> Vec<Diagnostic> {
-    let contracts = contract::contracts(config);
+/// Errors and warnings about every consumer's pattern, judged against the planned events'
+/// detail schemas.
+pub fn check(plan: &Plan) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    for (name, consumer) in &config.consumers {
+    for consumer in &plan.consumers {
+        let name = &consumer.name;
         let Some(pattern) = &consumer.pattern else {
             continue;
         };
@@ -42,7 +42,8 @@ pub fn rules(config: &Config) -> Vec<Diagnostic> {
         let Some((_, Field::Nested(detail))) = parsed.root.fields.first() else {
             continue;
         };
-        let events: Vec<&EventContract> = contracts
+        let events: Vec<&EventPlan> = plan
+            .events
             .iter()
             .filter(|c| consumer.events.contains(&c.name))
             .collect();
@@ -50,7 +51,7 @@ pub fn rules(config: &Config) -> Vec<Diagnostic> {
             .iter()
             .map(|event| {
                 let mut problems = Vec::new();
-                node(detail, &event.detail, &mut Vec::new(), &mut problems);
+                node(detail, &event.detail.schema, &mut Vec::new(), &mut problems);
                 for p in &mut problems {
                     p.reason = format!("in {}, {}", event.name, p.reason);
                 }
@@ -76,7 +77,11 @@ pub fn rules(config: &Config) -> Vec<Diagnostic> {
                     );
                 }
             }
-        } else if !events.is_empty() && events.iter().all(|event| always(detail, &event.detail)) {
+        } else if !events.is_empty()
+            && events
+                .iter()
+                .all(|event| always(detail, &event.detail.schema))
+        {
             out.push(
                 Diagnostic::warning(
                     at.clone(),
@@ -288,6 +293,21 @@ fn leaf(condition: &Condition, schema: &Value, required: bool, key: &str) -> Res
     }
 }
 
+/// Whether an `anything-but` cannot exclude any value of `schema`: its values are of another
+/// type (strings against a number), so every value passes.
+fn excludes_no_value_of(but: &AnythingBut, schema: &Value) -> bool {
+    let Some(types) = types(schema) else {
+        return false;
+    };
+    if types.contains(&"array") {
+        return false;
+    }
+    match but {
+        AnythingBut::Numbers(_) => !types.iter().any(|t| matches!(*t, "number" | "integer")),
+        _ => !types.contains(&"string"),
+    }
+}
+
 /// Whether `pattern` holds for every object `schema` describes (a filter that filters nothing).
 fn always(pattern: &Node, schema: &Value) -> bool {
     let fields = pattern.fields.iter().all(|(key, field)| {
@@ -297,6 +317,7 @@ fn always(pattern: &Node, schema: &Value) -> bool {
                 let string = types(property) == Some(vec!["string"]);
                 conditions.iter().any(|c| match c {
                     Condition::Exists(true) => !has_type(property, "object"),
+                    Condition::AnythingBut(but) => excludes_no_value_of(but, property),
                     Condition::Prefix(p, _) | Condition::Suffix(p, _) => p.is_empty() && string,
                     Condition::Wildcard(w) => w == "*" && string,
                     _ => false,
@@ -308,6 +329,9 @@ fn always(pattern: &Node, schema: &Value) -> bool {
                             .iter()
                             .all(|v| conditions.iter().any(|c| condition_matches(c, v)))
                     })
+            }
+            (Some(property), Field::Nested(inner)) if required => {
+                types(property) == Some(vec!["object"]) && always(inner, property)
             }
             (None, Field::Leaf(conditions)) => {
                 schema.get("additionalProperties") == Some(&Value::Bool(false))

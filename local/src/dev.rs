@@ -14,7 +14,7 @@ use aws_sdk_sqs::error::ProvideErrorMetadata as _;
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::Value;
 
-use super::{Key, LocalError, LocalStack, LocalTable, aws_error};
+use crate::{Key, LocalError, LocalStack, Table, aws_error};
 
 /// The queues of a provisioned local stack.
 #[derive(Debug, Clone)]
@@ -94,7 +94,7 @@ pub async fn provision(
 
 async fn create_table(
     dynamodb: &aws_sdk_dynamodb::Client,
-    table: &LocalTable,
+    table: &Table,
 ) -> Result<(), LocalError> {
     let build = |e: aws_sdk_dynamodb::error::BuildError| LocalError::Aws {
         operation: "CreateTable",

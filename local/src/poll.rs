@@ -14,11 +14,12 @@ use futures_util::FutureExt as _;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::checkpoint::CheckpointFile;
-use super::event::{failure_message, lambda_record, record_age, sequence_number};
-use super::{LocalError, StreamSettings, aws_error};
-use crate::handler::{self, Mapper, Options};
-use crate::publish::Publisher;
+use outbox_runtime::handler::{self, Mapper, Options};
+use outbox_runtime::publish::Publisher;
+
+use crate::checkpoint::CheckpointFile;
+use crate::event::{failure_message, lambda_record, record_age, sequence_number};
+use crate::{LocalError, StreamSettings, aws_error};
 
 /// How the poller runs.
 #[derive(Debug, Clone)]

@@ -199,7 +199,10 @@ mod tests {
         );
         // The relay decodes it as it decodes a batch from Lambda.
         let batch = json!({ "Records": [record] }).to_string();
-        let (record, _) = crate::record::decode_batch(&batch).unwrap().next().unwrap();
+        let (record, _) = outbox_runtime::record::decode_batch(&batch)
+            .unwrap()
+            .next()
+            .unwrap();
         let record = record.unwrap();
         assert_eq!(record.table, "app-table");
         assert_eq!(record.sequence_number.as_deref(), Some("100"));

@@ -1,10 +1,17 @@
-//! Stage 3, `plan`: a validated config resolved into what the renderers need: final AWS names,
-//! the detail-type of every event, the JSON type of every field, and who receives what.
+//! Stage 3, `plan`: a validated config resolved into one model that every renderer and command
+//! reads: final AWS names, the detail-type of every event, what selects its records, where each
+//! detail field comes from and what it is ([`detail`]), who receives what and with which rule
+//! pattern. Nothing downstream looks at the config again.
+
+pub mod detail;
+pub mod select;
 
 use serde::Serialize;
+use serde_json::{Value, json};
 
-use crate::attrs::{Attributes, ImagePath, Shape};
-use crate::config::{Config, DynamoType, Event, FieldSpec, Table, Target, When};
+use crate::config::{Config, Event, Table, Target};
+use detail::Detail;
+use select::Condition;
 
 /// Everything the renderers need, resolved.
 #[derive(Debug, Clone, Serialize)]
@@ -21,12 +28,12 @@ pub struct Plan {
     pub events: Vec<EventPlan>,
     /// Every consumer, by name.
     pub consumers: Vec<ConsumerPlan>,
-    /// The relay's mappings, resolved to Rust.
-    pub relay: crate::codegen::RelayPlan,
-    /// Every event's contract (schemas).
-    pub contracts: Vec<crate::contract::EventContract>,
+    /// The relay function.
+    pub relay: RelayPlan,
     /// How the relay runs.
     pub settings: crate::config::RelaySettings,
+    /// What `relay dev` stands up locally and `relay poll` reads.
+    pub local_stack: outbox_stack::LocalStack,
 }
 
 /// The event bus.
@@ -71,12 +78,16 @@ pub struct TablePlan {
 pub struct EventPlan {
     /// Event name.
     pub name: String,
+    /// File-name-safe slug of the name (schema files, event ids).
+    pub slug: String,
     /// The table it comes from.
     pub table: String,
     /// What selects its records, in words (`INSERT of user items`).
     pub trigger: String,
-    /// Its conditions, in words.
-    pub conditions: Vec<String>,
+    /// What a record must meet to produce it.
+    pub conditions: Vec<Condition>,
+    /// The conditions declared under `when`, in words.
+    pub described: Vec<String>,
     /// EventBridge `Source`.
     pub source: String,
     /// EventBridge `DetailType`.
@@ -85,25 +96,10 @@ pub struct EventPlan {
     pub schema_version: u32,
     /// Description.
     pub description: Option<String>,
-    /// The detail's fields.
-    pub fields: Vec<FieldPlan>,
-    /// The rest of the image, if copied: `new.* except pk, sk`.
-    pub rest: Option<String>,
+    /// The detail: every field resolved, and its schema.
+    pub detail: Detail,
     /// Attributes that never leave the table.
     pub redacted: Vec<String>,
-}
-
-/// A detail field.
-#[derive(Debug, Clone, Serialize)]
-pub struct FieldPlan {
-    /// Field name.
-    pub name: String,
-    /// Where it comes from, in words.
-    pub origin: String,
-    /// Its JSON type.
-    pub json_type: &'static str,
-    /// Whether every event has it.
-    pub required: bool,
 }
 
 /// A consumer.
@@ -113,14 +109,19 @@ pub struct ConsumerPlan {
     pub name: String,
     /// EventBridge rule name.
     pub rule: String,
+    /// The rule's description.
+    pub rule_description: String,
     /// The events it receives.
     pub events: Vec<String>,
-    /// Its content pattern, as JSON.
-    pub pattern: Option<String>,
-    /// `lambda` or `sqs`.
-    pub target_kind: &'static str,
-    /// Function name/ARN or queue name.
-    pub target: String,
+    /// Its content pattern (on `detail`).
+    pub pattern: Option<serde_json::Value>,
+    /// The content pattern as compact JSON text (documentation).
+    pub pattern_text: Option<String>,
+    /// The rule's whole event pattern: the sources and detail-types of its events, and the
+    /// content pattern under `detail`.
+    pub rule_pattern: serde_json::Value,
+    /// Where the rule delivers.
+    pub target: TargetPlan,
     /// Dead-letter queue name, if any.
     pub dead_letter_queue: Option<String>,
     /// EventBridge retry attempts.
@@ -129,6 +130,65 @@ pub struct ConsumerPlan {
     pub maximum_event_age: u32,
     /// Description.
     pub description: Option<String>,
+    /// The queue that receives its events under `relay dev`: its own SQS queue, or one that
+    /// stands in for its function.
+    pub local_queue: String,
+}
+
+/// A rule's target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum TargetPlan {
+    /// A Lambda function, by name or ARN.
+    Lambda {
+        /// Name or ARN.
+        function: String,
+    },
+    /// An SQS queue the stack creates.
+    Sqs {
+        /// Queue name.
+        queue: String,
+        /// A FIFO queue (`.fifo`).
+        fifo: bool,
+    },
+}
+
+impl TargetPlan {
+    /// `lambda` or `sqs`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TargetPlan::Lambda { .. } => "lambda",
+            TargetPlan::Sqs { .. } => "sqs",
+        }
+    }
+
+    /// The function's or the queue's name.
+    pub fn name(&self) -> &str {
+        match self {
+            TargetPlan::Lambda { function } => function,
+            TargetPlan::Sqs { queue, .. } => queue,
+        }
+    }
+
+    /// Whether it is a FIFO queue.
+    pub fn is_fifo(&self) -> bool {
+        matches!(self, TargetPlan::Sqs { fifo: true, .. })
+    }
+}
+
+/// The relay function: its names and what it may put on the bus.
+#[derive(Debug, Clone, Serialize)]
+pub struct RelayPlan {
+    /// Function name.
+    pub name: String,
+    /// Function description.
+    pub description: String,
+    /// Its stream failure destination's queue name.
+    pub failure_queue: String,
+    /// The `source` of its poison-record events (`relay` with `poison-policy: dead-letter`).
+    pub poison_source: String,
+    /// Every `source` it may put: its events' and its poison-record events'.
+    pub sources: Vec<String>,
 }
 
 /// Resolves a config that [`crate::validate::validate`] accepted.
@@ -143,7 +203,7 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
             created: false,
         },
     };
-    let tables = config
+    let tables: Vec<TablePlan> = config
         .tables
         .iter()
         .map(|(name, table)| TablePlan {
@@ -160,7 +220,7 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
             filters: stream_filters(table),
         })
         .collect();
-    let events = config
+    let events: Vec<EventPlan> = config
         .tables
         .iter()
         .flat_map(|(table_name, table)| {
@@ -170,33 +230,69 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
                 .map(move |(name, event)| event_plan(table_name, table, name, event))
         })
         .collect();
-    let consumers = config
+    let consumers: Vec<ConsumerPlan> = config
         .consumers
         .iter()
         .map(|(name, consumer)| {
             let rule = format!("{}-{}", config.service, name);
-            let (target_kind, target) = match &consumer.target {
-                Target::Lambda(lambda) => ("lambda", lambda.function.clone()),
-                Target::Sqs(sqs) => ("sqs", sqs.queue.clone()),
+            let target = match &consumer.target {
+                Target::Lambda(lambda) => TargetPlan::Lambda {
+                    function: lambda.function.clone(),
+                },
+                Target::Sqs(sqs) => TargetPlan::Sqs {
+                    queue: sqs.queue.clone(),
+                    fifo: sqs.queue.ends_with(".fifo"),
+                },
+            };
+            let local_queue = match &target {
+                TargetPlan::Sqs { queue, .. } => queue.clone(),
+                TargetPlan::Lambda { .. } => format!("{name}-local"),
             };
             ConsumerPlan {
                 dead_letter_queue: consumer.dead_letter_queue.then(|| format!("{rule}-dlq")),
+                rule_description: consumer
+                    .description
+                    .clone()
+                    .unwrap_or_else(|| format!("Routes {} to {name}.", consumer.events.join(", "))),
+                rule_pattern: rule_pattern(&events, &consumer.events, consumer.pattern.as_ref()),
                 rule,
                 name: name.clone(),
                 events: consumer.events.clone(),
-                pattern: consumer.pattern.as_ref().map(|p| p.to_string()),
-                target_kind,
+                pattern: consumer.pattern.clone(),
+                pattern_text: consumer.pattern.as_ref().map(Value::to_string),
                 target,
                 maximum_attempts: consumer.retry.maximum_attempts,
                 maximum_event_age: consumer.retry.maximum_event_age,
                 description: consumer.description.clone(),
+                local_queue,
             }
         })
         .collect();
-    let contracts = crate::contract::contracts(config);
+    let poison_source = outbox_stack::poison_source(&config.service);
+    let mut sources: Vec<String> = events.iter().map(|e| e.source.clone()).collect();
+    sources.push(poison_source.clone());
+    sources.sort_unstable();
+    sources.dedup();
+    let relay = RelayPlan {
+        name: format!("{}-relay", config.service),
+        description: format!(
+            "Publishes the domain events of {} from DynamoDB Streams to EventBridge.",
+            config.service
+        ),
+        failure_queue: format!("{}-relay-failures", config.service),
+        poison_source,
+        sources,
+    };
     Plan {
-        relay: crate::codegen::relay_plan(config, &contracts),
-        contracts,
+        local_stack: local_stack(
+            &bus,
+            &tables,
+            &consumers,
+            &relay,
+            &config.relay,
+            config_file,
+        ),
+        relay,
         settings: config.relay.clone(),
         service: config.service.clone(),
         config_file: config_file.to_owned(),
@@ -205,6 +301,80 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
         events,
         consumers,
     }
+}
+
+/// What `relay dev` stands up locally and `relay poll` reads: the tables with their streams,
+/// the bus, the consumers' rules with a queue each (a Lambda consumer is represented by a local
+/// queue), the relay's stream settings and its failure destination. Names are the deployed
+/// stacks' where they have one.
+fn local_stack(
+    bus: &BusPlan,
+    tables: &[TablePlan],
+    consumers: &[ConsumerPlan],
+    relay: &RelayPlan,
+    settings: &crate::config::RelaySettings,
+    config_file: &str,
+) -> outbox_stack::LocalStack {
+    let key = |name: &str, kind: &str| outbox_stack::Key {
+        name: name.to_owned(),
+        kind: kind.to_owned(),
+    };
+    outbox_stack::LocalStack {
+        comment: format!("@generated by the outbox generator from {config_file}. DO NOT EDIT."),
+        bus: bus.name.clone(),
+        tables: tables
+            .iter()
+            .map(|t| outbox_stack::Table {
+                name: t.name.clone(),
+                partition_key: key(&t.partition_key, t.partition_type),
+                sort_key: t
+                    .sort_key
+                    .as_deref()
+                    .zip(t.sort_type)
+                    .map(|(n, k)| key(n, k)),
+                stream: t.stream.to_owned(),
+                filters: t.filters.clone(),
+            })
+            .collect(),
+        streams: outbox_stack::StreamSettings {
+            starting_position: settings.starting_position.as_str().to_owned(),
+            batch_size: settings.batch_size as usize,
+            batching_window: settings.batching_window.into(),
+            maximum_retry_attempts: settings.maximum_retry_attempts,
+            maximum_record_age: settings.maximum_record_age.into(),
+        },
+        failure_queue: relay.failure_queue.clone(),
+        consumers: consumers
+            .iter()
+            .map(|c| outbox_stack::Consumer {
+                name: c.name.clone(),
+                rule_name: c.rule.clone(),
+                pattern: c.rule_pattern.clone(),
+                queue: c.local_queue.clone(),
+                stands_in_for: match &c.target {
+                    TargetPlan::Sqs { .. } => None,
+                    target => Some(format!("{} {}", target.kind(), target.name())),
+                },
+            })
+            .collect(),
+    }
+}
+
+/// A rule's event pattern: the sources and detail-types of the events it wants, plus its
+/// content pattern under `detail`.
+fn rule_pattern(events: &[EventPlan], wanted: &[String], content: Option<&Value>) -> Value {
+    let wanted: Vec<&EventPlan> = events.iter().filter(|e| wanted.contains(&e.name)).collect();
+    let mut sources: Vec<&str> = wanted.iter().map(|e| e.source.as_str()).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    let mut detail_types: Vec<&str> = wanted.iter().map(|e| e.detail_type.as_str()).collect();
+    detail_types.sort_unstable();
+    detail_types.dedup();
+    let mut pattern = json!({ "source": sources, "detail-type": detail_types });
+    if let Some(detail) = content {
+        pattern["detail"] = detail.clone();
+    }
+    pattern
 }
 
 fn key_type(key_type: crate::config::KeyType) -> &'static str {
@@ -280,7 +450,8 @@ fn event_plan(table_name: &str, table: &Table, name: &str, event: &Event) -> Eve
                 .join("/")
         }
     };
-    let (trigger, fields, rest) = match &table.outbox {
+    let description = event.description.as_deref();
+    let (trigger, conditions, detail) = match &table.outbox {
         Some(outbox) => {
             let selector = event.outbox_type.as_deref().unwrap_or(name);
             let trigger = format!(
@@ -288,134 +459,39 @@ fn event_plan(table_name: &str, table: &Table, name: &str, event: &Event) -> Eve
                 ops("INSERT"),
                 outbox.type_attribute
             );
-            let fields = event
-                .payload
-                .iter()
-                .map(|(field, attribute)| FieldPlan {
-                    name: field.clone(),
-                    origin: format!("{}.{field}", outbox.payload_attribute),
-                    json_type: json_type_of(attribute.0.dynamo_type),
-                    required: attribute.0.required,
-                })
-                .collect();
-            (trigger, fields, None)
+            (
+                trigger,
+                select::outbox(outbox, name, event),
+                detail::outbox(outbox, event, description),
+            )
         }
         None => {
             let entity_name = event.entity.clone().unwrap_or_default();
             let trigger = format!("{} of an item of entity `{entity_name}`", ops(""));
-            let attributes = table
+            let conditions = table
                 .entities
                 .get(&entity_name)
-                .map(|entity| Attributes::new(table, entity));
-            let fields = event
-                .detail
-                .iter()
-                .map(|(field, spec)| field_plan(field, &spec.0, attributes.as_ref()))
-                .collect();
-            let rest = event.rest.as_ref().map(|rest| {
-                let except = if rest.except.is_empty() {
-                    String::new()
-                } else {
-                    format!(" except {}", rest.except.join(", "))
-                };
-                format!("every other attribute of `{}`{except}", rest.from.as_str())
-            });
-            (trigger, fields, rest)
+                .map(|entity| select::entity(entity, event))
+                .unwrap_or_default();
+            (
+                trigger,
+                conditions,
+                detail::entity(table, event, description),
+            )
         }
     };
     EventPlan {
         name: name.to_owned(),
+        slug: crate::ident::id_slug(name),
         table: table_name.to_owned(),
         trigger,
-        conditions: event.when.as_ref().map(describe_when).unwrap_or_default(),
+        described: conditions.iter().filter_map(Condition::describe).collect(),
+        conditions,
         source: event.source.clone(),
         detail_type: event.detail_type.clone().unwrap_or_else(|| name.to_owned()),
         schema_version: event.schema_version,
         description: event.description.clone(),
-        fields,
-        rest,
+        detail,
         redacted: event.redact.clone(),
     }
-}
-
-fn field_plan(name: &str, spec: &FieldSpec, attributes: Option<&Attributes>) -> FieldPlan {
-    if let Some(constant) = &spec.constant {
-        let json_type = match constant {
-            serde_json::Value::String(_) => "string",
-            serde_json::Value::Number(_) => "number",
-            serde_json::Value::Bool(_) => "boolean",
-            serde_json::Value::Null => "null",
-            serde_json::Value::Array(_) => "array",
-            serde_json::Value::Object(_) => "object",
-        };
-        return FieldPlan {
-            name: name.to_owned(),
-            origin: format!("constant {constant}"),
-            json_type,
-            required: spec.required.unwrap_or(true),
-        };
-    }
-    let from = spec.from.clone().unwrap_or_default();
-    let image_path = ImagePath::parse(&from).ok();
-    let shape = image_path
-        .as_ref()
-        .zip(attributes)
-        .and_then(|(p, a)| a.lookup(&p.segments).ok());
-    let json_type = match (spec.json_type, shape) {
-        (Some(t), _) => t.as_str(),
-        (None, Some(shape)) => json_type_of(shape.dynamo_type()),
-        (None, None) => "string",
-    };
-    let declared_required = match shape {
-        Some(Shape::Key(_) | Shape::Item) => true,
-        Some(Shape::Attribute(spec)) => spec.required,
-        None => false,
-    };
-    let mut origin = format!("`{from}`");
-    if let Some(prefix) = &spec.strip_prefix {
-        origin.push_str(&format!(" without the prefix `{prefix}`"));
-    }
-    if !spec.except.is_empty() {
-        origin.push_str(&format!(" except {}", spec.except.join(", ")));
-    }
-    FieldPlan {
-        name: name.to_owned(),
-        origin,
-        json_type,
-        required: spec.required.unwrap_or(declared_required),
-    }
-}
-
-/// The JSON type a DynamoDB value becomes in an event.
-pub fn json_type_of(dynamo_type: DynamoType) -> &'static str {
-    match dynamo_type {
-        DynamoType::S | DynamoType::B => "string",
-        DynamoType::N => "number",
-        DynamoType::Bool => "boolean",
-        DynamoType::Null => "null",
-        DynamoType::StringSet | DynamoType::NumberSet | DynamoType::BinarySet | DynamoType::L => {
-            "array"
-        }
-        DynamoType::M => "object",
-    }
-}
-
-fn describe_when(when: &When) -> Vec<String> {
-    let mut out = Vec::new();
-    if !when.changed.is_empty() {
-        out.push(format!("`{}` changed", when.changed.join("` or `")));
-    }
-    out.extend(
-        when.equals
-            .iter()
-            .map(|(path, value)| format!("`{path}` = {value}")),
-    );
-    out.extend(
-        when.prefix
-            .iter()
-            .map(|(path, prefix)| format!("`{path}` starts with `{prefix}`")),
-    );
-    out.extend(when.exists.iter().map(|path| format!("`{path}` exists")));
-    out.extend(when.absent.iter().map(|path| format!("`{path}` is absent")));
-    out
 }

@@ -1,0 +1,178 @@
+//! Which records produce an event, resolved once into typed conditions: the relay's filter
+//! code and the generated README both read these.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::attrs::ImagePath;
+use crate::config::{Entity, Event, Image, Operation, OutboxTable};
+
+/// One condition a record must meet; an event's conditions must all hold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Condition {
+    /// The record's operation is one of these.
+    Operation {
+        /// The operations.
+        operations: Vec<Operation>,
+    },
+    /// Not a deletion by DynamoDB's TTL.
+    NotExpired,
+    /// The entity's `match`: the attribute (new image, else old) starts with a prefix.
+    MatchPrefix {
+        /// The attribute.
+        attribute: String,
+        /// The prefix.
+        prefix: String,
+    },
+    /// The entity's `match`: the attribute (new image, else old) is this string.
+    MatchEquals {
+        /// The attribute.
+        attribute: String,
+        /// The string.
+        value: String,
+    },
+    /// An outbox row's type attribute (new image) is this string.
+    RowType {
+        /// The type attribute.
+        attribute: String,
+        /// The event's row type.
+        value: String,
+    },
+    /// One of these attributes differs between the old and the new image.
+    Changed {
+        /// The attributes.
+        attributes: Vec<String>,
+    },
+    /// The value at a path equals a JSON value.
+    Equals {
+        /// Image and path.
+        path: Path,
+        /// The value.
+        value: Value,
+    },
+    /// The string at a path starts with a prefix.
+    Prefix {
+        /// Image and path.
+        path: Path,
+        /// The prefix.
+        prefix: String,
+    },
+    /// A path has a value.
+    Exists {
+        /// Image and path.
+        path: Path,
+    },
+    /// A path has no value.
+    Absent {
+        /// Image and path.
+        path: Path,
+    },
+}
+
+/// An image and the attribute and map keys read in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Path {
+    /// The image.
+    pub image: Image,
+    /// The attribute, then map keys.
+    pub segments: Vec<String>,
+}
+
+impl Path {
+    fn parse(text: &str) -> Path {
+        let path = ImagePath::parse(text).unwrap_or(ImagePath {
+            image: Image::New,
+            segments: Vec::new(),
+        });
+        Path {
+            image: path.image,
+            segments: path.segments,
+        }
+    }
+}
+
+impl std::fmt::Display for Path {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.image.as_str())?;
+        for segment in &self.segments {
+            write!(f, ".{segment}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Condition {
+    /// The condition in words, for the conditions a user declared under `when` (the operation
+    /// and the entity are said elsewhere).
+    pub fn describe(&self) -> Option<String> {
+        match self {
+            Condition::Changed { attributes } => {
+                Some(format!("`{}` changed", attributes.join("` or `")))
+            }
+            Condition::Equals { path, value } => Some(format!("`{path}` = {value}")),
+            Condition::Prefix { path, prefix } => Some(format!("`{path}` starts with `{prefix}`")),
+            Condition::Exists { path } => Some(format!("`{path}` exists")),
+            Condition::Absent { path } => Some(format!("`{path}` is absent")),
+            _ => None,
+        }
+    }
+}
+
+/// The conditions of an outbox table's event: an inserted row of its type.
+pub fn outbox(outbox: &OutboxTable, name: &str, event: &Event) -> Vec<Condition> {
+    vec![
+        Condition::Operation {
+            operations: vec![Operation::Insert],
+        },
+        Condition::NotExpired,
+        Condition::RowType {
+            attribute: outbox.type_attribute.clone(),
+            value: event.outbox_type.clone().unwrap_or_else(|| name.to_owned()),
+        },
+    ]
+}
+
+/// The conditions of an entity's event: its operations, the entity's `match`, then `when`.
+pub fn entity(entity: &Entity, event: &Event) -> Vec<Condition> {
+    let mut conditions = vec![Condition::Operation {
+        operations: event.on.clone(),
+    }];
+    for (attribute, test) in &entity.matches {
+        if let Some(prefix) = &test.prefix {
+            conditions.push(Condition::MatchPrefix {
+                attribute: attribute.clone(),
+                prefix: prefix.clone(),
+            });
+        }
+        if let Some(value) = &test.equals {
+            conditions.push(Condition::MatchEquals {
+                attribute: attribute.clone(),
+                value: value.clone(),
+            });
+        }
+    }
+    let Some(when) = &event.when else {
+        return conditions;
+    };
+    if !when.changed.is_empty() {
+        conditions.push(Condition::Changed {
+            attributes: when.changed.clone(),
+        });
+    }
+    conditions.extend(when.equals.iter().map(|(path, value)| Condition::Equals {
+        path: Path::parse(path),
+        value: value.clone(),
+    }));
+    conditions.extend(when.prefix.iter().map(|(path, prefix)| Condition::Prefix {
+        path: Path::parse(path),
+        prefix: prefix.clone(),
+    }));
+    conditions.extend(when.exists.iter().map(|path| Condition::Exists {
+        path: Path::parse(path),
+    }));
+    conditions.extend(when.absent.iter().map(|path| Condition::Absent {
+        path: Path::parse(path),
+    }));
+    conditions
+}

@@ -1,0 +1,184 @@
+//! `outbox-local`: the local stand-ins for what AWS runs around a relay, linked into the relay
+//! binary by its `local` feature (the Lambda build leaves this crate out): the stream poller
+//! behind `relay poll` (Lambda's event source mapping) and the local stack behind `relay dev`
+//! (tables, bus, rules and queues on a local endpoint such as moto). [`run`] is the relay's
+//! `main` with these subcommands beside `--event-file`.
+
+pub mod checkpoint;
+mod cli;
+pub mod dev;
+pub mod event;
+pub mod poll;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use aws_sdk_dynamodbstreams::error::ProvideErrorMetadata;
+use clap::Parser;
+use outbox_runtime::cli::EventFileArgs;
+use outbox_runtime::{Defaults, Mapper};
+
+use checkpoint::CheckpointError;
+pub use outbox_stack::{Consumer, Key, LocalStack, StreamSettings, Table};
+
+/// Handle DynamoDB Streams batches like the Lambda function does, locally; or stand in for
+/// the event source mapping and the stack around the relay.
+#[derive(Debug, Parser)]
+#[command(
+    name = "relay",
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+struct Cli {
+    #[command(flatten)]
+    event: EventFileArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Read a table's stream as Lambda's event source mapping does and hand each batch to this
+    /// relay.
+    Poll(PollArgs),
+    /// Stand the stack up on a local endpoint (moto by default), poll every table and print
+    /// the events each consumer receives.
+    Dev(DevArgs),
+}
+
+/// The `main` of a relay built with the `local` feature: the Lambda loop under Lambda, else
+/// `--event-file`, `poll` or `dev`.
+pub fn run<M: Mapper + 'static>(mapper: M, defaults: Defaults) -> ExitCode {
+    outbox_runtime::cli::block_on(async move {
+        let (options, under_lambda) = outbox_runtime::cli::start(defaults);
+        if under_lambda {
+            return outbox_runtime::cli::lambda(mapper, options, defaults).await;
+        }
+        let cli = Cli::parse();
+        let result = match cli.command {
+            None => {
+                return outbox_runtime::cli::event_file(cli.event, &mapper, defaults, &options)
+                    .await;
+            }
+            Some(Command::Poll(args)) => cli::poll(args, &mapper, defaults, options).await,
+            Some(Command::Dev(args)) => cli::dev(args, &mapper, defaults, options).await,
+        };
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(e.exit_code())
+            }
+        }
+    })
+}
+
+/// `relay poll`.
+#[derive(Debug, clap::Args)]
+pub struct PollArgs {
+    /// The table whose stream is read.
+    #[arg(long, value_name = "NAME")]
+    pub table: String,
+    /// Where the position in each shard is kept, so a restart resumes (default: in memory).
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+    /// Stop once the stream has been idle for `--idle-ms` and every batch is handled.
+    #[arg(long)]
+    pub until_idle: bool,
+    /// How long `--until-idle` waits for new records.
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub idle_ms: u64,
+    /// One endpoint for every AWS service (a local server); default: the SDK's standard
+    /// settings (`AWS_ENDPOINT_URL`, ...).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// The on-failure destination queue, by name or URL (default: the local stack's).
+    #[arg(long, value_name = "QUEUE")]
+    pub failure_queue: Option<String>,
+    /// Records per invocation (default: outbox.yaml's `relay.batch-size`).
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// Retries before a batch goes to the on-failure destination (default: outbox.yaml's).
+    #[arg(long, value_name = "N")]
+    pub maximum_retry_attempts: Option<u32>,
+    /// Oldest record (seconds) still retried (default: outbox.yaml's).
+    #[arg(long, value_name = "SECONDS")]
+    pub maximum_record_age: Option<u64>,
+}
+
+/// `relay dev`.
+#[derive(Debug, clap::Args)]
+pub struct DevArgs {
+    /// The local endpoint for every AWS service.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:5000")]
+    pub endpoint: String,
+    /// Create the tables, bus, rules and queues, then exit.
+    #[arg(long)]
+    pub provision_only: bool,
+    /// Where the pollers keep their checkpoints (one file per table).
+    #[arg(long, value_name = "DIR", default_value = ".outbox-dev")]
+    pub checkpoint_dir: PathBuf,
+}
+
+/// The SDK configuration: the standard environment, or `endpoint` for every service (then a
+/// region and test credentials are filled in when the environment has none, as local servers
+/// accept any). The SDK's standard retries stay on for the stream and queue calls; the
+/// relay's publisher turns them off and retries entry by entry.
+pub async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(url) = endpoint {
+        loader = loader.endpoint_url(url);
+        if std::env::var_os("AWS_REGION").is_none()
+            && std::env::var_os("AWS_DEFAULT_REGION").is_none()
+        {
+            loader = loader.region(aws_config::Region::new("us-east-1"));
+        }
+        if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+            loader = loader.credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                "test",
+                "test",
+                None,
+                None,
+                "outbox-local",
+            ));
+        }
+    }
+    loader.load().await
+}
+
+/// The local stack or the poller cannot go on (nothing after the poller's last checkpoint is
+/// lost; a restart resumes).
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    /// The table has no stream.
+    #[error(
+        "table {0} has no stream; enable one (StreamSpecification) or run `relay dev --provision-only`"
+    )]
+    NoStream(String),
+    /// A DynamoDB Streams or SQS call failed.
+    #[error("{operation}: {message}")]
+    Aws {
+        /// The API call.
+        operation: &'static str,
+        /// What the service said.
+        message: String,
+    },
+    /// The checkpoint file.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+}
+
+pub(crate) fn aws_error<E: ProvideErrorMetadata + std::fmt::Display>(
+    operation: &'static str,
+) -> impl Fn(E) -> LocalError {
+    move |e| LocalError::Aws {
+        operation,
+        message: match (e.code(), e.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_owned(),
+            _ => e.to_string(),
+        },
+    }
+}

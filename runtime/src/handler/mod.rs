@@ -1,0 +1,179 @@
+//! One invocation: decode and map the records, publish the entries through a sliding window of
+//! requests with bounded retries (the first request goes out as soon as it is mapped; mapping
+//! goes on while requests are in flight), and answer with `batchItemFailures`
+//! (ReportBatchItemFailures semantics for streams: the first failed record; everything before
+//! it was published).
+
+mod prepare;
+mod window;
+
+use std::borrow::Cow;
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
+use serde::Serialize;
+
+use crate::entry::{Entry, MappedEvent};
+use crate::error::{MapError, RecordError};
+use crate::pack::Limits;
+use crate::publish::{Publisher, RetryPolicy};
+use crate::record::Record;
+
+/// The generated part of a relay: which events a record produces.
+pub trait Mapper: Send + Sync {
+    /// Appends the events `record` produces to `out` (none: the record is skipped).
+    fn map(&self, record: &Record, out: &mut Vec<MappedEvent>) -> Result<(), MapError>;
+}
+
+/// What happens to a record that cannot be decoded or mapped, or whose event is too large.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoisonPolicy {
+    /// Fail it: it becomes the batch item failure, and the event source mapping's bisect, retry
+    /// limit and on-failure destination take over.
+    Fail,
+    /// Publish an `Outbox Poison Record` event with the reason (route it to a dead-letter
+    /// queue with a rule) and go on with the next record.
+    DeadLetter,
+}
+
+/// Settings of a relay.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The bus entries go to.
+    pub bus: String,
+    /// Request limits and concurrency.
+    pub limits: Limits,
+    /// Retries.
+    pub retry: RetryPolicy,
+    /// Poison records.
+    pub poison: PoisonPolicy,
+    /// `Source` of poison-record events.
+    pub dead_letter_source: String,
+    /// Check every detail against its event's schema before publishing.
+    pub validate: bool,
+}
+
+impl Options {
+    /// Defaults for the bus `bus`.
+    pub fn new(bus: impl Into<String>) -> Self {
+        Options {
+            bus: bus.into(),
+            limits: Limits::default(),
+            retry: RetryPolicy::default(),
+            poison: PoisonPolicy::Fail,
+            dead_letter_source: "outbox.relay".into(),
+            validate: true,
+        }
+    }
+}
+
+/// `DetailType` of poison-record events.
+pub const POISON_DETAIL_TYPE: &str = "Outbox Poison Record";
+
+/// Counts of one invocation, for logs and metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// Records in the batch.
+    pub records: usize,
+    /// Records no event selected.
+    pub skipped: usize,
+    /// Entries EventBridge accepted.
+    pub published: usize,
+    /// Entry sends after the first.
+    pub retried: usize,
+    /// Records reported as failed (0 or 1: the first failure ends the batch).
+    pub failed: usize,
+    /// Poison records sent to the dead-letter destination.
+    pub dead_lettered: usize,
+}
+
+/// A batch mapped into entries, not yet sent.
+#[derive(Debug, Default)]
+pub struct Prepared<'a> {
+    /// The entries, in record order.
+    pub entries: Vec<Entry>,
+    /// Each record's sequence number (when it could be read).
+    pub sequence_numbers: Vec<Option<Cow<'a, str>>>,
+    /// The first record that failed before publishing, with the reason.
+    pub failure: Option<(usize, RecordError)>,
+    /// Counts so far.
+    pub stats: Stats,
+}
+
+/// The invocation cannot be answered record by record (the event is not a stream batch, or
+/// the failed record has no readable sequence number): Lambda retries the whole batch.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// The event is not a DynamoDB Streams batch.
+    #[error("the event is not a DynamoDB Streams batch: {0}")]
+    NotABatch(#[from] serde_json::Error),
+    /// The first failed record's sequence number is unknown.
+    #[error("{0}; its sequence number is unreadable, so the whole batch fails")]
+    Unreportable(RecordError),
+}
+
+/// The result of one invocation.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The answer to Lambda.
+    pub response: DynamoDbEventResponse,
+    /// The failure reported, if any.
+    pub failure: Option<RecordError>,
+    /// Counts.
+    pub stats: Stats,
+}
+
+/// Decodes and maps a batch (no I/O): the entries in order, or the first poison record under
+/// [`PoisonPolicy::Fail`].
+pub fn prepare<'a>(
+    mapper: &impl Mapper,
+    event: &'a str,
+    options: &Options,
+    trace_header: Option<&str>,
+) -> Result<Prepared<'a>, BatchError> {
+    let mut preparer = prepare::Preparer::new(mapper, event, options, trace_header)?;
+    while !preparer.done {
+        preparer.step(usize::MAX);
+    }
+    Ok(Prepared {
+        entries: preparer.entries.into(),
+        sequence_numbers: preparer.sequence_numbers,
+        failure: preparer.failure,
+        stats: preparer.stats,
+    })
+}
+
+/// Decodes, maps and publishes one batch.
+pub async fn handle(
+    mapper: &impl Mapper,
+    publisher: &impl Publisher,
+    event: &str,
+    options: &Options,
+    deadline: Option<Instant>,
+    trace_header: Option<&str>,
+) -> Result<Outcome, BatchError> {
+    let started = Instant::now();
+    let preparer = prepare::Preparer::new(mapper, event, options, trace_header)?;
+    let outcome = window::publish(publisher, preparer, deadline).await?;
+    log_outcome(&outcome, started.elapsed());
+    Ok(outcome)
+}
+
+fn log_outcome(outcome: &Outcome, elapsed: Duration) {
+    let s = &outcome.stats;
+    tracing::info!(
+        records = s.records,
+        skipped = s.skipped,
+        published = s.published,
+        retried = s.retried,
+        failed = s.failed,
+        dead_lettered = s.dead_lettered,
+        elapsed_ms = elapsed.as_millis() as u64,
+        failed_sequence_number = outcome
+            .failure
+            .as_ref()
+            .and_then(|f| f.sequence_number.as_deref()),
+        "batch handled"
+    );
+}

@@ -1,0 +1,201 @@
+//! Publishing through a sliding window of requests: a new request goes out as soon as one is
+//! answered, an entry only when no earlier entry of its item is unpublished; answers are
+//! booked, refused entries fail their record, retryable ones go back to the queue.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use futures_util::StreamExt;
+use futures_util::future::Either;
+use futures_util::stream::FuturesUnordered;
+
+use crate::entry::Entry;
+use crate::publish::{EntryOutcome, Publisher, RequestError};
+
+use super::prepare::{Preparer, STEP_RECORDS, STEP_RECORDS_SLOT_FREE};
+use super::{BatchError, Mapper, Outcome};
+
+/// One request in flight: it owns its entries and hands them back with the answer, so an
+/// entry to retry goes back to the queue.
+async fn send(
+    publisher: &impl Publisher,
+    request: Vec<Entry>,
+) -> (Vec<Entry>, Result<Vec<EntryOutcome>, RequestError>) {
+    let result = {
+        let entries: Vec<&Entry> = request.iter().collect();
+        publisher.put_events(&entries).await
+    };
+    (request, result)
+}
+
+/// Publishes a batch while it is being mapped, through a sliding window of requests, and
+/// answers for it.
+pub(super) async fn publish<M: Mapper>(
+    publisher: &impl Publisher,
+    mut preparer: Preparer<'_, '_, M>,
+    deadline: Option<Instant>,
+) -> Result<Outcome, BatchError> {
+    let options = preparer.options;
+    let mut in_flight = FuturesUnordered::new();
+    // Items with an entry in flight: their later entries wait.
+    let mut busy: HashSet<String> = HashSet::new();
+    // Attempts so far of the entries that had to be retried, by event id.
+    let mut attempts: HashMap<String, u32> = HashMap::new();
+    // After a retryable failure nothing new goes out before its backoff is over, as a
+    // throttled client should.
+    let mut hold: Option<Instant> = None;
+    loop {
+        let held = hold.is_some_and(|until| Instant::now() < until);
+        while !held && in_flight.len() < options.limits.max_in_flight {
+            let request = preparer.take_request(&busy);
+            if request.is_empty() {
+                break;
+            }
+            busy.extend(request.iter().map(|e| e.item_key.clone()));
+            in_flight.push(send(publisher, request));
+        }
+        let (request, result) = if !preparer.done {
+            // Map more while requests are in flight; mapping is synchronous, so yield in
+            // between, which moves the connections along.
+            match futures_util::future::poll_immediate(in_flight.next()).await {
+                Some(Some(answer)) => answer,
+                _ => {
+                    let slot_free =
+                        !in_flight.is_empty() && in_flight.len() < options.limits.max_in_flight;
+                    preparer.step(if slot_free {
+                        STEP_RECORDS_SLOT_FREE
+                    } else {
+                        STEP_RECORDS
+                    });
+                    if !in_flight.is_empty() {
+                        tokio::task::yield_now().await;
+                    }
+                    continue;
+                }
+            }
+        } else if let (true, Some(until)) = (held, hold) {
+            // Every record is mapped and retries wait: wait for an answer or the backoff.
+            let wait = tokio::time::sleep_until(until.into());
+            if in_flight.is_empty() {
+                wait.await;
+                continue;
+            }
+            match futures_util::future::select(in_flight.next(), std::pin::pin!(wait)).await {
+                Either::Left((Some(answer), _)) => answer,
+                _ => continue,
+            }
+        } else if let Some(answer) = in_flight.next().await {
+            answer
+        } else {
+            // Nothing in flight, nothing held, every record mapped: the queue is empty, or
+            // the pick above would have taken its first entry.
+            debug_assert!(preparer.entries.is_empty());
+            break;
+        };
+        for entry in &request {
+            busy.remove(&entry.item_key);
+        }
+        if let Some(until) = settle(&mut preparer, &mut attempts, request, result, deadline) {
+            hold = hold.max(Some(until));
+        }
+    }
+    let Preparer {
+        failure, mut stats, ..
+    } = preparer;
+    let mut response = DynamoDbEventResponse::default();
+    let failure = match failure {
+        None => None,
+        Some((_, error)) if error.sequence_number.is_none() => {
+            return Err(BatchError::Unreportable(error));
+        }
+        Some((_, error)) => {
+            let mut item = DynamoDbBatchItemFailure::default();
+            item.item_identifier = error.sequence_number.clone();
+            response.batch_item_failures.push(item);
+            stats.failed = 1;
+            Some(error)
+        }
+    };
+    Ok(Outcome {
+        response,
+        failure,
+        stats,
+    })
+}
+
+/// Books an answered request: accepted entries are published, refused ones fail their record,
+/// and those to retry go back to the front of the queue. Returns when the backoff of a retry
+/// is over: nothing new goes out before.
+fn settle<M: Mapper>(
+    preparer: &mut Preparer<'_, '_, M>,
+    attempts: &mut HashMap<String, u32>,
+    request: Vec<Entry>,
+    result: Result<Vec<EntryOutcome>, RequestError>,
+    deadline: Option<Instant>,
+) -> Option<Instant> {
+    let options = preparer.options;
+    let mut retry = Vec::new();
+    match result {
+        Ok(outcomes) => {
+            for (entry, outcome) in request.into_iter().zip(outcomes) {
+                match outcome {
+                    EntryOutcome::Accepted => preparer.stats.published += 1,
+                    ref failed if failed.retryable() => retry.push(entry),
+                    EntryOutcome::Failed { code, message } => preparer.fail(
+                        &entry,
+                        format!("EventBridge rejected the event: {code}: {message}"),
+                        false,
+                    ),
+                }
+            }
+        }
+        Err(error) if error.retryable => retry = request,
+        Err(error) => {
+            for entry in &request {
+                preparer.fail(entry, error.to_string(), false);
+            }
+        }
+    }
+    retry.retain(|e| preparer.failure.as_ref().is_none_or(|(r, _)| e.record < *r));
+    if retry.is_empty() {
+        return None;
+    }
+    // The entries of one answer are retried together, after one backoff.
+    let attempt_of = |e: &Entry| attempts.get(e.id()).copied().unwrap_or(1) + 1;
+    let delay = options
+        .retry
+        .backoff(retry.iter().map(attempt_of).max().unwrap_or(2));
+    let now = Instant::now();
+    let out_of_time = deadline.is_some_and(|d| now + delay + options.retry.deadline_margin > d);
+    let mut again = Vec::with_capacity(retry.len());
+    for entry in retry {
+        let attempt = attempt_of(&entry);
+        if attempt > options.retry.max_attempts || out_of_time {
+            let why = if out_of_time {
+                "the invocation ran out of time"
+            } else {
+                "retries ran out"
+            };
+            let reason = format!("{why} after {} attempts", attempt - 1);
+            preparer.fail(&entry, reason, true);
+        } else {
+            again.push((entry, attempt));
+        }
+    }
+    if again.is_empty() {
+        return None;
+    }
+    preparer.stats.retried += again.len();
+    tracing::debug!(
+        entries = again.len(),
+        delay_ms = delay.as_millis() as u64,
+        "retrying"
+    );
+    // Back to the front of the queue: each is its item's earliest entry not yet published.
+    for (entry, attempt) in again.into_iter().rev() {
+        attempts.insert(entry.id().to_owned(), attempt);
+        preparer.entries.push_front(entry);
+    }
+    Some(now + delay)
+}

@@ -1,0 +1,50 @@
+//! What a relay knows before it handles anything: the generator's defaults for its deployment
+//! and the settings the generated stacks put in its environment.
+
+use std::time::Duration;
+
+use crate::handler::{Options, PoisonPolicy};
+
+/// What the generator knows about the relay's deployment.
+#[derive(Debug, Clone, Copy)]
+pub struct Defaults {
+    /// The service name (metrics dimension).
+    pub service: &'static str,
+    /// The bus, when `EVENT_BUS_NAME` is not set.
+    pub bus: &'static str,
+    /// The `source` of poison-record events (`outbox_stack::poison_source`, which the stacks'
+    /// IAM policies allow).
+    pub poison_source: &'static str,
+    /// The stack `relay dev` stands up and `relay poll` reads (`outbox_stack::LocalStack` as
+    /// JSON).
+    pub local_stack: &'static str,
+}
+
+/// The attempt timeout of PutEvents calls (`OUTBOX_ATTEMPT_TIMEOUT_MS`, default 5 s).
+pub fn attempt_timeout() -> Duration {
+    env_number("OUTBOX_ATTEMPT_TIMEOUT_MS").map_or(Duration::from_secs(5), Duration::from_millis)
+}
+
+fn env_number(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+/// Settings from the environment the generated stacks set; defaults from outbox.yaml.
+pub fn options_from_env(defaults: Defaults) -> Options {
+    let mut options =
+        Options::new(std::env::var("EVENT_BUS_NAME").unwrap_or_else(|_| defaults.bus.to_owned()));
+    options.dead_letter_source = defaults.poison_source.to_owned();
+    if std::env::var("OUTBOX_POISON_POLICY").as_deref() == Ok("dead-letter") {
+        options.poison = PoisonPolicy::DeadLetter;
+    }
+    if std::env::var("OUTBOX_VALIDATE").as_deref() == Ok("off") {
+        options.validate = false;
+    }
+    if let Some(n) = env_number("OUTBOX_MAX_IN_FLIGHT").filter(|n| *n > 0) {
+        options.limits.max_in_flight = n as usize;
+    }
+    if let Some(n) = env_number("OUTBOX_MAX_ATTEMPTS").filter(|n| *n > 0) {
+        options.retry.max_attempts = n as u32;
+    }
+    options
+}
