@@ -182,7 +182,8 @@ stage generated-is-current cargo run --quiet --locked -p generator -- --check
 stage contracts contracts
 stage lambda-build lambda_build
 stage infrastructure infrastructure
-# The documented benchmark command works (one quick round; timings are reported, never asserted).
+# The documented benchmark command works (one quick round on the test stage's debug binaries:
+# no second release build; timings are reported, never asserted).
 stage bench-smoke python3 bench/run.py --quick
 
 echo "all stages passed in $((SECONDS - total_start)) s"

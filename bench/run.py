@@ -3,7 +3,8 @@
 
     python3 bench/run.py [--rounds N] [--quick]
 
-Builds the release binaries, installs the Node.js reference (bench/node, pinned by its lock),
+Builds the release binaries (`--quick`: uses the test build's debug binaries, a smoke run of
+the script whose timings mean nothing), installs the Node.js reference (bench/node, pinned by its lock),
 generates the example domain's stream events (1, 1,000 and 10,000 records), checks that both
 produce the same PutEvents entries, starts the loopback fake EventBridge, and then runs each
 measurement for both implementations, alternating, for N rounds (default 5): mapping
@@ -31,7 +32,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "target" / "bench"
-RELEASE = ROOT / "target" / "release"
+TARGET = ROOT / "target"
+# Where the binaries are: target/release, or target/debug for --quick (set by build()).
+BIN = TARGET / "release"
 NODE_DIR = ROOT / "bench" / "node"
 
 # (warmup, iterations) per mode and batch size.
@@ -60,9 +63,16 @@ def run(cmd, **kwargs):
     return subprocess.run(cmd, check=True, cwd=ROOT, **kwargs)
 
 
-def build():
-    run(["cargo", "build", "--release", "--locked", "--quiet",
-         "-p", "relay-bench", "-p", "fake-eventbridge", "-p", "relay"])
+def build(quick):
+    global BIN
+    if quick:
+        # The very build `cargo test --workspace` makes (same features, same artifacts): after
+        # the test command's test stage there is nothing left to compile.
+        run(["cargo", "test", "--workspace", "--locked", "--quiet", "--no-run"])
+        BIN = TARGET / "debug"
+    else:
+        run(["cargo", "build", "--release", "--locked", "--quiet",
+             "-p", "relay-bench", "-p", "fake-eventbridge", "-p", "relay"])
     lock = NODE_DIR / "package-lock.json"
     stamp = NODE_DIR / "node_modules" / ".lock.sha256"
     want = hashlib.sha256(lock.read_bytes()).hexdigest()
@@ -80,7 +90,7 @@ def events():
     files = {}
     for count in (1, 1000, 10000):
         path = OUT / f"events-{count}.json"
-        run([str(RELEASE / "bench-events"), str(count), str(path)])
+        run([str(BIN / "bench-events"), str(count), str(path)])
         files[count] = path
     return files
 
@@ -96,7 +106,7 @@ def normalized(lines):
 
 def same_entries(path):
     """Both implementations produce the same entries, in the same order."""
-    ours = run([str(RELEASE / "relay"), "--event-file", str(path), "--dry-run"],
+    ours = run([str(BIN / "relay"), "--event-file", str(path), "--dry-run"],
                capture_output=True, text=True).stdout
     theirs = run(["node", str(NODE_DIR / "bench.mjs"), str(path), "--mode", "entries"],
                  capture_output=True, text=True).stdout
@@ -110,9 +120,9 @@ def same_entries(path):
 
 def command(impl, path, mode, warmup, iterations):
     if impl == "rust":
-        cmd = [str(RELEASE / "relay-bench"), str(path)]
+        cmd = [str(BIN / "relay-bench"), str(path)]
     elif impl == "rust-sdk":
-        cmd = [str(RELEASE / "relay-bench"), str(path), "--sdk-client"]
+        cmd = [str(BIN / "relay-bench"), str(path), "--sdk-client"]
     else:
         cmd = ["node", str(NODE_DIR / "bench.mjs"), str(path)]
     return cmd + ["--mode", mode, "--warmup", str(warmup), "--iterations", str(iterations)]
@@ -147,13 +157,15 @@ def main():
     rounds = 1 if args.quick else args.rounds
     plan = QUICK if args.quick else ITERATIONS
 
-    bootstrap = build()
+    bootstrap = build(args.quick)
+    if args.quick:
+        print("--quick: debug binaries, one short round: a smoke run, not a measurement", file=sys.stderr)
     files = events()
     for count in (1000, 10000):
         print(f"same entries: {count} records -> {same_entries(files[count])} entries", file=sys.stderr)
 
-    fake = subprocess.Popen([str(RELEASE / "fake-eventbridge"), "--count-only"], stdout=subprocess.PIPE, text=True)
-    slow = subprocess.Popen([str(RELEASE / "fake-eventbridge"), "--count-only", "--latency-ms", LATENCY_MS],
+    fake = subprocess.Popen([str(BIN / "fake-eventbridge"), "--count-only"], stdout=subprocess.PIPE, text=True)
+    slow = subprocess.Popen([str(BIN / "fake-eventbridge"), "--count-only", "--latency-ms", LATENCY_MS],
                             stdout=subprocess.PIPE, text=True)
     env = dict(os.environ, EVENTBRIDGE_ENDPOINT=fake.stdout.readline().strip(), AWS_REGION="eu-west-1",
                AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", NODE_NO_WARNINGS="1")

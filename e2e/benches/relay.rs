@@ -1,9 +1,9 @@
 //! What a relay invocation costs before the network: decode the Lambda event, select and map
 //! every record with the example's generated mappings, serialize each detail, check it against
 //! its schema and build the PutEvents entries; and the same without the schema check, to show
-//! what the check costs. And what the relay does with the body Lambda sends before that:
-//! `lambda_runtime`'s deserialization into a `Box<RawValue>` (what the relay did) against the
-//! UTF-8 check it does now (`TakeBody` in `runtime/src/main_loop.rs`).
+//! what the check costs. And what reading the body Lambda sends costs: `lambda_runtime`'s
+//! deserialization into a `Box<RawValue>` against the UTF-8 check the relay does instead
+//! (`TakeBody` in `runtime/src/lambda.rs`).
 //! `cargo bench -p e2e --bench relay`.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};

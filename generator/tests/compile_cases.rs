@@ -1,5 +1,6 @@
 //! Every golden case's relay is compiled, linted and run: its crate is copied into its own
-//! workspace beside the repository's `runtime/`, built with `clippy -D warnings`, and
+//! workspace beside the repository's `runtime/` (with the workspace's profiles and target
+//! directory, so dependencies are not built again), built with `clippy -D warnings`, and
 //! `relay --event-file event.json --dry-run` must print the case's `expected.dryrun`
 //! (`OUTBOX_BLESS=1` to accept changes).
 
@@ -25,6 +26,12 @@ fn every_case_relay_compiles_lints_clean_and_maps_its_sample_event() {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace.join("target"), Into::into);
+    // The workspace's profiles, so the case relays' dependencies are the artifacts the
+    // workspace build already made (only the path crates and the relay itself compile again).
+    let root_manifest = fs::read_to_string(workspace.join("Cargo.toml")).unwrap();
+    let profiles = &root_manifest[root_manifest
+        .find("[profile.")
+        .expect("the workspace manifest has profiles")..];
     let mut failures = Vec::new();
     let mut compiled = 0;
     for case in case_dirs() {
@@ -38,9 +45,20 @@ fn every_case_relay_compiles_lints_clean_and_maps_its_sample_event() {
         let dir = workspace.join("target").join(dir.file_name().unwrap());
         let _ = fs::remove_dir_all(&dir);
         write_tree(&dir, &read_tree(&relay));
+        // The binary gets a name of its own: the target directory is the workspace's, whose
+        // `debug/relay` is the example's relay.
+        let binary = format!("relay-golden-{name}");
         let manifest = dir.join("Cargo.toml");
-        let standalone = fs::read_to_string(&manifest).unwrap() + "\n[workspace]\n";
-        fs::write(&manifest, standalone).unwrap();
+        let crate_manifest = fs::read_to_string(&manifest).unwrap();
+        let renamed = crate_manifest.replace(
+            "[[bin]]\nname = \"relay\"",
+            &format!("[[bin]]\nname = \"{binary}\""),
+        );
+        assert_ne!(
+            renamed, crate_manifest,
+            "{name}: the relay crate names its binary"
+        );
+        fs::write(&manifest, renamed + "\n[workspace]\n\n" + profiles).unwrap();
         fs::copy(workspace.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
 
         let clippy = cargo(
@@ -72,7 +90,7 @@ fn every_case_relay_compiles_lints_clean_and_maps_its_sample_event() {
             continue;
         }
         compiled += 1;
-        let run = Command::new(target.join("debug/relay"))
+        let run = Command::new(target.join("debug").join(&binary))
             .args([
                 "--event-file",
                 case.join("event.json").to_str().unwrap(),
@@ -95,6 +113,7 @@ fn every_case_relay_compiles_lints_clean_and_maps_its_sample_event() {
             ));
         }
         let _ = fs::remove_dir_all(&dir);
+        let _ = fs::remove_file(target.join("debug").join(&binary));
     }
     assert!(compiled >= 4, "compiled {compiled} cases");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
