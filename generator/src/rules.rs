@@ -263,8 +263,8 @@ fn leaf(condition: &Condition, schema: &Value, required: bool, key: &str) -> Res
             in_enum(&|v| v.as_str() == Some(s.as_str()), format!("\"{s}\""))
         }
         Condition::Number(n) => {
-            kind("number", &format!("{n}"))?;
-            in_enum(&|v| v.as_f64() == Some(*n), format!("{n}"))
+            kind("number", &n.text)?;
+            in_enum(&|v| n.matches(v), n.text.clone())
         }
         Condition::Bool(b) => kind("boolean", &format!("{b}")),
         Condition::Null => kind("null", "null"),

@@ -25,6 +25,9 @@ pub struct PatternError {
     pub message: String,
 }
 
+/// The most combinations the `$or`s of a pattern may multiply out to.
+pub const MAX_OR_COMBINATIONS: u64 = 1000;
+
 /// A validated event pattern.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pattern {
@@ -41,6 +44,30 @@ pub struct Node {
     pub any_of: Vec<Node>,
 }
 
+impl Node {
+    /// The patterns without `$or` this one stands for: the fields' nested combinations
+    /// multiplied, times the sum of the `$or` branches' (saturating, so a bomb stays large).
+    pub fn combinations(&self) -> u64 {
+        let fields = self
+            .fields
+            .iter()
+            .map(|(_, field)| match field {
+                Field::Nested(node) => node.combinations(),
+                Field::Leaf(_) => 1,
+            })
+            .fold(1u64, u64::saturating_mul);
+        let branches = if self.any_of.is_empty() {
+            1
+        } else {
+            self.any_of
+                .iter()
+                .map(Node::combinations)
+                .fold(0u64, u64::saturating_add)
+        };
+        fields.saturating_mul(branches)
+    }
+}
+
 /// A field of a pattern: conditions on a leaf value (one must hold), or a nested object.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Field {
@@ -55,8 +82,8 @@ pub enum Field {
 pub enum Condition {
     /// An exact string.
     String(String),
-    /// An exact number (compared as numbers: `5` matches `5.0`).
-    Number(f64),
+    /// An exact number (`5` matches `5.0`; see [`Num`]).
+    Number(Num),
     /// `true` or `false`.
     Bool(bool),
     /// JSON `null`.
@@ -85,7 +112,7 @@ pub enum AnythingBut {
     /// These strings.
     Strings(Vec<String>),
     /// These numbers.
-    Numbers(Vec<f64>),
+    Numbers(Vec<Num>),
     /// Strings with this prefix.
     Prefix(String),
     /// Strings with this suffix.
@@ -94,6 +121,64 @@ pub enum AnythingBut {
     IgnoreCase(Vec<String>),
     /// Strings matching any of these wildcards.
     Wildcard(Vec<String>),
+}
+
+/// A number as EventBridge compares it: by its text, and by value when the value is
+/// *comparable*, i.e. a double holds it exactly (its shortest decimal form is the number
+/// itself). `5` and `5.0` are the same value; `12345678901234567890` and
+/// `12345678901234567891` have no double of their own, so they are equal only as text, and a
+/// `numeric` comparison never matches them.
+///
+/// Numbers are read through `serde_json`, which keeps integers exact within 64 bits; beyond
+/// that both sides are the nearest double already.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Num {
+    /// The number's JSON text.
+    pub text: String,
+    /// Its value, when a double holds it exactly.
+    pub comparable: Option<f64>,
+}
+
+impl Num {
+    /// The number `n` as EventBridge compares it.
+    pub fn of(n: &serde_json::Number) -> Num {
+        let comparable = match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(u), _, _) => exact_integer(u128::from(u), false),
+            (None, Some(i), _) => exact_integer(u128::from(i.unsigned_abs()), true),
+            (None, None, Some(f)) => f.is_finite().then_some(f),
+            _ => None,
+        };
+        Num {
+            text: n.to_string(),
+            comparable,
+        }
+    }
+
+    /// Whether `value` is this number (same text, or the same comparable value).
+    pub fn matches(&self, value: &Value) -> bool {
+        let Value::Number(n) = value else {
+            return false;
+        };
+        let other = Num::of(n);
+        other.text == self.text
+            || matches!((self.comparable, other.comparable), (Some(a), Some(b)) if a == b)
+    }
+}
+
+/// The double of an integer (`magnitude`, negated when `negative`), if its shortest decimal
+/// form is the integer itself.
+fn exact_integer(magnitude: u128, negative: bool) -> Option<f64> {
+    let double = magnitude as f64;
+    // `{:e}` is the shortest form that reads back as the same double: `d.ddde<exponent>`.
+    let shortest = format!("{double:e}");
+    let (mantissa, exponent) = shortest.split_once('e')?;
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let scale = exponent.parse::<i64>().ok()? - (digits.len() as i64 - 1);
+    let value = u128::try_from(scale)
+        .ok()
+        .and_then(|scale| 10u128.checked_pow(u32::try_from(scale).ok()?))
+        .and_then(|power| digits.parse::<u128>().ok()?.checked_mul(power))?;
+    (value == magnitude).then_some(if negative { -double } else { double })
 }
 
 /// A `numeric` comparison.
@@ -157,9 +242,17 @@ impl Pattern {
                 "an empty pattern matches nothing EventBridge accepts: name at least one field",
             ));
         }
-        Ok(Pattern {
-            root: node(map, "")?,
-        })
+        let root = node(map, "")?;
+        let combinations = root.combinations();
+        if combinations > MAX_OR_COMBINATIONS {
+            return Err(error(
+                "",
+                format!(
+                    "its `$or`s multiply out to {combinations} combinations; EventBridge takes at most {MAX_OR_COMBINATIONS}"
+                ),
+            ));
+        }
+        Ok(Pattern { root })
     }
 
     /// Whether `event` matches.
@@ -264,18 +357,50 @@ fn strings(value: &Value, path: &str, operator: &str) -> Result<Vec<String>, Pat
     }
 }
 
+/// `anything-but` with an empty prefix or suffix would exclude every string; EventBridge refuses
+/// it.
+fn not_empty<'a>(text: &'a str, path: &str, operator: &str) -> Result<&'a str, PatternError> {
+    if text.is_empty() {
+        return Err(error(
+            path,
+            format!("`anything-but` cannot take an empty `{operator}`"),
+        ));
+    }
+    Ok(text)
+}
+
 fn number(value: &Value, path: &str) -> Result<f64, PatternError> {
     value
         .as_f64()
         .ok_or_else(|| error(path, "expected a number"))
 }
 
+/// A wildcard as EventBridge reads it: `*` matches any run of characters, `\*` is a literal
+/// star and `\\` a literal backslash; two stars in a row and any other escape are refused.
 fn wildcard(text: &str, path: &str) -> Result<String, PatternError> {
-    if text.contains("**") {
-        return Err(error(
-            path,
-            "consecutive wildcard characters (`**`) are not allowed",
-        ));
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' if chars.peek() == Some(&'*') => {
+                return Err(error(
+                    path,
+                    "consecutive wildcard characters (`**`) are not allowed",
+                ));
+            }
+            '\\' => match chars.next() {
+                Some('*' | '\\') => {}
+                other => {
+                    return Err(error(
+                        path,
+                        format!(
+                            "`\\{}` is not an escape a wildcard takes (only `\\*` and `\\\\`)",
+                            other.map(String::from).unwrap_or_default()
+                        ),
+                    ));
+                }
+            },
+            _ => {}
+        }
     }
     Ok(text.to_owned())
 }
@@ -283,7 +408,7 @@ fn wildcard(text: &str, path: &str) -> Result<String, PatternError> {
 fn condition(value: &Value, path: &str) -> Result<Condition, PatternError> {
     let map = match value {
         Value::String(s) => return Ok(Condition::String(s.clone())),
-        Value::Number(n) => return Ok(Condition::Number(n.as_f64().unwrap_or(f64::NAN))),
+        Value::Number(n) => return Ok(Condition::Number(Num::of(n))),
         Value::Bool(b) => return Ok(Condition::Bool(*b)),
         Value::Null => return Ok(Condition::Null),
         Value::Array(_) => {
@@ -345,7 +470,7 @@ fn condition(value: &Value, path: &str) -> Result<Condition, PatternError> {
 fn anything_but(argument: &Value, path: &str) -> Result<AnythingBut, PatternError> {
     match argument {
         Value::String(s) => Ok(AnythingBut::Strings(vec![s.clone()])),
-        Value::Number(n) => Ok(AnythingBut::Numbers(vec![n.as_f64().unwrap_or(f64::NAN)])),
+        Value::Number(n) => Ok(AnythingBut::Numbers(vec![Num::of(n)])),
         Value::Array(items) if !items.is_empty() => {
             if items.iter().all(Value::is_string) {
                 Ok(AnythingBut::Strings(
@@ -356,7 +481,10 @@ fn anything_but(argument: &Value, path: &str) -> Result<AnythingBut, PatternErro
                 ))
             } else if items.iter().all(Value::is_number) {
                 Ok(AnythingBut::Numbers(
-                    items.iter().filter_map(Value::as_f64).collect(),
+                    items
+                        .iter()
+                        .filter_map(|v| v.as_number().map(Num::of))
+                        .collect(),
                 ))
             } else {
                 Err(error(
@@ -369,10 +497,10 @@ fn anything_but(argument: &Value, path: &str) -> Result<AnythingBut, PatternErro
             let (operator, value) = m.iter().next().expect("one entry");
             match operator.as_str() {
                 "prefix" => Ok(AnythingBut::Prefix(
-                    string_of(value, path, "prefix")?.to_owned(),
+                    not_empty(string_of(value, path, "prefix")?, path, "prefix")?.to_owned(),
                 )),
                 "suffix" => Ok(AnythingBut::Suffix(
-                    string_of(value, path, "suffix")?.to_owned(),
+                    not_empty(string_of(value, path, "suffix")?, path, "suffix")?.to_owned(),
                 )),
                 "equals-ignore-case" => Ok(AnythingBut::IgnoreCase(strings(
                     value,
@@ -434,6 +562,16 @@ fn numeric(argument: &Value, path: &str) -> Result<Vec<(Comparison, f64)>, Patte
                 format!("`numeric` compares with numbers, not {}", pair[1]),
             )
         })?;
+        if pair[1]
+            .as_number()
+            .and_then(|n| Num::of(n).comparable)
+            .is_none()
+        {
+            return Err(error(
+                path,
+                format!("{} cannot be compared: no double holds it exactly", pair[1]),
+            ));
+        }
         if !(-NUMERIC_LIMIT..=NUMERIC_LIMIT).contains(&n) {
             return Err(error(
                 path,
@@ -442,22 +580,20 @@ fn numeric(argument: &Value, path: &str) -> Result<Vec<(Comparison, f64)>, Patte
         }
         comparisons.push((op, n));
     }
-    let lower = comparisons
-        .iter()
-        .filter(|(op, _)| matches!(op, Comparison::Gt | Comparison::Ge))
-        .count();
-    let upper = comparisons
-        .iter()
-        .filter(|(op, _)| matches!(op, Comparison::Lt | Comparison::Le))
-        .count();
-    let equal = comparisons
-        .iter()
-        .filter(|(op, _)| *op == Comparison::Eq)
-        .count();
-    if lower > 1 || upper > 1 || (equal > 0 && comparisons.len() > 1) {
+    // As EventBridge reads it: `=` alone, `<`/`<=` alone, or `>`/`>=` optionally followed by
+    // `<`/`<=`.
+    let ordered = matches!(
+        comparisons.as_slice(),
+        [(_, _)]
+            | [
+                (Comparison::Gt | Comparison::Ge, _),
+                (Comparison::Lt | Comparison::Le, _)
+            ]
+    );
+    if !ordered {
         return Err(error(
             path,
-            "`numeric` takes `=` alone, or at most one lower and one upper bound",
+            "`numeric` takes `=` alone, an upper bound (`<`, `<=`) alone, or a lower bound (`>`, `>=`) optionally followed by an upper bound",
         ));
     }
     if let (Some(lo), Some(hi)) = (
@@ -535,7 +671,7 @@ pub fn condition_matches(condition: &Condition, value: &Value) -> bool {
     let text = value.as_str();
     match condition {
         Condition::String(s) => text == Some(s.as_str()),
-        Condition::Number(n) => value.as_f64() == Some(*n) && value.is_number(),
+        Condition::Number(n) => n.matches(value),
         Condition::Bool(b) => value.as_bool() == Some(*b),
         Condition::Null => value.is_null(),
         Condition::Prefix(p, false) => text.is_some_and(|t| t.starts_with(p.as_str())),
@@ -544,15 +680,14 @@ pub fn condition_matches(condition: &Condition, value: &Value) -> bool {
         Condition::Suffix(s, true) => text.is_some_and(|t| lower(t).ends_with(&lower(s))),
         Condition::EqualsIgnoreCase(s) => text.is_some_and(|t| lower(t) == lower(s)),
         Condition::AnythingBut(but) => !excluded(but, value),
-        Condition::Numeric(comparisons) => value.as_f64().is_some_and(|v| {
-            value.is_number()
-                && comparisons.iter().all(|(op, n)| match op {
-                    Comparison::Eq => v == *n,
-                    Comparison::Lt => v < *n,
-                    Comparison::Le => v <= *n,
-                    Comparison::Gt => v > *n,
-                    Comparison::Ge => v >= *n,
-                })
+        Condition::Numeric(comparisons) => comparable(value).is_some_and(|v| {
+            comparisons.iter().all(|(op, n)| match op {
+                Comparison::Eq => v == *n,
+                Comparison::Lt => v < *n,
+                Comparison::Le => v <= *n,
+                Comparison::Gt => v > *n,
+                Comparison::Ge => v >= *n,
+            })
         }),
         Condition::Exists(wanted) => *wanted,
         Condition::Wildcard(w) => text.is_some_and(|t| wildcard_matches(w, t)),
@@ -562,14 +697,17 @@ pub fn condition_matches(condition: &Condition, value: &Value) -> bool {
     }
 }
 
+/// The value of a number a `numeric` comparison can use: one a double holds exactly.
+fn comparable(value: &Value) -> Option<f64> {
+    value.as_number().and_then(|n| Num::of(n).comparable)
+}
+
 /// Whether `anything-but` excludes `value`.
 fn excluded(but: &AnythingBut, value: &Value) -> bool {
     let text = value.as_str();
     match but {
         AnythingBut::Strings(list) => text.is_some_and(|t| list.iter().any(|s| s == t)),
-        AnythingBut::Numbers(list) => {
-            value.is_number() && value.as_f64().is_some_and(|v| list.contains(&v))
-        }
+        AnythingBut::Numbers(list) => list.iter().any(|n| n.matches(value)),
         AnythingBut::Prefix(p) => text.is_some_and(|t| t.starts_with(p.as_str())),
         AnythingBut::Suffix(s) => text.is_some_and(|t| t.ends_with(s.as_str())),
         AnythingBut::IgnoreCase(list) => {
@@ -633,5 +771,52 @@ fn in_cidr(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
             u128::from(ip) & mask == u128::from(net) & mask
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn num(text: &str) -> Num {
+        Num::of(&serde_json::from_str(text).unwrap())
+    }
+
+    #[test]
+    fn a_number_is_comparable_when_a_double_holds_it_exactly() {
+        for (text, comparable) in [
+            ("5", Some(5.0)),
+            ("-5", Some(-5.0)),
+            ("5.0", Some(5.0)),
+            ("0.1", Some(0.1)),
+            ("9007199254740992", Some(9_007_199_254_740_992.0)),
+            ("9007199254740993", None),
+            ("1152921504606846976", None),
+            ("12345678901234567890", None),
+            ("-9223372036854775808", None),
+            ("5000000000", Some(5.0e9)),
+            ("100000000000000000000", Some(1.0e20)),
+        ] {
+            assert_eq!(num(text).comparable, comparable, "{text}");
+        }
+    }
+
+    #[test]
+    fn numbers_are_the_same_by_text_or_by_comparable_value() {
+        let twenty = num("12345678901234567890");
+        assert!(twenty.matches(&serde_json::json!(12_345_678_901_234_567_890_u64)));
+        assert!(!twenty.matches(&serde_json::json!(12_345_678_901_234_567_891_u64)));
+        assert!(num("5").matches(&serde_json::json!(5.0)));
+        assert!(!num("5").matches(&serde_json::json!("5")));
+    }
+
+    #[test]
+    fn or_combinations_multiply_across_levels_and_add_across_branches() {
+        let pattern = Pattern::parse(
+            r#"{"a": {"$or": [{"x": [1]}, {"y": [2]}, {"z": {"$or": [{"p": [1]}, {"q": [2]}]}}]},
+                "b": {"$or": [{"x": [1]}, {"y": [2]}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(pattern.root.combinations(), (1 + 1 + 2) * 2);
     }
 }
