@@ -462,12 +462,34 @@ pub enum Format {
     DateTime,
     /// RFC 3339 full date.
     Date,
-    /// An email address.
+    /// An email address with an ASCII local part (RFC 5321): `ada@example.org`.
     Email,
+    /// An internationalized email address (RFC 6531): `radia.müller@example.org` too.
+    IdnEmail,
+    /// An ASCII host name (RFC 1123).
+    Hostname,
+    /// An internationalized host name (RFC 5890): `bücher.example` too.
+    IdnHostname,
     /// A UUID.
     Uuid,
     /// A URI.
     Uri,
+}
+
+impl Format {
+    /// The JSON Schema `format` keyword's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::DateTime => "date-time",
+            Format::Date => "date",
+            Format::Email => "email",
+            Format::IdnEmail => "idn-email",
+            Format::Hostname => "hostname",
+            Format::IdnHostname => "idn-hostname",
+            Format::Uuid => "uuid",
+            Format::Uri => "uri",
+        }
+    }
 }
 
 /// Makes a table an explicit outbox (Debezium outbox style).

@@ -104,3 +104,21 @@ fn a_value_some_operations_lack_is_optional_everywhere() {
     );
     assert_eq!(required(order), ["orderId"]);
 }
+
+#[test]
+fn a_declared_format_reaches_the_schema_the_relay_asserts() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let example = std::fs::read_to_string(root.join("outbox.yaml")).unwrap();
+    let config = example.replace(
+        "email: { type: S, required: true, format: email }",
+        "email: { type: S, required: true, format: idn-email }",
+    );
+    assert_ne!(config, example);
+    let loaded = generator::load::load("outbox.yaml", config.as_bytes()).unwrap();
+    let plan = generator::plan::plan(&loaded.config, "outbox.yaml");
+    let user = event(&plan, "UserCreated");
+    assert_eq!(
+        user.detail.schema["properties"]["email"]["format"],
+        "idn-email"
+    );
+}

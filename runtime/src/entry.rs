@@ -66,22 +66,7 @@ impl EventSpec {
         if validator.is_valid(detail) {
             return Ok(());
         }
-        let problems: Vec<String> = validator
-            .iter_errors(detail)
-            .map(|e| {
-                let keyword = e.schema_path().to_string();
-                let keyword = keyword.rsplit('/').next().unwrap_or_default().to_owned();
-                let pointer = e.instance_path().to_string();
-                format!(
-                    "{}: violates `{keyword}`",
-                    if pointer.is_empty() {
-                        "/"
-                    } else {
-                        pointer.as_str()
-                    }
-                )
-            })
-            .collect();
+        let problems: Vec<String> = validator.iter_errors(detail).map(|e| problem(&e)).collect();
         if problems.is_empty() {
             Ok(())
         } else {
@@ -91,6 +76,28 @@ impl EventSpec {
                 problems.join("; ")
             ))
         }
+    }
+}
+
+/// One schema violation in words: where (a JSON pointer), which keyword, and for a missing or
+/// unexpected field its name. Never a value: details carry item contents.
+fn problem(error: &jsonschema::ValidationError) -> String {
+    let keyword = error.schema_path().to_string();
+    let keyword = keyword.rsplit('/').next().unwrap_or_default();
+    let pointer = error.instance_path().to_string();
+    let at = if pointer.is_empty() { "/" } else { &pointer };
+    match error.kind() {
+        jsonschema::error::ValidationErrorKind::Required { property } => {
+            let name = property.as_str().unwrap_or_default();
+            // A JSON pointer token escapes `~` and `/` (RFC 6901).
+            let token = name.replace('~', "~0").replace('/', "~1");
+            format!("{pointer}/{token}: missing (violates `required`)")
+        }
+        jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => format!(
+            "{at}: unexpected `{}` (violates `additionalProperties`)",
+            unexpected.join("`, `")
+        ),
+        _ => format!("{at}: violates `{keyword}`"),
     }
 }
 

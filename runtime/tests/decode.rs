@@ -3,6 +3,7 @@
 
 mod support;
 
+use outbox_runtime::entry::EventSpec;
 use outbox_runtime::handler::{self, Options};
 use outbox_runtime::record::{RawBatch, Record};
 use outbox_runtime::{Attr, Image, ItemExcept, Operation};
@@ -323,5 +324,59 @@ fn a_detail_checked_as_built_gets_the_verdict_its_text_gets() {
             "the ItemChanged detail breaks its schema: /id: violates `type`; /n: violates `type`"
                 .into()
         )
+    );
+}
+
+#[test]
+fn a_schema_violation_names_the_missing_or_unexpected_field_never_a_value() {
+    static CLOSED: EventSpec = EventSpec {
+        name: "UserCreated",
+        id_key: "UserCreated",
+        source: "app.users",
+        detail_type: "UserCreated",
+        schema: r#"{"type": "object", "required": ["email", "a/b~c"], "additionalProperties": false,
+            "properties": {"email": {"type": "string", "format": "email"}, "a/b~c": {"type": "string"},
+            "address": {"type": "object", "required": ["city"]}}}"#,
+        compiled: outbox_runtime::SchemaCell::new(),
+    };
+    let reason = CLOSED
+        .check(&serde_json::json!({"address": {}, "secretField": "s3cr3t value"}))
+        .unwrap_err();
+    assert_eq!(
+        reason,
+        "the UserCreated detail breaks its schema: /email: missing (violates `required`); \
+         /a~1b~0c: missing (violates `required`); /address/city: missing (violates `required`); \
+         /: unexpected `secretField` (violates `additionalProperties`)"
+    );
+    assert!(!reason.contains("s3cr3t"));
+}
+
+#[test]
+fn an_internationalized_address_needs_idn_email() {
+    static ASCII: EventSpec = EventSpec {
+        name: "A",
+        id_key: "A",
+        source: "s",
+        detail_type: "A",
+        schema: r#"{"properties": {"email": {"type": "string", "format": "email"}, "host": {"type": "string", "format": "hostname"}}}"#,
+        compiled: outbox_runtime::SchemaCell::new(),
+    };
+    static IDN: EventSpec = EventSpec {
+        name: "B",
+        id_key: "B",
+        source: "s",
+        detail_type: "B",
+        schema: r#"{"properties": {"email": {"type": "string", "format": "idn-email"}, "host": {"type": "string", "format": "idn-hostname"}}}"#,
+        compiled: outbox_runtime::SchemaCell::new(),
+    };
+    let international =
+        serde_json::json!({"email": "radia.müller@example.org", "host": "bücher.example"});
+    let reason = ASCII.check(&international).unwrap_err();
+    assert!(reason.contains("/email: violates `format`"), "{reason}");
+    assert!(reason.contains("/host: violates `format`"), "{reason}");
+    assert_eq!(IDN.check(&international), Ok(()));
+    assert!(
+        IDN.check(&serde_json::json!({"email": "not an address"}))
+            .is_err()
     );
 }

@@ -11,8 +11,8 @@ use serde_json::{Map, Value, json};
 
 use crate::attrs::{Attributes, ImagePath, Shape};
 use crate::config::{
-    AttributeType, AttributeTypeSpec, DynamoType, Event, FieldSpec, Format, Image, JsonType,
-    Operation, OutboxTable, PayloadFormat, Table,
+    AttributeType, AttributeTypeSpec, DynamoType, Event, FieldSpec, Image, JsonType, Operation,
+    OutboxTable, PayloadFormat, Table,
 };
 
 /// An event's detail.
@@ -471,13 +471,7 @@ pub fn attribute_schema(spec: &AttributeTypeSpec) -> Value {
         schema["enum"] = json!(allowed);
     }
     if let Some(format) = spec.format {
-        schema["format"] = json!(match format {
-            Format::DateTime => "date-time",
-            Format::Date => "date",
-            Format::Email => "email",
-            Format::Uuid => "uuid",
-            Format::Uri => "uri",
-        });
+        schema["format"] = json!(format.as_str());
     }
     if let Some(description) = &spec.description {
         schema["description"] = json!(description);
