@@ -27,7 +27,7 @@ impl<'a> Number<'a> {
         let integer = !text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'));
         if integer && text.parse::<i64>().is_err() {
             return Err(format!(
-                "the integer has {} digits, more than EventBridge accepts in a JSON number (64-bit); declare the field `type: string` to keep it exactly",
+                "the integer has {} digits, more than EventBridge accepts in a JSON number (64-bit)",
                 text.trim_start_matches('-').len()
             ));
         }
@@ -61,23 +61,45 @@ impl Serialize for Binary<'_> {
 #[derive(Debug, Clone, Copy)]
 pub struct Attr<'a>(pub &'a AttributeValue<'a>);
 
+/// What to do about a number inside a copied item or map that EventBridge cannot take.
+const COPIED_NUMBER_FIX: &str = "to keep it exactly, leave the attribute out of `rest` (or the \
+     whole-item field) with `except` and declare it as a field of its own with `type: string`";
+
+/// An error inside an item or list, placed: `at `address.zip`: ...`.
+fn placed<E: serde::ser::Error>(place: &dyn std::fmt::Display, error: E) -> E {
+    let message = error.to_string();
+    match message.strip_prefix("at `") {
+        Some(inner) => E::custom(format_args!("at `{place}.{inner}")),
+        None => E::custom(format_args!("at `{place}`: {message}")),
+    }
+}
+
 impl Serialize for Attr<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self.0 {
             AttributeValue::S(s) => serializer.serialize_str(s),
             AttributeValue::N(n) => Number::parse(n)
-                .map_err(S::Error::custom)?
+                .map_err(|e| S::Error::custom(format_args!("{e}; {COPIED_NUMBER_FIX}")))?
                 .serialize(serializer),
             AttributeValue::Bool(b) => serializer.serialize_bool(*b),
             AttributeValue::Null => serializer.serialize_unit(),
             AttributeValue::B(b) => Binary(b).serialize(serializer),
             AttributeValue::M(map) => serialize_except(serializer, map, &[]),
-            AttributeValue::L(items) => serializer.collect_seq(items.iter().map(Attr)),
+            AttributeValue::L(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for (i, item) in items.iter().enumerate() {
+                    seq.serialize_element(&Attr(item))
+                        .map_err(|e| placed(&i, e))?;
+                }
+                seq.end()
+            }
             AttributeValue::Ss(items) => serializer.collect_seq(items),
             AttributeValue::Ns(items) => {
                 let mut seq = serializer.serialize_seq(Some(items.len()))?;
                 for n in items {
-                    seq.serialize_element(&Number::parse(n).map_err(S::Error::custom)?)?;
+                    let number = Number::parse(n)
+                        .map_err(|e| S::Error::custom(format_args!("{e}; {COPIED_NUMBER_FIX}")))?;
+                    seq.serialize_element(&number)?;
                 }
                 seq.end()
             }
@@ -112,7 +134,8 @@ fn serialize_except<S: Serializer>(
     // The length must be exact: serde_json closes a map announced as empty at once.
     let mut map = serializer.serialize_map(Some(kept().count()))?;
     for (key, value) in kept() {
-        map.serialize_entry(key, &Attr(value))?;
+        map.serialize_entry(key, &Attr(value))
+            .map_err(|e| placed(&key, e))?;
     }
     map.end()
 }
@@ -127,6 +150,14 @@ pub struct Fields {
 impl Fields {
     fn error(&self, field: &'static str, message: impl Into<String>) -> MapError {
         MapError::new(self.event, field, message)
+    }
+
+    /// A declared field's number EventBridge cannot take, with the fix.
+    fn number_error(&self, field: &'static str, message: String) -> MapError {
+        self.error(
+            field,
+            format!("{message}; declare the field `type: string` to keep it exactly"),
+        )
     }
 
     fn mismatch(&self, field: &'static str, expected: &str, value: &AttributeValue) -> MapError {
@@ -189,9 +220,9 @@ impl Fields {
     ) -> Result<Option<Number<'a>>, MapError> {
         match value {
             None => Ok(None),
-            Some(AttributeValue::N(n)) => {
-                Number::parse(n).map(Some).map_err(|e| self.error(field, e))
-            }
+            Some(AttributeValue::N(n)) => Number::parse(n)
+                .map(Some)
+                .map_err(|e| self.number_error(field, e)),
             Some(other) => Err(self.mismatch(field, "N", other)),
         }
     }
@@ -300,7 +331,7 @@ impl Fields {
         field: &'static str,
         value: &'a str,
     ) -> Result<Number<'a>, MapError> {
-        Number::parse(value).map_err(|e| self.error(field, e))
+        Number::parse(value).map_err(|e| self.number_error(field, e))
     }
 
     /// `S` or `N` -> integer (no fraction).
@@ -309,7 +340,7 @@ impl Fields {
         field: &'static str,
         value: &'a str,
     ) -> Result<Number<'a>, MapError> {
-        let number = Number::parse(value).map_err(|e| self.error(field, e))?;
+        let number = Number::parse(value).map_err(|e| self.number_error(field, e))?;
         if value.parse::<i64>().is_err() {
             return Err(self.error(field, "the number is not an integer"));
         }

@@ -120,6 +120,46 @@ fn integers_beyond_what_eventbridge_accepts_are_an_error_not_a_rounding() {
 }
 
 #[test]
+fn an_integer_too_large_inside_a_copied_item_names_its_place_and_a_fix_that_can_be_declared() {
+    let record = support::record(
+        0,
+        "INSERT",
+        "ITEM#0",
+        0,
+        r#", "address": {"M": {"zip": {"N": "123456789012345678901234"}}},
+           "lines": {"L": [{"M": {"qty": {"N": "1"}}}, {"M": {"qty": {"N": "99999999999999999999"}}}]}"#,
+    );
+    let batch = serde_json::json!({"Records": [record]}).to_string();
+    let (record, _) = RawBatch::parse(&batch)
+        .map(|b| b.records)
+        .map(|r| Record::decode(r[0]).unwrap())
+        .map(|r| (r, ()))
+        .unwrap();
+    let rest = ItemExcept {
+        item: record.image(Image::New),
+        except: &["lines"],
+    };
+    let error = serde_json::to_string(&rest).unwrap_err().to_string();
+    assert!(
+        error.starts_with("at `address.zip`: the integer has 24 digits"),
+        "{error}"
+    );
+    assert!(
+        error.contains("with `except` and declare it as a field"),
+        "{error}"
+    );
+    let rest = ItemExcept {
+        item: record.image(Image::New),
+        except: &["address"],
+    };
+    let error = serde_json::to_string(&rest).unwrap_err().to_string();
+    assert!(
+        error.starts_with("at `lines.1.qty`: the integer has 20 digits"),
+        "{error}"
+    );
+}
+
+#[test]
 fn a_malformed_record_is_an_error_of_that_record_only() {
     let good = support::record(1, "INSERT", "ITEM#1", 1, "");
     let mut bad_b64 = support::record(2, "INSERT", "ITEM#2", 2, r#", "b": {"B": "not base64!"}"#);
