@@ -66,9 +66,12 @@ def run(cmd, **kwargs):
 def build(quick):
     global BIN
     if quick:
-        # The very build `cargo test --workspace` makes (same features, same artifacts): after
-        # the test command's test stage there is nothing left to compile.
+        # The very build `cargo test --workspace` makes (same features, same artifacts: the
+        # binaries of packages with integration tests, relay-bench and fake-eventbridge among
+        # them), and the relay as the e2e tests build it: after the test command's test stage
+        # there is nothing left to compile.
         run(["cargo", "test", "--workspace", "--locked", "--quiet", "--no-run"])
+        run(["cargo", "build", "--locked", "--quiet", "-p", "relay"])
         BIN = TARGET / "debug"
     else:
         run(["cargo", "build", "--release", "--locked", "--quiet",

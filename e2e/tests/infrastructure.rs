@@ -171,8 +171,18 @@ fn permissions_are_scoped() {
     for (name, queue) in resources(&template, "AWS::SQS::Queue") {
         assert_eq!(queue["Properties"]["SqsManagedSseEnabled"], true, "{name}");
     }
+    // One per consumer, and the route of dead-lettered events to their queue.
     let rules = resources(&template, "AWS::Events::Rule");
-    assert_eq!(rules.len(), 2);
+    assert_eq!(rules.len(), 3);
+    let dead_letters = rules
+        .iter()
+        .find(|(n, _)| n.as_str() == "DeadLettersRule")
+        .unwrap()
+        .1;
+    assert_eq!(
+        dead_letters["Properties"]["EventPattern"],
+        serde_json::json!({"source": ["myapp.outbox"], "detail-type": ["Outbox Poison Record"]})
+    );
     let shipped = rules
         .iter()
         .find(|(n, _)| n.as_str() == "ShippedOrdersRule")

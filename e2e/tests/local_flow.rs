@@ -2,8 +2,9 @@
 //! SQS: items written to the table become exactly the expected events on exactly the expected
 //! consumer queues (`relay dev --provision-only` stands the stack up, `relay poll` is the event
 //! source mapping), every delivered detail validates against the generated schemas, nothing is
-//! lost when the poller is killed with SIGKILL mid-stream, and a poison record lands on the
-//! on-failure destination with its reason while the rest of the stream flows.
+//! lost when the poller is killed with SIGKILL mid-stream, a poison record lands on the
+//! on-failure destination with its reason while the rest of the stream flows, and an item that
+//! drifted from its entity becomes a dead letter without holding anything up.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
@@ -19,6 +20,7 @@ const TABLE: &str = "app-table";
 const USERS_QUEUE: &str = "userCreatedConsumer-local";
 const SHIPPED_QUEUE: &str = "shipped-orders";
 const FAILURE_QUEUE: &str = "myapp-relay-failures";
+const DEAD_LETTERS_QUEUE: &str = "myapp-dead-letters";
 
 /// A provisioned local stack and clients for it.
 struct Stack {
@@ -340,9 +342,13 @@ async fn writes_become_exactly_the_expected_events_on_exactly_the_expected_queue
 async fn a_poison_record_goes_to_the_failure_destination_with_its_reason_and_the_stream_flows() {
     let stack = Stack::start().await;
     stack.put(user(1)).await;
-    // `email` must be a string: the UserCreated detail breaks its schema.
+    // An integer EventBridge cannot take (beyond 64 bits) in an attribute `rest` copies: the
+    // UserCreated event cannot be built.
     let mut poison = user(2);
-    poison.insert("email".into(), AttributeValue::N("5".into()));
+    poison.insert(
+        "age".into(),
+        AttributeValue::N("123456789012345678901234567890".into()),
+    );
     stack.put(poison).await;
     stack.put(user(3)).await;
     stack.put(order(4, "PENDING")).await;
@@ -366,12 +372,60 @@ async fn a_poison_record_goes_to_the_failure_destination_with_its_reason_and_the
     assert_eq!(info["startSequenceNumber"], info["endSequenceNumber"]);
     let reason = failure["outbox"]["reason"].as_str().unwrap();
     assert!(
-        reason.contains("UserCreated") && reason.contains("/email"),
+        reason.contains("UserCreated") && reason.contains("at `age`"),
         "{reason}"
     );
     assert_eq!(failure["outbox"]["records"][0]["eventName"], "INSERT");
     // The poison record's item contents are not in the message.
     assert!(!failure.to_string().contains("user2@"), "{failure}");
+
+    let schemas = schemas();
+    let users = by_event_id(&schemas, &stack.drain(USERS_QUEUE).await);
+    let user_ids: BTreeSet<&str> = details(&users)
+        .map(|d| d["userId"].as_str().unwrap())
+        .collect();
+    assert_eq!(user_ids, BTreeSet::from(["1", "3"]));
+    let shipped = by_event_id(&schemas, &stack.drain(SHIPPED_QUEUE).await);
+    assert_eq!(shipped.len(), 1);
+    assert!(stack.drain(DEAD_LETTERS_QUEUE).await.is_empty());
+}
+
+/// An item that drifted from its entity (an `email` that is a number: the detail breaks its
+/// schema) becomes a dead letter on `myapp-dead-letters` with its keys and the reason, under
+/// the default `drift-policy`, and holds nothing up: no retries, nothing on the failure
+/// destination, the users around it and a shipped order delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drifted_item_becomes_a_dead_letter_and_the_stream_flows() {
+    let stack = Stack::start().await;
+    stack.put(user(1)).await;
+    let mut drifted = user(2);
+    drifted.insert("email".into(), AttributeValue::N("5".into()));
+    stack.put(drifted).await;
+    stack.put(user(3)).await;
+    stack.put(order(4, "PENDING")).await;
+    stack.set("ORDER#4", "ORDER", "status", s("SHIPPED")).await;
+
+    let checkpoint = tempfile::tempdir().unwrap();
+    let stats = poll_until_idle(&stack.moto, &checkpoint.path().join("cp.json"));
+    assert_eq!(stats["recordsToFailureDestination"], 0, "{stats}");
+    assert_eq!(stats["failedInvocations"], 0, "{stats}");
+    assert!(stack.drain(FAILURE_QUEUE).await.is_empty());
+
+    let letters = stack.drain(DEAD_LETTERS_QUEUE).await;
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    let letter = &letters[0];
+    assert_eq!(letter["source"], "myapp.outbox");
+    assert_eq!(letter["detail-type"], "Outbox Poison Record");
+    let detail = &letter["detail"];
+    assert_eq!(detail["kind"], "schema");
+    assert_eq!(detail["event"], "UserCreated");
+    assert_eq!(
+        detail["keys"],
+        serde_json::json!({"pk": "USER#2", "sk": "PROFILE"})
+    );
+    let reason = detail["reason"].as_str().unwrap();
+    assert!(reason.contains("/email: violates `type`"), "{reason}");
+    assert!(!letter.to_string().contains("user2@"), "{letter}");
 
     let schemas = schemas();
     let users = by_event_id(&schemas, &stack.drain(USERS_QUEUE).await);

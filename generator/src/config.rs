@@ -74,6 +74,13 @@ pub struct RelaySettings {
     /// `Outbox Poison Record` event on the bus, and the stream goes on).
     #[serde(default)]
     pub poison_policy: PoisonPolicy,
+    /// What an event whose detail breaks its schema does (the item drifted from the declared
+    /// entity): `dead-letter` (the default: an `Outbox Poison Record` with the keys and the
+    /// reason goes to the `<service>-dead-letters` queue and the stream goes on), `publish`
+    /// (published anyway, counted as drifted) or `stop` (the record is poison, see
+    /// `poison-policy`). Events may override it.
+    #[serde(default)]
+    pub drift_policy: DriftPolicy,
 }
 
 impl Default for RelaySettings {
@@ -90,6 +97,7 @@ impl Default for RelaySettings {
             reserved_concurrency: None,
             log_retention: default_log_retention(),
             poison_policy: PoisonPolicy::default(),
+            drift_policy: DriftPolicy::default(),
         }
     }
 }
@@ -124,6 +132,19 @@ fn default_timeout() -> u32 {
 
 fn default_log_retention() -> u32 {
     30
+}
+
+/// What an event whose detail breaks its schema does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DriftPolicy {
+    /// To the dead-letter queue with its keys and the reason; the stream goes on.
+    #[default]
+    DeadLetter,
+    /// Published anyway, counted as drifted and logged.
+    Publish,
+    /// The record is poison (`poison-policy` decides).
+    Stop,
 }
 
 /// `StartingPosition` of the event source mappings.
@@ -585,6 +606,9 @@ pub struct Event {
     /// fields, and an error to pick.
     #[serde(default)]
     pub redact: Vec<String>,
+    /// What this event does when its detail breaks its schema (default: the relay's
+    /// `drift-policy`).
+    pub drift_policy: Option<DriftPolicy>,
     /// Outbox tables: the value of the type attribute that selects this event.
     /// Default: the event name.
     pub outbox_type: Option<String>,

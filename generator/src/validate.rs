@@ -853,6 +853,13 @@ impl Checker {
         for (name, consumer) in &config.consumers {
             let path = path!["consumers", name];
             self.name(path.clone(), "consumer name", name, names::config_name);
+            if name == outbox_stack::DEAD_LETTERS {
+                self.error(
+                    path.clone(),
+                    format!("`{name}` is the route the stacks give dead-lettered events (rule `{}-{name}`)", config.service),
+                )
+                .hint = Some("choose another consumer name".into());
+            }
             let rule = format!("{}-{}", config.service, name);
             if let Err(why) = names::rule(&rule) {
                 self.error(
@@ -910,6 +917,13 @@ impl Checker {
                 Target::Sqs(sqs) => {
                     let queue_path = path.key("target").key("sqs").key("queue");
                     self.name(queue_path.clone(), "queue name", &sqs.queue, names::queue);
+                    if sqs.queue == outbox_stack::dead_letter_queue(&config.service) {
+                        self.error(
+                            queue_path.clone(),
+                            format!("queue `{}` is where dead-lettered events go", sqs.queue),
+                        )
+                        .hint = Some("give the consumer a queue of its own".into());
+                    }
                     if let Some(first) = queues.get(sqs.queue.as_str()) {
                         let message =
                             format!("queue `{}` is already the target of {first}", sqs.queue);

@@ -15,8 +15,25 @@ pub struct EventSpec {
     pub detail_type: &'static str,
     /// The JSON Schema of the detail (draft 2020-12), as generated in `schemas/`.
     pub schema: &'static str,
+    /// What a detail that breaks the schema does.
+    pub drift: Drift,
     /// The schema, compiled on first use.
     pub compiled: SchemaCell,
+}
+
+/// What happens to an event whose detail breaks its schema (the item drifted from the declared
+/// entity: an attribute missing, a value of another type or format).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drift {
+    /// The record is poison: `OUTBOX_POISON_POLICY` decides (with `fail`, the stream stops at
+    /// it until retries run out).
+    Stop,
+    /// The event goes to the dead-letter destination instead (an `Outbox Poison Record` with
+    /// the record's ids, the item's keys and the reason, never its contents); the stream goes
+    /// on.
+    DeadLetter,
+    /// The event is published anyway, counted as drifted and logged with the reason.
+    Publish,
 }
 
 impl std::fmt::Debug for EventSpec {

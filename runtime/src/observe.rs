@@ -36,6 +36,7 @@ pub(crate) fn metrics_line(defaults: Defaults, stats: &Stats) -> Option<String> 
         "retried",
         "failed",
         "deadLettered",
+        "drifted",
     ];
     let mut line = serde_json::json!({
         "_aws": {

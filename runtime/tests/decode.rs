@@ -377,6 +377,7 @@ fn a_schema_violation_names_the_missing_or_unexpected_field_never_a_value() {
         schema: r#"{"type": "object", "required": ["email", "a/b~c"], "additionalProperties": false,
             "properties": {"email": {"type": "string", "format": "email"}, "a/b~c": {"type": "string"},
             "address": {"type": "object", "required": ["city"]}}}"#,
+        drift: outbox_runtime::Drift::Stop,
         compiled: outbox_runtime::SchemaCell::new(),
     };
     let reason = CLOSED
@@ -399,6 +400,7 @@ fn an_internationalized_address_needs_idn_email() {
         source: "s",
         detail_type: "A",
         schema: r#"{"properties": {"email": {"type": "string", "format": "email"}, "host": {"type": "string", "format": "hostname"}}}"#,
+        drift: outbox_runtime::Drift::Stop,
         compiled: outbox_runtime::SchemaCell::new(),
     };
     static IDN: EventSpec = EventSpec {
@@ -407,6 +409,7 @@ fn an_internationalized_address_needs_idn_email() {
         source: "s",
         detail_type: "B",
         schema: r#"{"properties": {"email": {"type": "string", "format": "idn-email"}, "host": {"type": "string", "format": "idn-hostname"}}}"#,
+        drift: outbox_runtime::Drift::Stop,
         compiled: outbox_runtime::SchemaCell::new(),
     };
     let international =
@@ -419,4 +422,113 @@ fn an_internationalized_address_needs_idn_email() {
         IDN.check(&serde_json::json!({"email": "not an address"}))
             .is_err()
     );
+}
+
+/// Maps like the test mapper, under an event spec with the given drift policy.
+struct DriftMapper(&'static EventSpec);
+
+impl outbox_runtime::Mapper for DriftMapper {
+    fn map(
+        &self,
+        record: &Record,
+        out: &mut Vec<outbox_runtime::MappedEvent>,
+    ) -> Result<(), outbox_runtime::MapError> {
+        let f = outbox_runtime::Fields { event: self.0.name };
+        let id = f.required("id", f.string("id", record.get(Image::New, "pk"))?)?;
+        let n = f.required("n", f.number("n", record.get(Image::New, "n"))?)?;
+        out.push(outbox_runtime::MappedEvent::new(
+            self.0,
+            &serde_json::json!({ "id": id, "n": serde_json::to_value(n).unwrap() }),
+        )?);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_drifted_detail_follows_its_events_drift_policy() {
+    const SCHEMA: &str = r#"{"type": "object", "required": ["id", "n"], "properties": {"id": {"type": "string"}, "n": {"type": "integer"}}}"#;
+    static DEAD_LETTER: EventSpec = EventSpec {
+        name: "ItemChanged",
+        id_key: "ItemChanged",
+        source: "test.items",
+        detail_type: "ItemChanged",
+        schema: SCHEMA,
+        drift: outbox_runtime::Drift::DeadLetter,
+        compiled: outbox_runtime::SchemaCell::new(),
+    };
+    static PUBLISH: EventSpec = EventSpec {
+        name: "ItemChanged",
+        id_key: "ItemChanged",
+        source: "test.items",
+        detail_type: "ItemChanged",
+        schema: SCHEMA,
+        drift: outbox_runtime::Drift::Publish,
+        compiled: outbox_runtime::SchemaCell::new(),
+    };
+    // Record 1's n is 1.5, not an integer: its detail drifted from the schema.
+    let records: Vec<serde_json::Value> = (0..3)
+        .map(|i| {
+            let record = support::record(i, "INSERT", &format!("ITEM#{i}"), i, "");
+            if i == 1 {
+                serde_json::from_str(&record.to_string().replace(r#"{"N":"1"}"#, r#"{"N":"1.5"}"#))
+                    .unwrap()
+            } else {
+                record
+            }
+        })
+        .collect();
+    let batch = serde_json::json!({"Records": records}).to_string();
+    let mut options = Options::new("bus");
+    options.dead_letter_source = "test.outbox".into();
+
+    // Dead-letter: the stream goes on; the drifted event becomes a dead letter with the keys
+    // and the reason, never the detail.
+    let prepared = handler::prepare(&DriftMapper(&DEAD_LETTER), &batch, &options, None).unwrap();
+    assert!(prepared.failure.is_none(), "{:?}", prepared.failure);
+    assert_eq!(prepared.stats.dead_lettered, 1);
+    assert_eq!(prepared.entries.len(), 3);
+    let letter = &prepared.entries[1];
+    assert_eq!(letter.detail_type, "Outbox Poison Record");
+    assert_eq!(letter.source, "test.outbox");
+    assert_eq!(
+        letter.resources,
+        [format!(
+            "urn:outbox:event:{}:ItemChanged:dead-letter",
+            records[1]["eventID"].as_str().unwrap()
+        )]
+    );
+    let detail: serde_json::Value = serde_json::from_str(&letter.detail).unwrap();
+    assert_eq!(detail["kind"], "schema");
+    assert_eq!(detail["event"], "ItemChanged");
+    assert_eq!(detail["keys"], serde_json::json!({"pk": "ITEM#1"}));
+    assert_eq!(
+        detail["sequenceNumber"],
+        records[1]["dynamodb"]["SequenceNumber"]
+    );
+    assert!(
+        detail["reason"]
+            .as_str()
+            .unwrap()
+            .contains("/n: violates `type`"),
+        "{detail}"
+    );
+    assert!(!letter.detail.contains("1.5"), "{}", letter.detail);
+    assert_eq!(prepared.entries[2].detail_type, "ItemChanged");
+
+    // Publish: the event goes out as it is, counted.
+    let prepared = handler::prepare(&DriftMapper(&PUBLISH), &batch, &options, None).unwrap();
+    assert!(prepared.failure.is_none());
+    assert_eq!(prepared.stats.drifted, 1);
+    assert_eq!(prepared.stats.dead_lettered, 0);
+    assert!(
+        prepared
+            .entries
+            .iter()
+            .all(|e| e.detail_type == "ItemChanged")
+    );
+    assert!(prepared.entries[1].detail.contains("1.5"));
+
+    // Stop: the record is poison (the default poison policy fails it).
+    let prepared = handler::prepare(&support::TestMapper, &batch, &options, None).unwrap();
+    assert_eq!(prepared.failure.map(|(i, _)| i), Some(1));
 }

@@ -7,6 +7,19 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The `DetailType` of the events a relay dead-letters instead of publishing (poison records and
+/// drifted events): where the record is and why, never its contents.
+pub const POISON_DETAIL_TYPE: &str = "Outbox Poison Record";
+
+/// The consumer name of the route the stacks give dead-lettered events: a rule matching
+/// [`POISON_DETAIL_TYPE`] from [`poison_source`] to the queue [`dead_letter_queue`].
+pub const DEAD_LETTERS: &str = "dead-letters";
+
+/// The queue dead-lettered events of `service` end up in.
+pub fn dead_letter_queue(service: &str) -> String {
+    format!("{service}-{DEAD_LETTERS}")
+}
+
 /// The `source` of the poison-record events a relay puts on the bus
 /// (`poison-policy: dead-letter`). The stacks allow the relay to put exactly its events'
 /// sources and this one.

@@ -9,7 +9,7 @@ pub mod select;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::config::{Config, Event, Table, Target};
+use crate::config::{Config, DriftPolicy, Event, PoisonPolicy, Table, Target};
 use detail::Detail;
 use select::Condition;
 
@@ -100,6 +100,8 @@ pub struct EventPlan {
     pub detail: Detail,
     /// Attributes that never leave the table.
     pub redacted: Vec<String>,
+    /// What a detail that breaks the schema does.
+    pub drift: DriftPolicy,
 }
 
 /// A consumer.
@@ -224,10 +226,9 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
         .tables
         .iter()
         .flat_map(|(table_name, table)| {
-            table
-                .events
-                .iter()
-                .map(move |(name, event)| event_plan(table_name, table, name, event))
+            table.events.iter().map(move |(name, event)| {
+                event_plan(table_name, table, name, event, config.relay.drift_policy)
+            })
         })
         .collect();
     let consumers: Vec<ConsumerPlan> = config
@@ -269,6 +270,12 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
         })
         .collect();
     let poison_source = outbox_stack::poison_source(&config.service);
+    let mut consumers = consumers;
+    let dead_letters = config.relay.poison_policy == PoisonPolicy::DeadLetter
+        || events.iter().any(|e| e.drift == DriftPolicy::DeadLetter);
+    if dead_letters {
+        consumers.push(dead_letter_route(&config.service, &poison_source));
+    }
     let mut sources: Vec<String> = events.iter().map(|e| e.source.clone()).collect();
     sources.push(poison_source.clone());
     sources.sort_unstable();
@@ -300,6 +307,43 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
         tables,
         events,
         consumers,
+    }
+}
+
+/// The route the stacks give dead-lettered events (poison records, drifted events): a rule on
+/// their source and detail-type to the queue `<service>-dead-letters`, so none is lost on the
+/// bus.
+fn dead_letter_route(service: &str, poison_source: &str) -> ConsumerPlan {
+    let name = outbox_stack::DEAD_LETTERS;
+    let rule = format!("{service}-{name}");
+    let queue = outbox_stack::dead_letter_queue(service);
+    let retry = crate::config::Retry::default();
+    ConsumerPlan {
+        dead_letter_queue: Some(format!("{rule}-dlq")),
+        rule_description: format!(
+            "Routes the events the relay dead-letters ({}) to {queue}.",
+            outbox_stack::POISON_DETAIL_TYPE
+        ),
+        rule_pattern: json!({
+            "source": [poison_source],
+            "detail-type": [outbox_stack::POISON_DETAIL_TYPE],
+        }),
+        rule,
+        name: name.to_owned(),
+        events: vec![outbox_stack::POISON_DETAIL_TYPE.to_owned()],
+        pattern: None,
+        pattern_text: None,
+        target: TargetPlan::Sqs {
+            queue: queue.clone(),
+            fifo: false,
+        },
+        maximum_attempts: retry.maximum_attempts,
+        maximum_event_age: retry.maximum_event_age,
+        description: Some(
+            "Poison records and drifted events, with the record's ids, the item's keys and the reason (never its contents)."
+                .into(),
+        ),
+        local_queue: queue,
     }
 }
 
@@ -437,7 +481,13 @@ fn stream_filters(table: &Table) -> Vec<serde_json::Value> {
     }
 }
 
-fn event_plan(table_name: &str, table: &Table, name: &str, event: &Event) -> EventPlan {
+fn event_plan(
+    table_name: &str,
+    table: &Table,
+    name: &str,
+    event: &Event,
+    drift: DriftPolicy,
+) -> EventPlan {
     let ops = |default: &str| {
         if event.on.is_empty() {
             default.to_owned()
@@ -493,5 +543,6 @@ fn event_plan(table_name: &str, table: &Table, name: &str, event: &Event) -> Eve
         description: event.description.clone(),
         detail,
         redacted: event.redact.clone(),
+        drift: event.drift_policy.unwrap_or(drift),
     }
 }

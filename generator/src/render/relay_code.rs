@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::config::{DynamoType, Image, Operation, PayloadFormat};
+use crate::config::{DriftPolicy, DynamoType, Image, Operation, PayloadFormat};
 use crate::ident::Scope;
 use crate::plan::detail::{Conversion, Field, Source};
 use crate::plan::select::{Condition, Path};
@@ -50,6 +50,8 @@ pub struct RelayEvent {
     pub detail_type: String,
     /// The detail's JSON Schema (literal).
     pub schema: String,
+    /// The `outbox_runtime::Drift` variant.
+    pub drift: &'static str,
     /// Doc comment text.
     pub doc: String,
     /// Boolean expressions that must all hold.
@@ -134,6 +136,11 @@ fn event_code(modules: &mut Scope, event: &EventPlan) -> RelayEvent {
         source: lit(&event.source),
         detail_type: lit(&event.detail_type),
         schema: lit(&event.detail.schema.to_string()),
+        drift: match event.drift {
+            DriftPolicy::DeadLetter => "DeadLetter",
+            DriftPolicy::Publish => "Publish",
+            DriftPolicy::Stop => "Stop",
+        },
         doc: event
             .description
             .clone()

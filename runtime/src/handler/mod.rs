@@ -68,7 +68,7 @@ impl Options {
 }
 
 /// `DetailType` of poison-record events.
-pub const POISON_DETAIL_TYPE: &str = "Outbox Poison Record";
+pub use outbox_stack::POISON_DETAIL_TYPE;
 
 /// Counts of one invocation, for logs and metrics.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -84,8 +84,10 @@ pub struct Stats {
     pub retried: usize,
     /// Records reported as failed (0 or 1: the first failure ends the batch).
     pub failed: usize,
-    /// Poison records sent to the dead-letter destination.
+    /// Poison records and drifted events sent to the dead-letter destination.
     pub dead_lettered: usize,
+    /// Drifted events published anyway (`Drift::Publish`).
+    pub drifted: usize,
 }
 
 /// A batch mapped into entries, not yet sent.

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::collections::{HashSet, VecDeque};
 
-use crate::entry::{Entry, ID_RESOURCE_PREFIX, MappedEvent, event_id};
+use crate::entry::{Drift, Entry, ID_RESOURCE_PREFIX, MappedEvent, event_id};
 use crate::error::{FailureKind, RecordError};
 use crate::pack;
 use crate::record::Record;
@@ -91,6 +91,7 @@ impl<'a, 'p, M: Mapper> Preparer<'a, 'p, M> {
                     &mut self.mapped,
                     self.options,
                     self.trace_header,
+                    &mut self.stats,
                 ) {
                     Ok(entries) => Ok((record.sequence_number, entries)),
                     Err(error) => Err((error, PoisonIds::of(&record))),
@@ -184,6 +185,7 @@ fn map_record(
     mapped: &mut Vec<MappedEvent>,
     options: &Options,
     trace_header: Option<&str>,
+    stats: &mut Stats,
 ) -> Result<Vec<Entry>, RecordError> {
     let result = mapper.map(record, mapped);
     if let Some(error) = record.image_error() {
@@ -198,7 +200,7 @@ fn map_record(
         retryable: false,
         reason: e.to_string(),
     })?;
-    entries_for(record, index, mapped, options, trace_header)
+    entries_for(record, index, mapped, options, trace_header, stats)
 }
 
 /// What a poison-record event says about where the record is.
@@ -232,6 +234,7 @@ fn entries_for(
     mapped: &mut Vec<MappedEvent>,
     options: &Options,
     trace_header: Option<&str>,
+    stats: &mut Stats,
 ) -> Result<Vec<Entry>, RecordError> {
     if mapped.is_empty() {
         return Ok(Vec::new());
@@ -245,17 +248,48 @@ fn entries_for(
         })
         .unwrap_or_default()
     );
-    mapped
-        .drain(..)
-        .map(|event| {
-            if options.validate {
-                event.check().map_err(|reason| RecordError {
-                    sequence_number: record.sequence_number_owned(),
-                    kind: FailureKind::Schema,
-                    retryable: false,
-                    reason,
-                })?;
+    let mut entries = Vec::with_capacity(mapped.len());
+    for event in mapped.drain(..) {
+        if options.validate
+            && let Err(reason) = event.check()
+        {
+            let error = RecordError {
+                sequence_number: record.sequence_number_owned(),
+                kind: FailureKind::Schema,
+                retryable: false,
+                reason,
+            };
+            match event.spec.drift {
+                Drift::Stop => return Err(error),
+                Drift::Publish => {
+                    tracing::warn!(record = index, sequence_number = ?error.sequence_number, reason = %error.reason, "drifted event published");
+                    stats.drifted += 1;
+                }
+                Drift::DeadLetter => {
+                    tracing::warn!(record = index, sequence_number = ?error.sequence_number, reason = %error.reason, "drifted event dead-lettered");
+                    let ids = PoisonIds {
+                        event_id: Some(record.event_id.to_string()),
+                        event_source_arn: record.event_source_arn.as_deref().map(str::to_owned),
+                    };
+                    let mut letter = poison_entry(index, ids, &error, options);
+                    letter.resources = vec![format!(
+                        "{ID_RESOURCE_PREFIX}{}:dead-letter",
+                        event_id(&record.event_id, event.spec)
+                    )];
+                    letter.item_key.clone_from(&item_key);
+                    let mut detail: serde_json::Value =
+                        serde_json::from_str(&letter.detail).unwrap_or_default();
+                    detail["event"] = event.spec.name.into();
+                    detail["keys"] = serde_json::from_str(&item_key[record.table.len() + 1..])
+                        .unwrap_or_default();
+                    letter.detail = detail.to_string();
+                    entries.push(letter);
+                    stats.dead_lettered += 1;
+                    continue;
+                }
             }
+        }
+        entries.push({
             let entry = Entry {
                 record: index,
                 item_key: item_key.clone(),
@@ -283,9 +317,10 @@ fn entries_for(
                     ),
                 });
             }
-            Ok(entry)
-        })
-        .collect()
+            entry
+        });
+    }
+    Ok(entries)
 }
 
 /// The dead-letter event for a poison record: where it is and why it failed, not its contents.

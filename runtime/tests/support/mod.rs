@@ -12,6 +12,7 @@ pub static CHANGED: EventSpec = EventSpec {
     source: "test.items",
     detail_type: "ItemChanged",
     schema: r#"{"type": "object", "required": ["id", "n"], "properties": {"id": {"type": "string"}, "n": {"type": "integer"}}}"#,
+    drift: outbox_runtime::Drift::Stop,
     compiled: outbox_runtime::SchemaCell::new(),
 };
 

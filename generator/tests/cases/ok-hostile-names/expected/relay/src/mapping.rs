@@ -55,6 +55,7 @@ pub mod n1st_event {
         source: "hostile.events",
         detail_type: "1st.event",
         schema: "{\"type\":\"object\",\"properties\":{\"mod\":{\"type\":\"integer\"}},\"additionalProperties\":false}",
+        drift: ::outbox_runtime::Drift::DeadLetter,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -99,6 +100,7 @@ pub mod r#type {
         source: "hostile.events",
         detail_type: "type",
         schema: "{\"type\":\"object\",\"properties\":{\"2fa\":{\"type\":\"boolean\"},\"Zoë\":{\"const\":{\"nested\":[1,\"two\",null]}},\"naïve crate\":{\"type\":\"string\"},\"self\":{\"type\":\"number\"},\"self_\":{\"type\":\"string\"},\"type\":{\"type\":\"string\"},\"user-id\":{\"type\":\"string\"},\"user_id\":{\"type\":\"string\"}},\"required\":[\"Zoë\",\"self\",\"self_\",\"type\"],\"additionalProperties\":false}",
+        drift: ::outbox_runtime::Drift::DeadLetter,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -198,6 +200,7 @@ pub mod user_created {
         source: "hostile.events",
         detail_type: "user created (removed)",
         schema: "{\"type\":\"object\",\"properties\":{\"match\":{\"type\":\"string\"}},\"additionalProperties\":false}",
+        drift: ::outbox_runtime::Drift::DeadLetter,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -244,6 +247,7 @@ pub mod user_created_2 {
         source: "hostile.events",
         detail_type: "user created",
         schema: "{\"type\":\"object\",\"properties\":{\"type\":{\"type\":\"string\"},\"self\":{\"type\":\"number\"},\"2fa\":{\"type\":\"boolean\"},\"match\":{\"type\":\"number\"},\"naïve\":{\"type\":\"object\",\"properties\":{\"crate\":{\"type\":\"string\"}},\"additionalProperties\":true},\"user-id\":{\"type\":\"string\"},\"user_id\":{\"type\":\"string\"}},\"required\":[\"type\",\"self\"],\"additionalProperties\":true}",
+        drift: ::outbox_runtime::Drift::DeadLetter,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.

@@ -46,6 +46,7 @@ pub mod user_created {
         source: "shop.users",
         detail_type: "UserCreated",
         schema: "{\"type\":\"object\",\"properties\":{\"email\":{\"type\":\"string\"},\"userId\":{\"type\":\"string\"}},\"required\":[\"email\",\"userId\"],\"additionalProperties\":false}",
+        drift: ::outbox_runtime::Drift::DeadLetter,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.

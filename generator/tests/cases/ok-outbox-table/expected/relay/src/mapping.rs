@@ -49,6 +49,7 @@ pub mod invoice_issued {
         source: "billing.invoices",
         detail_type: "Invoice Issued",
         schema: "{\"type\":\"object\",\"properties\":{\"amount\":{\"type\":\"number\"},\"invoiceId\":{\"type\":\"string\"},\"lines\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"qty\":{\"type\":\"number\"},\"sku\":{\"type\":\"string\"}},\"additionalProperties\":true}}},\"required\":[\"amount\",\"invoiceId\"],\"additionalProperties\":true}",
+        drift: ::outbox_runtime::Drift::DeadLetter,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// Whether `record` produces this event.
@@ -95,6 +96,7 @@ pub mod invoice_paid {
         source: "billing.invoices",
         detail_type: "InvoicePaid",
         schema: "{\"type\":\"object\",\"properties\":{\"invoiceId\":{\"type\":\"string\"}},\"required\":[\"invoiceId\"],\"additionalProperties\":true}",
+        drift: ::outbox_runtime::Drift::DeadLetter,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// Whether `record` produces this event.

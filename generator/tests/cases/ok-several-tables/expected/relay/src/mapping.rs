@@ -61,6 +61,7 @@ pub mod customer_registered {
         source: "shop.customers",
         detail_type: "CustomerRegistered",
         schema: "{\"type\":\"object\",\"properties\":{\"customerId\":{\"type\":\"string\"},\"email\":{\"type\":\"string\"},\"tier\":{\"type\":\"string\",\"enum\":[\"BASIC\",\"GOLD\"]}},\"required\":[\"customerId\",\"email\"],\"additionalProperties\":false}",
+        drift: ::outbox_runtime::Drift::DeadLetter,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -116,6 +117,7 @@ pub mod order_cancelled {
         source: "shop.orders",
         detail_type: "OrderCancelled",
         schema: "{\"type\":\"object\",\"properties\":{\"orderId\":{\"type\":\"string\"}},\"required\":[\"orderId\"],\"additionalProperties\":false}",
+        drift: ::outbox_runtime::Drift::DeadLetter,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -169,6 +171,7 @@ pub mod order_paid {
         source: "shop.orders",
         detail_type: "OrderPaid",
         schema: "{\"type\":\"object\",\"properties\":{\"orderId\":{\"type\":\"string\"},\"total\":{\"type\":\"number\"}},\"required\":[\"orderId\",\"total\"],\"additionalProperties\":false}",
+        drift: ::outbox_runtime::Drift::DeadLetter,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -230,6 +233,7 @@ pub mod refund_issued {
         source: "shop.payments",
         detail_type: "RefundIssued",
         schema: "{\"type\":\"object\",\"properties\":{\"amount\":{\"type\":\"number\"},\"orderId\":{\"type\":\"string\"}},\"required\":[\"amount\",\"orderId\"],\"additionalProperties\":true}",
+        drift: ::outbox_runtime::Drift::DeadLetter,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// Whether `record` produces this event.
