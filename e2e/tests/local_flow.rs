@@ -338,10 +338,34 @@ async fn writes_become_exactly_the_expected_events_on_exactly_the_expected_queue
     assert_eq!(again["records"], 0, "{again}");
 }
 
+/// Users 1 and 3 around `middle` (user 2 as written), then order 4 shipped; polls until idle
+/// and returns the poller's counts.
+async fn write_around(stack: &Stack, middle: Item) -> Value {
+    stack.put(user(1)).await;
+    stack.put(middle).await;
+    stack.put(user(3)).await;
+    stack.put(order(4, "PENDING")).await;
+    stack.set("ORDER#4", "ORDER", "status", s("SHIPPED")).await;
+    let checkpoint = tempfile::tempdir().unwrap();
+    poll_until_idle(&stack.moto, &checkpoint.path().join("cp.json"))
+}
+
+/// What [`write_around`] writes besides its middle reached the consumers: users 1 and 3, the
+/// shipped order.
+async fn assert_the_rest_delivered(stack: &Stack) {
+    let schemas = schemas();
+    let users = by_event_id(&schemas, &stack.drain(USERS_QUEUE).await);
+    let user_ids: BTreeSet<&str> = details(&users)
+        .map(|d| d["userId"].as_str().unwrap())
+        .collect();
+    assert_eq!(user_ids, BTreeSet::from(["1", "3"]));
+    let shipped = by_event_id(&schemas, &stack.drain(SHIPPED_QUEUE).await);
+    assert_eq!(shipped.len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poison_record_goes_to_the_failure_destination_with_its_reason_and_the_stream_flows() {
     let stack = Stack::start().await;
-    stack.put(user(1)).await;
     // An integer EventBridge cannot take (beyond 64 bits) in an attribute `rest` copies: the
     // UserCreated event cannot be built.
     let mut poison = user(2);
@@ -349,13 +373,7 @@ async fn a_poison_record_goes_to_the_failure_destination_with_its_reason_and_the
         "age".into(),
         AttributeValue::N("123456789012345678901234567890".into()),
     );
-    stack.put(poison).await;
-    stack.put(user(3)).await;
-    stack.put(order(4, "PENDING")).await;
-    stack.set("ORDER#4", "ORDER", "status", s("SHIPPED")).await;
-
-    let checkpoint = tempfile::tempdir().unwrap();
-    let stats = poll_until_idle(&stack.moto, &checkpoint.path().join("cp.json"));
+    let stats = write_around(&stack, poison).await;
     assert_eq!(stats["recordsToFailureDestination"], 1, "{stats}");
 
     let failures = stack.drain(FAILURE_QUEUE).await;
@@ -379,14 +397,7 @@ async fn a_poison_record_goes_to_the_failure_destination_with_its_reason_and_the
     // The poison record's item contents are not in the message.
     assert!(!failure.to_string().contains("user2@"), "{failure}");
 
-    let schemas = schemas();
-    let users = by_event_id(&schemas, &stack.drain(USERS_QUEUE).await);
-    let user_ids: BTreeSet<&str> = details(&users)
-        .map(|d| d["userId"].as_str().unwrap())
-        .collect();
-    assert_eq!(user_ids, BTreeSet::from(["1", "3"]));
-    let shipped = by_event_id(&schemas, &stack.drain(SHIPPED_QUEUE).await);
-    assert_eq!(shipped.len(), 1);
+    assert_the_rest_delivered(&stack).await;
     assert!(stack.drain(DEAD_LETTERS_QUEUE).await.is_empty());
 }
 
@@ -397,16 +408,9 @@ async fn a_poison_record_goes_to_the_failure_destination_with_its_reason_and_the
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_drifted_item_becomes_a_dead_letter_and_the_stream_flows() {
     let stack = Stack::start().await;
-    stack.put(user(1)).await;
     let mut drifted = user(2);
     drifted.insert("email".into(), AttributeValue::N("5".into()));
-    stack.put(drifted).await;
-    stack.put(user(3)).await;
-    stack.put(order(4, "PENDING")).await;
-    stack.set("ORDER#4", "ORDER", "status", s("SHIPPED")).await;
-
-    let checkpoint = tempfile::tempdir().unwrap();
-    let stats = poll_until_idle(&stack.moto, &checkpoint.path().join("cp.json"));
+    let stats = write_around(&stack, drifted).await;
     assert_eq!(stats["recordsToFailureDestination"], 0, "{stats}");
     assert_eq!(stats["failedInvocations"], 0, "{stats}");
     assert!(stack.drain(FAILURE_QUEUE).await.is_empty());
@@ -426,15 +430,7 @@ async fn a_drifted_item_becomes_a_dead_letter_and_the_stream_flows() {
     let reason = detail["reason"].as_str().unwrap();
     assert!(reason.contains("/email: violates `type`"), "{reason}");
     assert!(!letter.to_string().contains("user2@"), "{letter}");
-
-    let schemas = schemas();
-    let users = by_event_id(&schemas, &stack.drain(USERS_QUEUE).await);
-    let user_ids: BTreeSet<&str> = details(&users)
-        .map(|d| d["userId"].as_str().unwrap())
-        .collect();
-    assert_eq!(user_ids, BTreeSet::from(["1", "3"]));
-    let shipped = by_event_id(&schemas, &stack.drain(SHIPPED_QUEUE).await);
-    assert_eq!(shipped.len(), 1);
+    assert_the_rest_delivered(&stack).await;
 }
 
 /// Records older than `maximum-record-age` never reach the function: they go to the on-failure
