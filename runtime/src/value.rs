@@ -4,9 +4,9 @@
 //! sort.
 //!
 //! serde_dynamo's `AttributeValue` owns every string and keeps each map in a `HashMap`; decoding
-//! the images a relay reads into it was a fifth of the relay's instructions (README,
-//! Benchmarks). serde_dynamo still converts the SDK's values where the local poller builds
-//! events.
+//! the images a relay reads into it was a fifth of the relay's instructions
+//! (`docs/benchmarks.md`). serde_dynamo still converts the SDK's values where the local poller
+//! (`outbox-local`) builds events.
 
 use std::borrow::Cow;
 use std::fmt;

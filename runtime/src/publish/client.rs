@@ -21,7 +21,7 @@ use crate::entry::Entry;
 /// Publishes with the AWS SDK's own parts: its configuration (region, endpoint, credentials),
 /// its SigV4 signer (`aws-sigv4`) and its HTTP connector (TLS, connection pool, connect
 /// timeout), without the SDK client's per-request orchestrator, which cost 2-3 times the CPU of
-/// the request itself (README, "Benchmarks"). The endpoint comes from the standard SDK
+/// the request itself (`docs/benchmarks.md`). The endpoint comes from the standard SDK
 /// configuration (`AWS_ENDPOINT_URL_EVENTBRIDGE`, `AWS_ENDPOINT_URL`), resolved by the SDK's
 /// endpoint rules, so it runs against a local server unchanged. Nothing is retried here:
 /// [`super::RetryPolicy`] retries, entry by entry.
