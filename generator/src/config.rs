@@ -553,18 +553,31 @@ pub enum Operation {
     /// An item was updated.
     #[serde(rename = "MODIFY")]
     Modify,
-    /// An item was deleted.
+    /// An item was deleted by a request (not by DynamoDB's TTL).
     #[serde(rename = "REMOVE")]
     Remove,
+    /// DynamoDB's TTL process deleted an expired item (a REMOVE record whose `userIdentity` is
+    /// the DynamoDB service).
+    #[serde(rename = "EXPIRE")]
+    Expire,
 }
 
 impl Operation {
-    /// The stream's `eventName`.
+    /// Its name in outbox.yaml.
     pub fn as_str(self) -> &'static str {
         match self {
             Operation::Insert => "INSERT",
             Operation::Modify => "MODIFY",
             Operation::Remove => "REMOVE",
+            Operation::Expire => "EXPIRE",
+        }
+    }
+
+    /// The stream's `eventName` of its records (a TTL deletion is a REMOVE record).
+    pub fn event_name(self) -> &'static str {
+        match self {
+            Operation::Expire => "REMOVE",
+            other => other.as_str(),
         }
     }
 
@@ -572,7 +585,7 @@ impl Operation {
     pub fn has_image(self, image: Image) -> bool {
         !matches!(
             (self, image),
-            (Operation::Insert, Image::Old) | (Operation::Remove, Image::New)
+            (Operation::Insert, Image::Old) | (Operation::Remove | Operation::Expire, Image::New)
         )
     }
 }

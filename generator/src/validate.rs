@@ -494,7 +494,7 @@ impl Checker {
                     "INSERT records only have `new`; use `new.` or add MODIFY/REMOVE to `on`".into()
                 }
                 Image::New => {
-                    "REMOVE records only have `old`; use `old.` or add INSERT/MODIFY to `on`".into()
+                    "REMOVE and EXPIRE records only have `old`; use `old.` or add INSERT/MODIFY to `on`".into()
                 }
             });
         }

@@ -9,7 +9,7 @@ pub mod select;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::config::{Config, DriftPolicy, Event, PoisonPolicy, Table, Target};
+use crate::config::{Config, DriftPolicy, Event, Operation, PoisonPolicy, Table, Target};
 use detail::Detail;
 use select::Condition;
 
@@ -447,8 +447,29 @@ fn stream_filters(table: &Table) -> Vec<serde_json::Value> {
                 "dynamodb": { "NewImage": { outbox.type_attribute.clone(): { "S": [event.outbox_type.as_deref().unwrap_or(name)] } } }
             }),
             None => {
-                let ops: Vec<&str> = event.on.iter().map(|op| op.as_str()).collect();
+                let mut ops: Vec<&str> = Vec::new();
+                for name in event.on.iter().map(|op| op.event_name()) {
+                    if !ops.contains(&name) {
+                        ops.push(name);
+                    }
+                }
                 let mut filter = json!({ "eventName": ops });
+                // TTL deletions are REMOVE records by the DynamoDB service: an event of only one
+                // kind of removal lets only that kind through (records without removals have no
+                // `userIdentity`).
+                let has = |op| event.on.contains(&op);
+                match (has(Operation::Remove), has(Operation::Expire)) {
+                    (true, false) => {
+                        filter["userIdentity"] = json!({ "type": [{ "exists": false }] });
+                    }
+                    (false, true) if !has(Operation::Insert) && !has(Operation::Modify) => {
+                        filter["userIdentity"] = json!({
+                            "type": ["Service"],
+                            "principalId": ["dynamodb.amazonaws.com"]
+                        });
+                    }
+                    _ => {}
+                }
                 let is_key = |a: &str| a == table.keys.partition.name || table.keys.sort.as_ref().is_some_and(|k| k.name == a);
                 let mut keys = serde_json::Map::new();
                 if let Some(entity) = event.entity.as_ref().and_then(|e| table.entities.get(e)) {

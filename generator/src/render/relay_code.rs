@@ -186,17 +186,7 @@ fn event_code(modules: &mut Scope, event: &EventPlan) -> RelayEvent {
 
 fn condition(condition: &Condition) -> String {
     match condition {
-        Condition::Operation { operations } => {
-            let ops: Vec<String> = operations
-                .iter()
-                .map(|op| match op {
-                    Operation::Insert => format!("{RT}::Operation::Insert"),
-                    Operation::Modify => format!("{RT}::Operation::Modify"),
-                    Operation::Remove => format!("{RT}::Operation::Remove"),
-                })
-                .collect();
-            format!("::std::matches!(record.operation, {})", ops.join(" | "))
-        }
+        Condition::Operation { operations } => operations_code(operations),
         Condition::NotExpired => "!record.ttl_expiry".into(),
         Condition::RowType { attribute, value } => format!(
             "{RT}::cond::is_string(record.get({}, {}), {})",
@@ -240,6 +230,44 @@ fn condition(condition: &Condition) -> String {
         Condition::Exists { path } => format!("{}.is_some()", cond_path(path)),
         Condition::Absent { path } => format!("{}.is_none()", cond_path(path)),
     }
+}
+
+/// The record's operation is one of `operations`; REMOVE and EXPIRE are the same stream
+/// operation, told apart by `record.ttl_expiry`.
+fn operations_code(operations: &[Operation]) -> String {
+    let has = |op| operations.contains(&op);
+    let mut ops: Vec<String> = [Operation::Insert, Operation::Modify]
+        .into_iter()
+        .filter(|op| has(*op))
+        .map(|op| match op {
+            Operation::Insert => format!("{RT}::Operation::Insert"),
+            _ => format!("{RT}::Operation::Modify"),
+        })
+        .collect();
+    let removes = format!("{RT}::Operation::Remove");
+    match (has(Operation::Remove), has(Operation::Expire)) {
+        (true, true) => ops.push(removes),
+        (true, false) => {
+            ops.push(removes);
+            return format!(
+                "::std::matches!(record.operation, {}) && !record.ttl_expiry",
+                ops.join(" | ")
+            );
+        }
+        (false, true) => {
+            let expired = format!("(record.operation == {removes} && record.ttl_expiry)");
+            return if ops.is_empty() {
+                expired
+            } else {
+                format!(
+                    "(::std::matches!(record.operation, {}) || {expired})",
+                    ops.join(" | ")
+                )
+            };
+        }
+        (false, false) => {}
+    }
+    format!("::std::matches!(record.operation, {})", ops.join(" | "))
 }
 
 fn cond_path(path: &Path) -> String {

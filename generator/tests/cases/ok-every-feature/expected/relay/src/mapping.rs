@@ -26,6 +26,9 @@ impl ::outbox_runtime::Mapper for Mapping {
                 if customer_deleted::selects(record) {
                     out.push(customer_deleted::map(record)?);
                 }
+                if customer_expired::selects(record) {
+                    out.push(customer_expired::map(record)?);
+                }
                 ::std::result::Result::Ok(())
             }
             _ => {
@@ -248,6 +251,63 @@ pub mod customer_deleted {
     /// Whether `record` produces this event.
     pub fn selects(record: &::outbox_runtime::Record) -> bool {
         ::std::matches!(record.operation, ::outbox_runtime::Operation::Remove)
+            && !record.ttl_expiry
+            && ::outbox_runtime::cond::has_prefix(
+                ::outbox_runtime::cond::value(record, "PK"),
+                "CUST#",
+            )
+            && ::outbox_runtime::cond::is_string(
+                ::outbox_runtime::cond::value(record, "SK"),
+                "META",
+            )
+    }
+    /// Builds the event from `record`.
+    pub fn map(
+        record: &::outbox_runtime::Record,
+    ) -> ::std::result::Result<
+        ::outbox_runtime::MappedEvent,
+        ::outbox_runtime::MapError,
+    > {
+        let f = ::outbox_runtime::Fields {
+            event: SPEC.name,
+        };
+        let detail = Detail {
+            customer_id: f
+                .required(
+                    "customerId",
+                    f
+                        .string(
+                            "customerId",
+                            record.get(::outbox_runtime::Image::Old, "PK"),
+                        )?
+                        .map(|v| f.strip_prefix("customerId", v, "CUST#"))
+                        .transpose()?,
+                )?,
+        };
+        ::outbox_runtime::MappedEvent::new(&SPEC, &detail)
+    }
+}
+/// The `CustomerExpired` event.
+pub mod customer_expired {
+    /// What EventBridge sees of this event.
+    pub static SPEC: ::outbox_runtime::EventSpec = ::outbox_runtime::EventSpec {
+        name: "CustomerExpired",
+        id_key: "CustomerExpired",
+        source: "crm.customers",
+        detail_type: "CustomerExpired",
+        schema: "{\"type\":\"object\",\"properties\":{\"customerId\":{\"type\":\"string\"}},\"required\":[\"customerId\"],\"additionalProperties\":false}",
+        drift: ::outbox_runtime::Drift::DeadLetter,
+        compiled: ::outbox_runtime::SchemaCell::new(),
+    };
+    /// The event's `detail`.
+    #[derive(::serde::Serialize)]
+    pub struct Detail<'a> {
+        #[serde(rename = "customerId")]
+        pub customer_id: &'a str,
+    }
+    /// Whether `record` produces this event.
+    pub fn selects(record: &::outbox_runtime::Record) -> bool {
+        (record.operation == ::outbox_runtime::Operation::Remove && record.ttl_expiry)
             && ::outbox_runtime::cond::has_prefix(
                 ::outbox_runtime::cond::value(record, "PK"),
                 "CUST#",

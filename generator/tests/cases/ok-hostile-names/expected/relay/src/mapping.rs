@@ -215,6 +215,7 @@ pub mod user_created {
     /// Whether `record` produces this event.
     pub fn selects(record: &::outbox_runtime::Record) -> bool {
         ::std::matches!(record.operation, ::outbox_runtime::Operation::Remove)
+            && !record.ttl_expiry
             && ::outbox_runtime::cond::has_prefix(
                 ::outbox_runtime::cond::value(record, "type"),
                 "T#",
