@@ -72,3 +72,62 @@ fn simulate_agrees_with_the_reference_on_1200_records() {
         "{events} events, {shipped} shipped, {filtered} filtered"
     );
 }
+
+/// A drifted item (an `email` that is a number) shows where it goes: a dead letter to the
+/// `dead-letters` route, with its keys; the user after it is delivered.
+#[test]
+fn simulate_shows_a_drifted_item_going_to_the_dead_letters() {
+    let mut batch = e2e::example_batch(40, 5);
+    let records = batch["Records"].as_array_mut().unwrap();
+    let user = records
+        .iter()
+        .position(|r| {
+            r["eventName"] == "INSERT"
+                && r["dynamodb"]["Keys"]["pk"]["S"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("USER#")
+        })
+        .expect("a new user in the batch");
+    records[user]["dynamodb"]["NewImage"]["email"] = serde_json::json!({"N": "5"});
+    let event_id = records[user]["eventID"].as_str().unwrap().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("event.json");
+    std::fs::write(&file, batch.to_string()).unwrap();
+    let output = e2e::generator_command(&["simulate", "--json", "--event-file"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(result["failure"].is_null(), "{result}");
+    let record = result["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["eventID"] == event_id.as_str())
+        .unwrap();
+    let events = record["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{record}");
+    assert_eq!(events[0]["detailType"], "Outbox Poison Record");
+    assert_eq!(events[0]["consumers"], serde_json::json!(["dead-letters"]));
+    assert_eq!(events[0]["detail"]["event"], "UserCreated");
+    assert!(
+        events[0]["detail"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("/email: violates `type`")
+    );
+    let delivered_users = result["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["events"].as_array().unwrap())
+        .filter(|e| e["detailType"] == "UserCreated")
+        .count();
+    assert!(delivered_users > 0, "the other users are delivered");
+}
