@@ -113,8 +113,13 @@ impl<'a, 'p, M: Mapper> Preparer<'a, 'p, M> {
                     match self.options.poison {
                         PoisonPolicy::Fail => self.failure = Some((index, error)),
                         PoisonPolicy::DeadLetter => {
-                            self.entries
-                                .push_back(poison_entry(index, ids, &error, self.options));
+                            self.entries.push_back(poison_entry(
+                                index,
+                                ids,
+                                &error,
+                                self.options,
+                                None,
+                            ));
                             self.stats.dead_lettered += 1;
                         }
                     }
@@ -271,18 +276,18 @@ fn entries_for(
                         event_id: Some(record.event_id.to_string()),
                         event_source_arn: record.event_source_arn.as_deref().map(str::to_owned),
                     };
-                    let mut letter = poison_entry(index, ids, &error, options);
-                    letter.resources = vec![format!(
-                        "{ID_RESOURCE_PREFIX}{}:dead-letter",
-                        event_id(&record.event_id, event.spec)
-                    )];
-                    letter.item_key.clone_from(&item_key);
-                    let mut detail: serde_json::Value =
-                        serde_json::from_str(&letter.detail).unwrap_or_default();
-                    detail["event"] = event.spec.name.into();
-                    detail["keys"] = serde_json::from_str(&item_key[record.table.len() + 1..])
-                        .unwrap_or_default();
-                    letter.detail = detail.to_string();
+                    let keys = serde_json::to_value(crate::attr::ItemExcept {
+                        item: &record.keys,
+                        except: &[],
+                    })
+                    .unwrap_or_default();
+                    let drifted = Drifted {
+                        event: event.spec.name,
+                        keys,
+                        id: event_id(&record.event_id, event.spec),
+                        item_key: item_key.clone(),
+                    };
+                    let letter = poison_entry(index, ids, &error, options, Some(drifted));
                     entries.push(letter);
                     stats.dead_lettered += 1;
                     continue;
@@ -324,27 +329,57 @@ fn entries_for(
 }
 
 /// The dead-letter event for a poison record: where it is and why it failed, not its contents.
-fn poison_entry(index: usize, ids: PoisonIds, error: &RecordError, options: &Options) -> Entry {
-    let event_id = ids.event_id;
-    let detail = serde_json::json!({
+/// What a dead letter says of the drifted event it stands for.
+struct Drifted {
+    /// The event's name.
+    event: &'static str,
+    /// The item's keys.
+    keys: serde_json::Value,
+    /// The event's id.
+    id: String,
+    /// The item, so the letter keeps its place among the item's events.
+    item_key: String,
+}
+
+/// The dead-letter event for a poison record or a drifted event: where the record is and why
+/// it failed (for a drifted event, which event and the item's keys), never its contents.
+fn poison_entry(
+    index: usize,
+    ids: PoisonIds,
+    error: &RecordError,
+    options: &Options,
+    drifted: Option<Drifted>,
+) -> Entry {
+    let mut detail = serde_json::json!({
         "sequenceNumber": error.sequence_number,
-        "eventID": event_id,
+        "eventID": ids.event_id,
         "eventSourceARN": ids.event_source_arn,
         "kind": error.kind,
         "reason": error.reason,
     });
+    let (item_key, id) = match drifted {
+        Some(drifted) => {
+            detail["event"] = drifted.event.into();
+            detail["keys"] = drifted.keys;
+            (drifted.item_key, format!("{}:dead-letter", drifted.id))
+        }
+        None => (
+            format!("poison/{index}"),
+            format!(
+                "{}:poison",
+                ids.event_id.unwrap_or_else(|| format!("record-{index}"))
+            ),
+        ),
+    };
     Entry {
         record: index,
-        item_key: format!("poison/{index}"),
+        item_key,
         source: options.dead_letter_source.clone(),
         detail_type: POISON_DETAIL_TYPE.to_owned(),
         detail: detail.to_string(),
         event_bus_name: options.bus.clone(),
         time: None,
-        resources: vec![format!(
-            "{ID_RESOURCE_PREFIX}{}:poison",
-            event_id.unwrap_or_else(|| format!("record-{index}"))
-        )],
+        resources: vec![format!("{ID_RESOURCE_PREFIX}{id}")],
         trace_header: None,
     }
 }
