@@ -8,9 +8,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-#[test]
-fn simulate_agrees_with_the_reference_on_1200_records() {
-    let batch = e2e::example_batch(1_200, 21);
+/// `generator simulate --json` on a stream event.
+fn simulate(batch: &Value) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("event.json");
     std::fs::write(&file, batch.to_string()).unwrap();
@@ -23,7 +22,13 @@ fn simulate_agrees_with_the_reference_on_1200_records() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn simulate_agrees_with_the_reference_on_1200_records() {
+    let batch = e2e::example_batch(1_200, 21);
+    let result = simulate(&batch);
     assert!(result["failure"].is_null());
     let records = result["records"].as_array().unwrap();
     assert_eq!(records.len(), 1_200);
@@ -91,19 +96,7 @@ fn simulate_shows_a_drifted_item_going_to_the_dead_letters() {
         .expect("a new user in the batch");
     records[user]["dynamodb"]["NewImage"]["email"] = serde_json::json!({"N": "5"});
     let event_id = records[user]["eventID"].as_str().unwrap().to_owned();
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("event.json");
-    std::fs::write(&file, batch.to_string()).unwrap();
-    let output = e2e::generator_command(&["simulate", "--json", "--event-file"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let result = simulate(&batch);
     assert!(result["failure"].is_null(), "{result}");
     let record = result["records"]
         .as_array()

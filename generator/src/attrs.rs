@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::config::{AttributeType, AttributeTypeSpec, DynamoType, Entity, Image, KeyType, Table};
 
 /// A parsed `new.<attribute>.<key>...` path. No segments: the whole item.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ImagePath {
     /// Which image it reads.
     pub image: Image,
@@ -34,9 +34,27 @@ impl ImagePath {
         Ok(ImagePath { image, segments })
     }
 
+    /// A path validation accepted (anything else reads as the whole new image).
+    pub fn validated(text: &str) -> ImagePath {
+        ImagePath::parse(text).unwrap_or(ImagePath {
+            image: Image::New,
+            segments: Vec::new(),
+        })
+    }
+
     /// The top-level attribute it reads, if not the whole item.
     pub fn attribute(&self) -> Option<&str> {
         self.segments.first().map(String::as_str)
+    }
+}
+
+impl std::fmt::Display for ImagePath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.image.as_str())?;
+        for segment in &self.segments {
+            write!(f, ".{segment}")?;
+        }
+        Ok(())
     }
 }
 

@@ -260,10 +260,7 @@ fn field(
         };
     }
     let from = spec.from.as_deref().unwrap_or_default();
-    let path = ImagePath::parse(from).unwrap_or(ImagePath {
-        image: Image::New,
-        segments: Vec::new(),
-    });
+    let path = ImagePath::validated(from);
     let present = always_has(ops, path.image);
     let shape = attributes.lookup(&path.segments).unwrap_or(Shape::Item);
     let mut origin = format!("`{from}`");

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::attrs::ImagePath;
-use crate::config::{Entity, Event, Image, Operation, OutboxTable};
+use crate::config::{Entity, Event, Operation, OutboxTable};
 
 /// One condition a record must meet; an event's conditions must all hold.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -47,59 +47,27 @@ pub enum Condition {
     /// The value at a path equals a JSON value.
     Equals {
         /// Image and path.
-        path: Path,
+        path: ImagePath,
         /// The value.
         value: Value,
     },
     /// The string at a path starts with a prefix.
     Prefix {
         /// Image and path.
-        path: Path,
+        path: ImagePath,
         /// The prefix.
         prefix: String,
     },
     /// A path has a value.
     Exists {
         /// Image and path.
-        path: Path,
+        path: ImagePath,
     },
     /// A path has no value.
     Absent {
         /// Image and path.
-        path: Path,
+        path: ImagePath,
     },
-}
-
-/// An image and the attribute and map keys read in it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Path {
-    /// The image.
-    pub image: Image,
-    /// The attribute, then map keys.
-    pub segments: Vec<String>,
-}
-
-impl Path {
-    fn parse(text: &str) -> Path {
-        let path = ImagePath::parse(text).unwrap_or(ImagePath {
-            image: Image::New,
-            segments: Vec::new(),
-        });
-        Path {
-            image: path.image,
-            segments: path.segments,
-        }
-    }
-}
-
-impl std::fmt::Display for Path {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.image.as_str())?;
-        for segment in &self.segments {
-            write!(f, ".{segment}")?;
-        }
-        Ok(())
-    }
 }
 
 impl Condition {
@@ -161,18 +129,18 @@ pub fn entity(entity: &Entity, event: &Event) -> Vec<Condition> {
         });
     }
     conditions.extend(when.equals.iter().map(|(path, value)| Condition::Equals {
-        path: Path::parse(path),
+        path: ImagePath::validated(path),
         value: value.clone(),
     }));
     conditions.extend(when.prefix.iter().map(|(path, prefix)| Condition::Prefix {
-        path: Path::parse(path),
+        path: ImagePath::validated(path),
         prefix: prefix.clone(),
     }));
     conditions.extend(when.exists.iter().map(|path| Condition::Exists {
-        path: Path::parse(path),
+        path: ImagePath::validated(path),
     }));
     conditions.extend(when.absent.iter().map(|path| Condition::Absent {
-        path: Path::parse(path),
+        path: ImagePath::validated(path),
     }));
     conditions
 }

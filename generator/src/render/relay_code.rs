@@ -7,10 +7,11 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use crate::attrs::ImagePath;
 use crate::config::{DriftPolicy, DynamoType, Image, Operation, PayloadFormat};
 use crate::ident::Scope;
 use crate::plan::detail::{Conversion, Field, Source};
-use crate::plan::select::{Condition, Path};
+use crate::plan::select::Condition;
 use crate::plan::{EventPlan, Plan};
 
 /// The relay crate's contents.
@@ -270,7 +271,7 @@ fn operations_code(operations: &[Operation]) -> String {
     format!("::std::matches!(record.operation, {})", ops.join(" | "))
 }
 
-fn cond_path(path: &Path) -> String {
+fn cond_path(path: &ImagePath) -> String {
     let keys: Vec<String> = path.segments.iter().map(|s| lit(s)).collect();
     format!(
         "{RT}::cond::path(record, {}, &[{}])",

@@ -272,10 +272,7 @@ fn entries_for(
                 }
                 Drift::DeadLetter => {
                     tracing::warn!(record = index, sequence_number = ?error.sequence_number, reason = %error.reason, "drifted event dead-lettered");
-                    let ids = PoisonIds {
-                        event_id: Some(record.event_id.to_string()),
-                        event_source_arn: record.event_source_arn.as_deref().map(str::to_owned),
-                    };
+                    let ids = PoisonIds::of(record);
                     let keys = serde_json::to_value(crate::attr::ItemExcept {
                         item: &record.keys,
                         except: &[],
