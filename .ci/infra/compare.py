@@ -8,6 +8,7 @@ Usage: python compare.py SAM_TRANSLATED.json CDK_SYNTHESIZED.json
 """
 
 import json
+import re
 import sys
 from collections import Counter
 
@@ -27,13 +28,15 @@ class Template:
         return {k: v for k, v in self.resources.items() if v["Type"] == kind}
 
     def name(self, logical_id):
-        """A resource's AWS name, or its type for unnamed ones."""
+        """A resource's AWS name; for unnamed ones, its type and logical id (without the hash
+        CDK appends)."""
         r = self.resources[logical_id]
         p = r.get("Properties", {})
-        for key in ("TableName", "QueueName", "Name", "FunctionName", "LogGroupName", "RegistryName"):
+        for key in ("TableName", "QueueName", "Name", "FunctionName", "LogGroupName", "RegistryName",
+                    "TopicName", "AlarmName", "DashboardName"):
             if key in p:
                 return p[key]
-        return r["Type"]
+        return f"{r['Type']}:{re.sub(r'[0-9A-F]{8}$', '', logical_id)}"
 
     def resolve(self, value):
         """Replaces references by the names of what they point at, and spells ARNs built with
@@ -47,6 +50,11 @@ class Template:
                 return f"{self.name(target)}.{attribute}"
             if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
                 return value["Fn::Sub"]
+            if set(value) == {"Fn::Sub"}:
+                text, variables = value["Fn::Sub"]
+                for name, v in variables.items():
+                    text = text.replace("${%s}" % name, str(self.resolve(v)))
+                return text
             if set(value) == {"Fn::Join"} and value["Fn::Join"][0] == "":
                 return "".join(str(self.resolve(part)) for part in value["Fn::Join"][1])
             return {k: self.resolve(v) for k, v in value.items()}
@@ -185,6 +193,22 @@ def views(t):
         for p in [x["Properties"]]
     )
     buses = sorted(x["Properties"]["Name"] for x in t.of_type("AWS::Events::EventBus").values())
+    alarms = sorted(
+        json.dumps(r({k: p.get(k) for k in (
+            "AlarmName", "AlarmDescription", "Namespace", "MetricName", "Dimensions", "Statistic", "Period",
+            "EvaluationPeriods", "Threshold", "ComparisonOperator", "TreatMissingData", "AlarmActions", "OKActions",
+        )}), sort_keys=True)
+        for x in t.of_type("AWS::CloudWatch::Alarm").values()
+        for p in [x["Properties"]]
+    )
+    topics = sorted(
+        json.dumps(x["Properties"], sort_keys=True) for x in t.of_type("AWS::SNS::Topic").values()
+    )
+    dashboards = sorted(
+        (p["DashboardName"], json.dumps(json.loads(r(p["DashboardBody"])), sort_keys=True))
+        for x in t.of_type("AWS::CloudWatch::Dashboard").values()
+        for p in [x["Properties"]]
+    )
     grants = {}
     for s in relay_statements(t):
         for action in as_list(s["Action"]):
@@ -202,6 +226,7 @@ def views(t):
         "tables": tables, "event source mappings": mappings, "relay": functions, "rules": rules,
         "queues": queues, "queue policies": queue_policies, "lambda permissions": permissions,
         "schemas": schemas, "registries": registries, "log groups": log_groups, "buses": buses,
+        "alarms": alarms, "alarm topics": topics, "dashboards": dashboards,
         "relay IAM (action -> resources, conditions)": grants,
         "outputs": sorted(t.data.get("Outputs", {})),
     }

@@ -203,6 +203,88 @@ fn permissions_are_scoped() {
     assert!(shipped["Properties"]["Targets"][0]["DeadLetterConfig"]["Arn"].is_object());
 }
 
+/// The alarms that page before events are lost: the relay's iterator age (stepped), every
+/// queue where undelivered events end up (the failure queue, every dead-letter queue, the
+/// dead-lettered events' queue) not empty, every rule's failed invocations; all notify the
+/// alarm topic; one dashboard.
+#[test]
+fn alarms_watch_every_place_events_can_wait_or_be_lost() {
+    let template = template();
+    let alarms = resources(&template, "AWS::CloudWatch::Alarm");
+    let topic = resources(&template, "AWS::SNS::Topic")[0].0;
+    let watching = |namespace: &str, metric: &str, dimension: &Value| -> Vec<&Value> {
+        alarms
+            .iter()
+            .map(|(_, a)| &a["Properties"])
+            .filter(|p| p["Namespace"] == namespace && p["MetricName"] == metric)
+            .filter(|p| {
+                p["Dimensions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|d| &d["Value"] == dimension)
+            })
+            .collect()
+    };
+    for (_, alarm) in &alarms {
+        let p = &alarm["Properties"];
+        assert_eq!(p["AlarmActions"][0]["Ref"], topic.as_str(), "{p}");
+        assert_eq!(p["ComparisonOperator"], "GreaterThanOrEqualToThreshold");
+        assert!(p["AlarmDescription"].as_str().unwrap().contains("Runbook"));
+    }
+    let relay = &resources(&template, "AWS::Serverless::Function")[0].1;
+    let function = &relay["Properties"]["FunctionName"];
+    let ages: Vec<u64> = watching("AWS/Lambda", "IteratorAge", function)
+        .iter()
+        .map(|p| p["Threshold"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ages.len(), 2, "warn and page");
+    assert!(
+        ages.iter().all(|ms| *ms < 86_400_000),
+        "before the stream drops records"
+    );
+    assert_eq!(watching("AWS/Lambda", "Errors", function).len(), 1);
+    let mut queues = 0;
+    for (id, queue) in resources(&template, "AWS::SQS::Queue") {
+        let last_stop = queue["Properties"].get("RedrivePolicy").is_none();
+        let name = queue["Properties"].get("QueueName");
+        let dead_letters = name.is_some_and(|n| n == "myapp-dead-letters");
+        if !last_stop && !dead_letters {
+            continue;
+        }
+        let dimension = match name {
+            Some(name) => name.clone(),
+            None => serde_json::json!({ "Fn::GetAtt": [id, "QueueName"] }),
+        };
+        assert_eq!(
+            watching("AWS/SQS", "ApproximateNumberOfMessagesVisible", &dimension).len(),
+            1,
+            "{id} has an alarm"
+        );
+        queues += 1;
+    }
+    // The failure queue; the dead-letter queues of three rules and two consumer queues; the
+    // dead-lettered events' queue.
+    assert_eq!(queues, 7);
+    for (id, rule) in resources(&template, "AWS::Events::Rule") {
+        assert_eq!(
+            watching(
+                "AWS/Events",
+                "FailedInvocations",
+                &rule["Properties"]["Name"]
+            )
+            .len(),
+            1,
+            "{id} has an alarm"
+        );
+    }
+    assert_eq!(
+        resources(&template, "AWS::CloudWatch::Dashboard").len(),
+        1,
+        "one dashboard"
+    );
+}
+
 /// The stack `relay dev` stands up and `relay poll` reads, for every good golden case: the
 /// description each relay carries parses, names the same tables, filters and consumers as the
 /// SAM template deploys, and every stream filter is a valid pattern.

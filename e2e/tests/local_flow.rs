@@ -678,11 +678,15 @@ async fn generator_dev_prints_each_event_as_it_reaches_its_consumer() {
         .await
         .unwrap();
     wait_for("[userCreatedConsumer] UserCreated from myapp.users (urn:outbox:event:");
+    // What the deployed alarms watch, per invocation.
+    wait_for("[metrics] app-table: IteratorAge=");
     let line = seen
         .iter()
         .find(|l| l.starts_with("[userCreatedConsumer]"))
         .unwrap();
     assert!(line.contains(r#""userId":"7""#), "{line}");
+    let metrics = seen.iter().find(|l| l.starts_with("[metrics]")).unwrap();
+    assert!(metrics.contains("records=1 "), "{metrics}");
 
     // Ctrl-C reaches the whole foreground process group: everything stops, nothing is left
     // running (no relay, no server).

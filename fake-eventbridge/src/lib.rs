@@ -93,6 +93,8 @@ pub struct Log {
     pub largest_request_bytes: usize,
     /// Why each request refused for its signature was refused ([`Faults::signed_by`]).
     pub bad_signatures: Vec<String>,
+    /// Entries answered with `ThrottlingException` ([`Faults::throttle_entries`]).
+    pub throttled_entries: usize,
 }
 
 struct State {
@@ -397,6 +399,7 @@ fn decide(state: &Mutex<State>, target: &str, body: &[u8]) -> Plan {
             failed += 1;
             results.push(serde_json::json!({"ErrorCode": "InvalidArgument", "ErrorMessage": "injected: rejected entry"}));
         } else if state.rng.f64() < faults.throttle_entries {
+            state.log.throttled_entries += 1;
             failed += 1;
             results.push(serde_json::json!({"ErrorCode": "ThrottlingException", "ErrorMessage": "Rate exceeded"}));
         } else {

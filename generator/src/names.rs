@@ -218,6 +218,29 @@ pub fn stream_arn(arn: &str, table: &str) -> Result<(), String> {
     }
 }
 
+/// An SNS topic the stack creates (standard, not FIFO).
+pub fn topic(name: &str) -> Result<(), String> {
+    check(name, 1, 256, alnum_or("_-"), "letters, digits, `_` and `-`")
+}
+
+/// An existing SNS topic, by ARN.
+pub fn existing_topic(arn: &str) -> Result<(), String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && is_partition(parts[1])
+        && parts[2] == "sns"
+        && !parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && topic(parts[5].trim_end_matches(".fifo")).is_ok();
+    if ok {
+        Ok(())
+    } else {
+        Err("is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)".into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,6 +267,19 @@ mod tests {
                 ),
                 Ok(())
             );
+            assert_eq!(
+                existing_topic(&format!("arn:{partition}:sns:us-east-1:123456789012:pager")),
+                Ok(())
+            );
+        }
+        for arn in [
+            "arn:aws:sqs:us-east-1:123456789012:pager",
+            "arn:aws:sns:us-east-1:12345:pager",
+            "arn:aws:sns:us-east-1:123456789012:",
+            "arn:aws:sns:us-east-1:123456789012:a b",
+            "pager",
+        ] {
+            assert!(existing_topic(arn).is_err(), "{arn}");
         }
         for partition in ["awsx", "aws-fake", "AWS", "aws-cn-x", ""] {
             assert!(

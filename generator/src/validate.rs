@@ -120,6 +120,63 @@ impl Checker {
         }
         self.consumers(config, &events);
         self.relay_settings(&config.relay);
+        self.alarms(&config.alarms, &config.relay);
+    }
+
+    fn alarms(&mut self, alarms: &crate::config::Alarms, relay: &crate::config::RelaySettings) {
+        match (&alarms.topic, &alarms.existing_topic) {
+            (Some(_), Some(_)) => {
+                self.error(
+                    path!["alarms"],
+                    "give at most one of `topic` or `existing-topic`",
+                )
+                .hint = Some(
+                    "`topic` names a topic the stack creates, `existing-topic` is the ARN of one that exists".into(),
+                );
+            }
+            (Some(name), None) => {
+                self.name(path!["alarms", "topic"], "topic name", name, names::topic);
+            }
+            (None, Some(arn)) => {
+                self.name(
+                    path!["alarms", "existing-topic"],
+                    "topic",
+                    arn,
+                    names::existing_topic,
+                );
+            }
+            (None, None) => {}
+        }
+        let (warn, page) = alarms.iterator_age.resolve(relay.maximum_record_age);
+        let lost_at = crate::config::IteratorAge::lost_at(relay.maximum_record_age);
+        if page >= lost_at {
+            self.error(
+                path!["alarms", "iterator-age", "page"],
+                format!(
+                    "{page} seconds is too late: records are lost at {lost_at} (the stream keeps them 24 hours, `relay.maximum-record-age` is {})",
+                    relay.maximum_record_age
+                ),
+            )
+            .hint = Some(format!(
+                "page well before that, for example at {}",
+                lost_at / 4
+            ));
+        }
+        if warn == 0 || warn >= page {
+            self.error(
+                path!["alarms", "iterator-age", "warn"],
+                format!(
+                    "the warning ({warn} seconds) must come before the page ({page} seconds) and after 0"
+                ),
+            );
+        }
+        if alarms.put_events_throttles == 0 {
+            self.error(
+                path!["alarms", "put-events-throttles"],
+                "0 would fire on every period",
+            )
+            .hint = Some("use 1 to hear of any throttling".into());
+        }
     }
 
     fn relay_settings(&mut self, relay: &crate::config::RelaySettings) {

@@ -63,6 +63,7 @@ fn poll_options(
         poll_interval: Duration::from_millis(250),
         retry_delay: Duration::from_millis(50),
         invocation_timeout: Duration::from_secs(60),
+        print_metrics: false,
     })
 }
 
@@ -165,7 +166,8 @@ pub(crate) async fn dev(
     for table in &stack.tables {
         let path = checkpoint_path(&args.checkpoint_dir, &table.name);
         let checkpoint = CheckpointFile::open(Some(&path)).map_err(LocalError::from)?;
-        let options = poll_options(&stack, &table.name, provisioned.failure_queue_url.clone())?;
+        let mut options = poll_options(&stack, &table.name, provisioned.failure_queue_url.clone())?;
+        options.print_metrics = true;
         let poller = Poller::new(mapper, &publisher, &relay, &config, options, checkpoint).await?;
         tasks.push(
             poller

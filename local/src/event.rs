@@ -56,6 +56,28 @@ pub(crate) fn failure_message(
     })
 }
 
+/// One invocation's metrics as `relay dev` prints them: what the deployed alarms watch, by
+/// their CloudWatch names (Lambda's `IteratorAge`, the age of the batch's last record; the
+/// relay's own counts in the `Outbox` namespace).
+pub(crate) fn metrics_line(
+    table: &str,
+    records: &[Value],
+    stats: &outbox_runtime::handler::Stats,
+) -> String {
+    let age = records
+        .last()
+        .and_then(record_age)
+        .map_or_else(|| "?".to_owned(), |age| age.as_secs().to_string());
+    let counts = serde_json::to_value(stats).unwrap_or_default();
+    let counts: Vec<String> = counts
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, count)| format!("{name}={count}"))
+        .collect();
+    format!("[metrics] {table}: IteratorAge={age}s {}", counts.join(" "))
+}
+
 /// A record's `dynamodb.SequenceNumber`.
 pub(crate) fn sequence_number(record: &Value) -> Option<&str> {
     record["dynamodb"]["SequenceNumber"].as_str()
@@ -210,6 +232,31 @@ mod tests {
             sequence_number(&lambda_record(&sdk_record(), arn)),
             Some("100")
         );
+    }
+
+    #[test]
+    fn a_metrics_line_names_what_the_alarms_watch() {
+        let stats = outbox_runtime::handler::Stats {
+            records: 3,
+            published: 2,
+            throttled: 4,
+            dead_lettered: 1,
+            ..Default::default()
+        };
+        let line = metrics_line("app-table", &[lambda_record(&sdk_record(), "arn")], &stats);
+        assert!(
+            line.starts_with("[metrics] app-table: IteratorAge="),
+            "{line}"
+        );
+        for part in [
+            "records=3",
+            "published=2",
+            "throttled=4",
+            "deadLettered=1",
+            "failed=0",
+        ] {
+            assert!(line.contains(part), "{part} in {line}");
+        }
     }
 
     #[test]

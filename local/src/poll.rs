@@ -18,7 +18,7 @@ use outbox_runtime::handler::{self, Mapper, Options};
 use outbox_runtime::publish::Publisher;
 
 use crate::checkpoint::CheckpointFile;
-use crate::event::{failure_message, lambda_record, record_age, sequence_number};
+use crate::event::{failure_message, lambda_record, metrics_line, record_age, sequence_number};
 use crate::{LocalError, StreamSettings, aws_error};
 
 /// How the poller runs.
@@ -40,6 +40,8 @@ pub struct PollOptions {
     pub retry_delay: Duration,
     /// How long one invocation may take (the function's timeout).
     pub invocation_timeout: Duration,
+    /// Print each invocation's metrics, what the deployed alarms watch (`relay dev`).
+    pub print_metrics: bool,
 }
 
 /// How often the shard list is read again.
@@ -451,6 +453,12 @@ impl<'a, M: Mapper, P: Publisher> Poller<'a, M, P> {
                 reason: format!("the function failed: {e}"),
             },
             Ok(outcome) => {
+                if self.options.print_metrics {
+                    println!(
+                        "{}",
+                        metrics_line(&self.options.table, records, &outcome.stats)
+                    );
+                }
                 let Some(failure) = outcome.response.batch_item_failures.first() else {
                     return Verdict::Done;
                 };

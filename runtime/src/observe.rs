@@ -34,6 +34,7 @@ pub(crate) fn metrics_line(defaults: Defaults, stats: &Stats) -> Option<String> 
         "skipped",
         "published",
         "retried",
+        "throttled",
         "failed",
         "deadLettered",
         "drifted",

@@ -162,6 +162,10 @@ async fn throttling_and_5xx_lose_nothing_and_keep_item_order() {
         outcome.stats
     );
     assert_eq!(outcome.stats.published, log.accepted.len());
+    assert_eq!(
+        outcome.stats.throttled, log.throttled_entries,
+        "every throttled entry counted (the `throttled` metric)"
+    );
     assert!(log.largest_request_entries <= 10);
     let per_item = accepted_per_item(&fake);
     let expected = expected_per_item(count, items);

@@ -4,6 +4,7 @@
 //! pattern. Nothing downstream looks at the config again.
 
 pub mod detail;
+pub mod monitor;
 pub mod select;
 
 use serde::Serialize;
@@ -34,6 +35,8 @@ pub struct Plan {
     pub settings: crate::config::RelaySettings,
     /// What `relay dev` stands up locally and `relay poll` reads.
     pub local_stack: outbox_stack::LocalStack,
+    /// Alarms, their topic and the dashboard (none with `alarms.enabled: false`).
+    pub monitoring: Option<monitor::MonitoringPlan>,
 }
 
 /// The event bus.
@@ -290,7 +293,18 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
         poison_source,
         sources,
     };
+    let monitoring = monitor::plan(
+        &config.alarms,
+        &monitor::Watched {
+            service: &config.service,
+            maximum_record_age: config.relay.maximum_record_age,
+            function: &relay.name,
+            bus: &bus.name,
+            consumers: &consumers,
+        },
+    );
     Plan {
+        monitoring,
         local_stack: local_stack(
             &bus,
             &tables,

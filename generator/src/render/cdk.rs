@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::infra;
 use super::{Files, RenderError};
 use crate::ident::{self, Scope};
+use crate::plan::monitor::QueueKey;
 use crate::plan::{ConsumerPlan, Plan, TablePlan, TargetPlan};
 
 /// The model the app builds its stack from.
@@ -131,13 +132,26 @@ fn model(plan: &Plan) -> Value {
             },
             "metadata": infra::relay_metadata(settings),
             "logGroupMetadata": infra::log_group_metadata(),
-            "failureQueue": { "retention": infra::LAST_STOP_RETENTION, "metadata": infra::last_stop_queue_metadata() }
+            "failureQueue": last_stop_queue(QueueKey::failure_queue())
         },
         "consumers": consumers,
         "schemaRegistry": if schemas.is_empty() { Value::Null } else {
             json!({ "name": registry_name, "description": registry_description, "schemas": schemas })
-        }
+        },
+        "monitoring": plan.monitoring.as_ref().map(|monitoring| json!({
+            "topic": monitoring.topic,
+            "topicMetadata": infra::alarm_topic_metadata(),
+            "comparison": infra::ALARM_COMPARISON,
+            "treatMissingData": infra::ALARM_MISSING_DATA,
+            "alarms": monitoring.alarms,
+            "dashboard": monitoring.dashboard
+        }))
     })
+}
+
+/// A queue that is the last stop, with the key alarms know it by.
+fn last_stop_queue(key: QueueKey) -> Value {
+    json!({ "key": key, "retention": infra::LAST_STOP_RETENTION, "metadata": infra::last_stop_queue_metadata() })
 }
 
 fn table(table: &TablePlan, ids: &mut Scope) -> Value {
@@ -166,7 +180,7 @@ fn consumer(consumer: &ConsumerPlan, ids: &mut Scope) -> Value {
             "messageGroupId": fifo.then_some(&consumer.name),
             "maxReceiveCount": infra::MAX_RECEIVE_COUNT,
             "metadata": infra::queue_metadata(),
-            "deadLetters": { "retention": infra::LAST_STOP_RETENTION, "metadata": infra::last_stop_queue_metadata() }
+            "deadLetters": last_stop_queue(QueueKey::queue_dead_letters(&consumer.name))
         }),
         TargetPlan::Lambda { function } => json!({
             "kind": "lambda",
@@ -182,10 +196,7 @@ fn consumer(consumer: &ConsumerPlan, ids: &mut Scope) -> Value {
         "pattern": consumer.rule_pattern,
         "target": target,
         "retry": { "maximumAttempts": consumer.maximum_attempts, "maximumEventAge": consumer.maximum_event_age },
-        "deadLetterQueue": consumer.dead_letter_queue.as_ref().map(|_| json!({
-            "retention": infra::LAST_STOP_RETENTION,
-            "metadata": infra::last_stop_queue_metadata()
-        })),
+        "deadLetterQueue": consumer.dead_letter_queue.as_ref().map(|_| last_stop_queue(QueueKey::rule_dead_letters(&consumer.name))),
         "ruleMetadata": infra::rule_metadata(consumer)
     })
 }

@@ -178,3 +178,19 @@ pub fn sort_key(table: &TablePlan) -> Option<Value> {
     let (name, kind) = table.sort_key.as_deref().zip(table.sort_type)?;
     Some(json!({ "name": name, "type": kind }))
 }
+
+/// How every alarm compares: it fires at or above its threshold.
+pub const ALARM_COMPARISON: &str = "GreaterThanOrEqualToThreshold";
+/// A metric with no data is healthy: most of these counts are only sent when not zero.
+pub const ALARM_MISSING_DATA: &str = "notBreaching";
+
+/// Metadata of the alarms' SNS topic.
+pub fn alarm_topic_metadata() -> Value {
+    metadata(
+        vec![skip(
+            "CKV_AWS_26",
+            "CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key, and alarm notifications carry no item data; use `existing-topic` for a topic with a customer-managed key",
+        )],
+        None,
+    )
+}

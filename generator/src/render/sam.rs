@@ -3,11 +3,14 @@
 //! per table, the bus, a rule per consumer with its target, retry policy and dead-letter
 //! queue, the schema registry, and least-privilege IAM.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value, json};
 
 use super::infra;
 use super::{Files, RenderError};
 use crate::ident::{self, Scope};
+use crate::plan::monitor::{DimensionValue, MonitoringPlan, QueueKey, TopicPlan};
 use crate::plan::{ConsumerPlan, Plan, TablePlan, TargetPlan};
 
 /// Where the template is written.
@@ -32,6 +35,9 @@ fn sub(text: &str) -> Value {
 struct Template {
     resources: Map<String, Value>,
     ids: Scope,
+    /// The logical ids of the queues created without a name, by key (alarms and the
+    /// dashboard refer to them).
+    queues: BTreeMap<QueueKey, String>,
 }
 
 impl Template {
@@ -40,6 +46,18 @@ impl Template {
         self.resources.insert(id.clone(), resource);
         id
     }
+
+    /// Adds a queue created without a name, known to alarms by `key`.
+    fn add_queue(&mut self, key: QueueKey, resource: Value) -> String {
+        let id = self.add(&key.0, resource);
+        self.queues.insert(key, id.clone());
+        id
+    }
+
+    /// A queue's name, by key.
+    fn queue_name(&self, key: &QueueKey) -> Value {
+        get_att(&self.queues[key], "QueueName")
+    }
 }
 
 /// Renders the template and the SAM CLI config into `files`.
@@ -47,6 +65,7 @@ pub fn render(plan: &Plan, files: &mut Files) -> Result<(), RenderError> {
     let mut t = Template {
         resources: Map::new(),
         ids: Scope::default(),
+        queues: BTreeMap::new(),
     };
     let bus = bus(plan, &mut t);
     let tables: Vec<(Value, &TablePlan)> = plan
@@ -60,7 +79,7 @@ pub fn render(plan: &Plan, files: &mut Files) -> Result<(), RenderError> {
             }
         })
         .collect();
-    let failure_queue = t.add("relay failure queue", dead_letter_queue(false));
+    let failure_queue = t.add_queue(QueueKey::failure_queue(), dead_letter_queue(false));
     let log_group = t.add(
         "relay log group",
         json!({
@@ -81,17 +100,23 @@ pub fn render(plan: &Plan, files: &mut Files) -> Result<(), RenderError> {
         consumer_resources(consumer, &bus, &mut t);
     }
     schema_registry(plan, &mut t);
+    let mut outputs = json!({
+        "EventBusName": { "Value": bus.name.clone() },
+        "EventBusArn": { "Value": bus.arn.clone() },
+        "RelayFunctionArn": { "Value": get_att(&relay, "Arn") },
+        "RelayFailureQueueUrl": { "Value": reference(&failure_queue) }
+    });
+    if let Some(monitoring) = &plan.monitoring {
+        let (topic, dashboard) = monitoring_resources(monitoring, &mut t);
+        outputs["AlarmTopicArn"] = json!({ "Value": topic });
+        outputs["DashboardName"] = json!({ "Value": reference(&dashboard) });
+    }
     let template = json!({
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
         "Description": infra::stack_description(plan),
         "Resources": t.resources,
-        "Outputs": {
-            "EventBusName": { "Value": bus.name.clone() },
-            "EventBusArn": { "Value": bus.arn.clone() },
-            "RelayFunctionArn": { "Value": get_att(&relay, "Arn") },
-            "RelayFailureQueueUrl": { "Value": reference(&failure_queue) }
-        }
+        "Outputs": outputs
     });
     let yaml = serde_saphyr::to_string(&template).map_err(|e| RenderError {
         path: PATH.to_owned(),
@@ -307,8 +332,8 @@ fn consumer_resources(consumer: &ConsumerPlan, bus: &Bus, t: &mut Template) {
         TargetPlan::Sqs {
             queue: queue_name, ..
         } => {
-            let unprocessed = t.add(
-                &format!("{} queue dead letters", consumer.name),
+            let unprocessed = t.add_queue(
+                QueueKey::queue_dead_letters(&consumer.name),
                 dead_letter_queue(fifo),
             );
             let mut properties = json!({
@@ -357,8 +382,8 @@ fn consumer_resources(consumer: &ConsumerPlan, bus: &Bus, t: &mut Template) {
         target["SqsParameters"] = json!({ "MessageGroupId": consumer.name });
     }
     if consumer.dead_letter_queue.is_some() {
-        let dlq = t.add(
-            &format!("{} dead letter queue", consumer.name),
+        let dlq = t.add_queue(
+            QueueKey::rule_dead_letters(&consumer.name),
             dead_letter_queue(false),
         );
         t.add(
@@ -430,4 +455,75 @@ fn schema_registry(plan: &Plan, t: &mut Template) {
             }),
         );
     }
+}
+
+/// The alarms, the topic they notify and the dashboard; returns the topic's ARN and the
+/// dashboard's id.
+fn monitoring_resources(monitoring: &MonitoringPlan, t: &mut Template) -> (Value, String) {
+    let topic = match &monitoring.topic {
+        TopicPlan::Existing(arn) => json!(arn),
+        TopicPlan::Create(name) => {
+            let id = t.add(
+                "alarm topic",
+                json!({
+                    "Type": "AWS::SNS::Topic",
+                    "Metadata": infra::alarm_topic_metadata(),
+                    "Properties": { "TopicName": name }
+                }),
+            );
+            reference(&id)
+        }
+    };
+    for alarm in &monitoring.alarms {
+        let dimensions: Vec<Value> = alarm
+            .metric
+            .dimensions
+            .iter()
+            .map(|d| {
+                let value = match &d.value {
+                    DimensionValue::Value(text) => json!(text),
+                    DimensionValue::Queue(key) => t.queue_name(key),
+                };
+                json!({ "Name": d.name, "Value": value })
+            })
+            .collect();
+        t.add(
+            &format!("{} alarm", alarm.key),
+            json!({
+                "Type": "AWS::CloudWatch::Alarm",
+                "Properties": {
+                    "AlarmName": alarm.name,
+                    "AlarmDescription": alarm.description,
+                    "Namespace": alarm.metric.namespace,
+                    "MetricName": alarm.metric.name,
+                    "Dimensions": dimensions,
+                    "Statistic": alarm.statistic,
+                    "Period": alarm.period,
+                    "EvaluationPeriods": alarm.evaluation_periods,
+                    "Threshold": alarm.threshold,
+                    "ComparisonOperator": infra::ALARM_COMPARISON,
+                    "TreatMissingData": infra::ALARM_MISSING_DATA,
+                    "AlarmActions": [topic],
+                    "OKActions": [topic]
+                }
+            }),
+        );
+    }
+    let dashboard = &monitoring.dashboard;
+    let names: Map<String, Value> = dashboard
+        .queues
+        .iter()
+        .map(|key| (key.0.clone(), t.queue_name(key)))
+        .collect();
+    let id = t.add(
+        "dashboard",
+        json!({
+            "Type": "AWS::CloudWatch::Dashboard",
+            "Properties": {
+                "DashboardName": dashboard.name,
+                "DashboardBody": { "Fn::Sub": [dashboard.body, names] }
+            }
+        }),
+    );
+    (topic, id)
 }

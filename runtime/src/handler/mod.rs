@@ -82,6 +82,8 @@ pub struct Stats {
     pub published: usize,
     /// Entry sends after the first.
     pub retried: usize,
+    /// Entry sends EventBridge throttled (each was retried or failed).
+    pub throttled: usize,
     /// Records reported as failed (0 or 1: the first failure ends the batch).
     pub failed: usize,
     /// Poison records and drifted events sent to the dead-letter destination.

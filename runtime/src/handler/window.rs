@@ -139,6 +139,11 @@ fn settle<M: Mapper>(
     match result {
         Ok(outcomes) => {
             for (entry, outcome) in request.into_iter().zip(outcomes) {
+                if let EntryOutcome::Failed { code, .. } = &outcome
+                    && crate::publish::is_throttling(code)
+                {
+                    preparer.stats.throttled += 1;
+                }
                 match outcome {
                     EntryOutcome::Accepted => preparer.stats.published += 1,
                     ref failed if failed.retryable() => retry.push(entry),
@@ -150,7 +155,12 @@ fn settle<M: Mapper>(
                 }
             }
         }
-        Err(error) if error.retryable => retry = request,
+        Err(error) if error.retryable => {
+            if error.throttled() {
+                preparer.stats.throttled += request.len();
+            }
+            retry = request;
+        }
         Err(error) => {
             for entry in &request {
                 preparer.fail(entry, error.to_string(), false);

@@ -427,6 +427,9 @@ mod tests {
                 (retryable, message),
                 "{body}"
             );
+            // Throttling is counted apart (the relay's `throttled` metric).
+            let throttled = message.starts_with("Throttling") || status == 429;
+            assert_eq!(error.throttled(), throttled, "{message}");
         }
     }
 

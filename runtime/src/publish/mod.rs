@@ -50,7 +50,13 @@ pub fn is_retryable_code(code: &str) -> bool {
 /// Whether a request answered with error code `code` can succeed when sent again: the
 /// retryable entry codes, any throttling, and an answer without a code.
 pub(crate) fn retryable_answer(code: &str) -> bool {
-    is_retryable_code(code) || code.contains("Throttl") || code.is_empty()
+    is_retryable_code(code) || is_throttling(code) || code.is_empty()
+}
+
+/// Whether an error code says EventBridge throttled the call (`ThrottlingException`, and the
+/// other spellings AWS services use: `Throttling`, `ThrottledException`).
+pub fn is_throttling(code: &str) -> bool {
+    code.contains("Throttl")
 }
 
 /// A whole request failed: nothing is known about its entries.
@@ -61,6 +67,18 @@ pub struct RequestError {
     pub retryable: bool,
     /// What went wrong.
     pub message: String,
+}
+
+impl RequestError {
+    /// Whether EventBridge throttled the request: an answer's error names its code first
+    /// (`ThrottlingException (HTTP 400): ...`), or its status is 429.
+    pub fn throttled(&self) -> bool {
+        self.message
+            .split_whitespace()
+            .next()
+            .is_some_and(is_throttling)
+            || self.message.contains("(HTTP 429)")
+    }
 }
 
 /// Sends one PutEvents request.

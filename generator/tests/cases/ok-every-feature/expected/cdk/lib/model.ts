@@ -14,6 +14,8 @@ export interface Outbox {
   relay: Relay;
   consumers: Consumer[];
   schemaRegistry: SchemaRegistry | null;
+  /** Alarms, their topic and the dashboard (null with `alarms.enabled: false`). */
+  monitoring: Monitoring | null;
 }
 
 export interface Key {
@@ -38,6 +40,8 @@ export interface Table {
 }
 
 export interface LastStopQueue {
+  /** How alarms and the dashboard refer to the queue (it has no name). */
+  key: string;
   retention: number;
   metadata: Metadata;
 }
@@ -100,4 +104,37 @@ export interface SchemaRegistry {
   name: string;
   description: string;
   schemas: { id: string; name: string; description: string; content: string }[];
+}
+
+export interface Monitoring {
+  /** A topic the stack creates, by name, or an existing one, by ARN. */
+  topic: { create: string } | { existing: string };
+  topicMetadata: Metadata;
+  comparison: string;
+  treatMissingData: string;
+  alarms: Alarm[];
+  dashboard: Dashboard;
+}
+
+/** A dimension's value: text, or the name of the queue with that key. */
+export type Dimension = { name: string } & ({ value: string } | { queue: string });
+
+export interface Alarm {
+  name: string;
+  key: string;
+  severity: 'warn' | 'page';
+  description: string;
+  runbook: string;
+  metric: { namespace: string; name: string; dimensions: Dimension[] };
+  statistic: string;
+  period: number;
+  evaluationPeriods: number;
+  threshold: number;
+}
+
+export interface Dashboard {
+  name: string;
+  /** JSON text: `${KEY}` is the name of the queue with that key, `${AWS::Region}` the region. */
+  body: string;
+  queues: string[];
 }

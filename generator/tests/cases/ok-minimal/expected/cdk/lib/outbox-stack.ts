@@ -2,11 +2,13 @@
 //
 // The whole flow, as the SAM template (../../sam/template.yaml) has it: tables with streams,
 // the relay with one event source mapping per table, the bus, a rule per consumer with its
-// target, retry policy and dead-letter queue, the schema registry, and least-privilege IAM.
+// target, retry policy and dead-letter queue, the schema registry, least-privilege IAM, and
+// the alarms with their topic and the dashboard.
 // Every value comes from the model (../outbox.json); this file is the same for every config.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as cdk from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -15,10 +17,14 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as eventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { RustFunction, cargoLambdaVersion } from 'cargo-lambda-cdk';
 import { Construct, IConstruct } from 'constructs';
-import { Consumer, LastStopQueue, Metadata, Outbox, Relay } from './model';
+import { Consumer, LastStopQueue, Metadata, Monitoring, Outbox, Relay } from './model';
+
+/** The queues created without a name, by the key alarms and the dashboard know them by. */
+type Queues = Map<string, sqs.IQueue>;
 
 export interface OutboxStackProps extends cdk.StackProps {
   model: Outbox;
@@ -41,6 +47,7 @@ export class OutboxStack extends cdk.Stack {
   constructor(scope: Construct, id: string, props: OutboxStackProps) {
     super(scope, id, props);
     const { model } = props;
+    const queues: Queues = new Map();
 
     // An existing bus given by ARN (say, in another account) keeps its ARN where a name is
     // asked for: PutEvents and rules take either, and the ARN says which account.
@@ -75,7 +82,7 @@ export class OutboxStack extends cdk.Stack {
       return { table, arn: created.tableStreamArn! };
     });
 
-    const failureQueue = lastStopQueue(this, 'RelayFailureQueue', model.relay.failureQueue, false);
+    const failureQueue = lastStopQueue(this, 'RelayFailureQueue', model.relay.failureQueue, false, queues);
     const logGroup = new logs.LogGroup(this, 'RelayLogGroup', {
       logGroupName: model.relay.logGroupName,
       retention: model.relay.logRetention as logs.RetentionDays,
@@ -141,7 +148,7 @@ export class OutboxStack extends cdk.Stack {
     }
 
     for (const consumer of model.consumers) {
-      consumerResources(this, bus, consumer);
+      consumerResources(this, bus, consumer, queues);
     }
 
     if (model.schemaRegistry !== null) {
@@ -164,7 +171,73 @@ export class OutboxStack extends cdk.Stack {
     new cdk.CfnOutput(this, 'EventBusArn', { value: bus.eventBusArn });
     new cdk.CfnOutput(this, 'RelayFunctionArn', { value: relay.functionArn });
     new cdk.CfnOutput(this, 'RelayFailureQueueUrl', { value: failureQueue.queueUrl });
+    if (model.monitoring !== null) {
+      const { topicArn, dashboard } = monitoring(this, model.monitoring, queues);
+      new cdk.CfnOutput(this, 'AlarmTopicArn', { value: topicArn });
+      new cdk.CfnOutput(this, 'DashboardName', { value: dashboard.ref });
+    }
   }
+}
+
+/** The alarms, the topic they notify and the dashboard, as the SAM template has them. */
+function monitoring(
+  scope: Construct,
+  spec: Monitoring,
+  queues: Queues,
+): { topicArn: string; dashboard: cloudwatch.CfnDashboard } {
+  let topicArn: string;
+  if ('create' in spec.topic) {
+    const topic = new sns.Topic(scope, 'AlarmTopic', { topicName: spec.topic.create });
+    annotate(topic, spec.topicMetadata);
+    topicArn = topic.topicArn;
+  } else {
+    topicArn = spec.topic.existing;
+  }
+  const queueName = (key: string): string => {
+    const queue = queues.get(key);
+    if (queue === undefined) {
+      throw new Error(`outbox.json: no queue with key ${key}`);
+    }
+    return queue.queueName;
+  };
+  for (const alarm of spec.alarms) {
+    new cloudwatch.CfnAlarm(scope, `${pascal(alarm.key)}Alarm`, {
+      alarmName: alarm.name,
+      alarmDescription: alarm.description,
+      namespace: alarm.metric.namespace,
+      metricName: alarm.metric.name,
+      dimensions: alarm.metric.dimensions.map((d) => ({
+        name: d.name,
+        value: 'queue' in d ? queueName(d.queue) : d.value,
+      })),
+      statistic: alarm.statistic,
+      period: alarm.period,
+      evaluationPeriods: alarm.evaluationPeriods,
+      threshold: alarm.threshold,
+      comparisonOperator: spec.comparison,
+      treatMissingData: spec.treatMissingData,
+      alarmActions: [topicArn],
+      okActions: [topicArn],
+    });
+  }
+  const names: Record<string, string> = {};
+  for (const key of spec.dashboard.queues) {
+    names[key] = queueName(key);
+  }
+  const dashboard = new cloudwatch.CfnDashboard(scope, 'Dashboard', {
+    dashboardName: spec.dashboard.name,
+    dashboardBody: cdk.Fn.sub(spec.dashboard.body, names),
+  });
+  return { topicArn, dashboard };
+}
+
+/** `relay-iterator-age-warn` -> `RelayIteratorAgeWarn` (logical ids, as the SAM template's). */
+function pascal(key: string): string {
+  return key
+    .split(/[^A-Za-z0-9]+/)
+    .filter((w) => w.length > 0)
+    .map((w) => w[0].toUpperCase() + w.slice(1))
+    .join('');
 }
 
 function attributeType(type: 'S' | 'N' | 'B'): dynamodb.AttributeType {
@@ -172,13 +245,14 @@ function attributeType(type: 'S' | 'N' | 'B'): dynamodb.AttributeType {
 }
 
 /** A queue that is the last stop (a dead-letter queue or a failure destination). */
-function lastStopQueue(scope: Construct, id: string, spec: LastStopQueue, fifo: boolean): sqs.Queue {
+function lastStopQueue(scope: Construct, id: string, spec: LastStopQueue, fifo: boolean, queues: Queues): sqs.Queue {
   const queue = new sqs.Queue(scope, id, {
     encryption: sqs.QueueEncryption.SQS_MANAGED,
     retentionPeriod: cdk.Duration.seconds(spec.retention),
     fifo: fifo || undefined,
   });
   annotate(queue, spec.metadata);
+  queues.set(spec.key, queue);
   return queue;
 }
 
@@ -242,7 +316,7 @@ function relayFunction(
   return relay;
 }
 
-function consumerResources(scope: Construct, bus: events.IEventBus, consumer: Consumer): void {
+function consumerResources(scope: Construct, bus: events.IEventBus, consumer: Consumer, queues: Queues): void {
   const { detail, ...envelope } = consumer.pattern as { detail?: Record<string, unknown> } & Record<string, string[]>;
   const rule = new events.Rule(scope, `${consumer.id}Rule`, {
     ruleName: consumer.ruleName,
@@ -252,7 +326,7 @@ function consumerResources(scope: Construct, bus: events.IEventBus, consumer: Co
   });
   annotate(rule, consumer.ruleMetadata);
   const deadLetterQueue = consumer.deadLetterQueue
-    ? lastStopQueue(scope, `${consumer.id}DeadLetterQueue`, consumer.deadLetterQueue, false)
+    ? lastStopQueue(scope, `${consumer.id}DeadLetterQueue`, consumer.deadLetterQueue, false, queues)
     : undefined;
   const delivery = {
     deadLetterQueue,
@@ -261,7 +335,7 @@ function consumerResources(scope: Construct, bus: events.IEventBus, consumer: Co
   };
   const target = consumer.target;
   if (target.kind === 'sqs') {
-    const deadLetters = lastStopQueue(scope, `${consumer.id}QueueDeadLetters`, target.deadLetters, target.fifo);
+    const deadLetters = lastStopQueue(scope, `${consumer.id}QueueDeadLetters`, target.deadLetters, target.fifo, queues);
     const queue = new sqs.Queue(scope, `${consumer.id}Queue`, {
       queueName: target.queueName,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
