@@ -288,9 +288,26 @@ pub struct Table {
     /// Continuous backups (default `true`).
     #[serde(default = "default_true")]
     pub point_in_time_recovery: bool,
+    /// A global table (replicas in several regions, each with its stream, each stream
+    /// carrying every write): which relay publishes each write, so it is published once.
+    pub global: Option<GlobalTable>,
     /// Protect the table from deletion (default `true`).
     #[serde(default = "default_true")]
     pub deletion_protection: bool,
+}
+
+/// Which region's relay publishes a write of a global table. With only `publish-in`, that
+/// region's relay publishes every write (the others publish nothing); with
+/// `origin-attribute`, the relay of the region the item says it was written in publishes it,
+/// and `publish-in` the writes whose item does not say.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct GlobalTable {
+    /// The home region (for example `eu-west-1`).
+    pub publish_in: String,
+    /// A string attribute the application writes with its region (`AWS_REGION`) on every
+    /// write; for a removal, the last write's region.
+    pub origin_attribute: Option<String>,
 }
 
 /// The primary key of a table.

@@ -218,6 +218,23 @@ pub fn stream_arn(arn: &str, table: &str) -> Result<(), String> {
     }
 }
 
+/// An AWS region name (`eu-west-1`, `us-gov-west-1`, `cn-north-1`).
+pub fn region(name: &str) -> Result<(), String> {
+    let parts: Vec<&str> = name.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts[0].len() == 2
+        && parts.iter().all(|p| !p.is_empty())
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err("is not an AWS region name (like `eu-west-1`)".into())
+    }
+}
+
 /// An SNS topic the stack creates (standard, not FIFO).
 pub fn topic(name: &str) -> Result<(), String> {
     check(name, 1, 256, alnum_or("_-"), "letters, digits, `_` and `-`")
@@ -271,6 +288,24 @@ mod tests {
                 existing_topic(&format!("arn:{partition}:sns:us-east-1:123456789012:pager")),
                 Ok(())
             );
+        }
+        for region in [
+            "eu-west-1",
+            "us-gov-west-1",
+            "ap-southeast-5",
+            "eu-central-2",
+        ] {
+            assert_eq!(super::region(region), Ok(()));
+        }
+        for region in [
+            "eu-west",
+            "EU-west-1",
+            "europe-west-1",
+            "eu--1",
+            "eu-west-1a",
+            "",
+        ] {
+            assert!(super::region(region).is_err(), "{region}");
         }
         for arn in [
             "arn:aws:sqs:us-east-1:123456789012:pager",

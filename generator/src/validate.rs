@@ -228,6 +228,44 @@ impl Checker {
         }
     }
 
+    fn global_table(&mut self, path: &Path, table: &Table, global: &crate::config::GlobalTable) {
+        self.name(
+            path.key("publish-in"),
+            "region",
+            &global.publish_in,
+            names::region,
+        );
+        let Some(attribute) = &global.origin_attribute else {
+            return;
+        };
+        for (entity_name, entity) in &table.entities {
+            let shape = Attributes::new(table, entity).lookup(std::slice::from_ref(attribute));
+            let fix = format!(
+                "declare `{attribute}: S` in entity `{entity_name}` (the application writes its region there on every write)"
+            );
+            match shape {
+                Ok(shape) if shape.dynamo_type() == DynamoType::S => {}
+                Ok(shape) => {
+                    self.error(
+                        path.key("origin-attribute"),
+                        format!(
+                            "`{attribute}` is {} in entity `{entity_name}`, not a string: it cannot hold a region",
+                            shape.dynamo_type().as_str()
+                        ),
+                    )
+                    .hint = Some(fix);
+                }
+                Err(_) => {
+                    self.error(
+                        path.key("origin-attribute"),
+                        format!("entity `{entity_name}` does not declare `{attribute}`"),
+                    )
+                    .hint = Some(fix);
+                }
+            }
+        }
+    }
+
     fn table(&mut self, path: &Path, table: &Table) {
         if let Some(arn) = &table.existing_stream {
             let name = match path.0.last() {
@@ -237,6 +275,9 @@ impl Checker {
             if let Err(why) = names::stream_arn(arn, &name) {
                 self.error(path.key("existing-stream"), format!("`{arn}` {why}"));
             }
+        }
+        if let Some(global) = &table.global {
+            self.global_table(&path.key("global"), table, global);
         }
         if let Some(sort) = &table.keys.sort
             && sort.name == table.keys.partition.name

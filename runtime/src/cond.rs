@@ -31,6 +31,20 @@ pub fn has_prefix(value: Option<&AttributeValue>, prefix: &str) -> bool {
     matches!(value, Some(AttributeValue::S(s)) if s.starts_with(prefix))
 }
 
+/// Whether this region's relay publishes a write of a global table (every replica's stream
+/// carries every write): the region the item names in `origin_attribute` (new image, else
+/// old: a removal is published where the last write was made), or `home` when the item names
+/// none. A record without `awsRegion` (not from Lambda) is published.
+pub fn published_here(record: &Record, home: &str, origin_attribute: Option<&str>) -> bool {
+    let Some(here) = record.aws_region.as_deref() else {
+        return true;
+    };
+    match origin_attribute.and_then(|a| value(record, a)) {
+        Some(AttributeValue::S(origin)) => here == origin.as_ref(),
+        _ => here == home,
+    }
+}
+
 /// An `S` value equal to `text`.
 pub fn is_string(value: Option<&AttributeValue>, text: &str) -> bool {
     matches!(value, Some(AttributeValue::S(s)) if s == text)
@@ -117,5 +131,63 @@ mod tests {
             "USER#"
         ));
         assert!(!has_prefix(Some(&AttributeValue::N("1".into())), "1"));
+    }
+
+    fn record(region: Option<&str>, operation: &str, origin: Option<&str>) -> String {
+        let image = match origin {
+            Some(origin) => serde_json::json!({ "pk": { "S": "a" }, "writtenIn": { "S": origin } }),
+            None => serde_json::json!({ "pk": { "S": "a" } }),
+        };
+        let images = if operation == "REMOVE" {
+            serde_json::json!({ "Keys": { "pk": { "S": "a" } }, "OldImage": image })
+        } else {
+            serde_json::json!({ "Keys": { "pk": { "S": "a" } }, "NewImage": image })
+        };
+        let mut record = serde_json::json!({
+            "eventID": "1", "eventName": operation, "tableName": "t", "dynamodb": images
+        });
+        if let Some(region) = region {
+            record["awsRegion"] = region.into();
+        }
+        record.to_string()
+    }
+
+    #[test]
+    fn a_global_tables_write_is_published_by_exactly_one_region() {
+        let regions = ["eu-west-1", "us-east-1", "ap-south-1"];
+        let publishers = |operation: &str, origin: Option<&str>, attribute: Option<&str>| {
+            regions
+                .iter()
+                .filter(|here| {
+                    let text = record(Some(here), operation, origin);
+                    let raw: &serde_json::value::RawValue = serde_json::from_str(&text).unwrap();
+                    let record = Record::decode(raw).unwrap();
+                    published_here(&record, "eu-west-1", attribute)
+                })
+                .copied()
+                .collect::<Vec<_>>()
+        };
+        // From the home region only.
+        assert_eq!(publishers("INSERT", Some("us-east-1"), None), ["eu-west-1"]);
+        // Where it was written; a removal where the last write was made.
+        let origin = Some("writtenIn");
+        assert_eq!(
+            publishers("MODIFY", Some("us-east-1"), origin),
+            ["us-east-1"]
+        );
+        assert_eq!(
+            publishers("REMOVE", Some("ap-south-1"), origin),
+            ["ap-south-1"]
+        );
+        // An item that does not say (an older item): the home region.
+        assert_eq!(publishers("INSERT", None, origin), ["eu-west-1"]);
+        // A record without `awsRegion` is not from a replica's stream: published.
+        let text = record(None, "INSERT", Some("us-east-1"));
+        let raw: &serde_json::value::RawValue = serde_json::from_str(&text).unwrap();
+        assert!(published_here(
+            &Record::decode(raw).unwrap(),
+            "eu-west-1",
+            origin
+        ));
     }
 }

@@ -61,6 +61,8 @@ pub struct Record<'a> {
     pub time: Option<i64>,
     /// Whether DynamoDB's TTL process removed the item (`userIdentity` is the DynamoDB service).
     pub ttl_expiry: bool,
+    /// `awsRegion`: the region of the stream the record was read from.
+    pub aws_region: Option<Cow<'a, str>>,
     /// The key attributes.
     pub keys: Item<'a>,
     new: LazyImage<'a>,
@@ -125,6 +127,13 @@ struct Wire<'a> {
         deserialize_with = "optional_text"
     )]
     table_name: Option<Cow<'a, str>>,
+    #[serde(
+        rename = "awsRegion",
+        default,
+        borrow,
+        deserialize_with = "optional_text"
+    )]
+    aws_region: Option<Cow<'a, str>>,
     #[serde(rename = "userIdentity", borrow)]
     user_identity: Option<UserIdentity<'a>>,
     #[serde(borrow)]
@@ -198,6 +207,7 @@ impl<'a> Record<'a> {
         let Wire {
             event_id,
             event_name,
+            aws_region,
             event_source_arn,
             table_name,
             user_identity,
@@ -237,6 +247,7 @@ impl<'a> Record<'a> {
                 .filter(|t| t.is_finite())
                 .map(|t| t.floor() as i64),
             ttl_expiry,
+            aws_region,
             keys: dynamodb.keys.unwrap_or_default(),
             new: LazyImage::new(dynamodb.new_image),
             old: LazyImage::new(dynamodb.old_image),

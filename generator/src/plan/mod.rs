@@ -503,8 +503,17 @@ fn stream_filters(table: &Table) -> Vec<serde_json::Value> {
             }
         })
         .collect();
+    // A global table published from one region: the other regions' relays are never invoked.
+    let home = table
+        .global
+        .as_ref()
+        .filter(|g| g.origin_attribute.is_none())
+        .map(|g| g.publish_in.clone());
     let mut unique: Vec<serde_json::Value> = Vec::new();
-    for filter in filters {
+    for mut filter in filters {
+        if let Some(home) = &home {
+            filter["awsRegion"] = json!([home]);
+        }
         if !unique.contains(&filter) {
             unique.push(filter);
         }
@@ -536,7 +545,7 @@ fn event_plan(
         }
     };
     let description = event.description.as_deref();
-    let (trigger, conditions, detail) = match &table.outbox {
+    let (trigger, mut conditions, detail) = match &table.outbox {
         Some(outbox) => {
             let selector = event.outbox_type.as_deref().unwrap_or(name);
             let trigger = format!(
@@ -565,6 +574,12 @@ fn event_plan(
             )
         }
     };
+    if let Some(global) = &table.global {
+        conditions.push(Condition::PublishedHere {
+            home: global.publish_in.clone(),
+            origin_attribute: global.origin_attribute.clone(),
+        });
+    }
     EventPlan {
         name: name.to_owned(),
         slug: crate::ident::id_slug(name),

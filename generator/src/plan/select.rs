@@ -44,6 +44,15 @@ pub enum Condition {
         /// The attributes.
         attributes: Vec<String>,
     },
+    /// A global table's write is published by this region's relay: the record's `awsRegion` is
+    /// the item's origin attribute (new image, else old), or `home` when the item has none
+    /// (or none is declared).
+    PublishedHere {
+        /// The region that publishes writes whose origin is not known.
+        home: String,
+        /// The string attribute the application writes its region in.
+        origin_attribute: Option<String>,
+    },
     /// The value at a path equals a JSON value.
     Equals {
         /// Image and path.
@@ -82,6 +91,16 @@ impl Condition {
             Condition::Prefix { path, prefix } => Some(format!("`{path}` starts with `{prefix}`")),
             Condition::Exists { path } => Some(format!("`{path}` exists")),
             Condition::Absent { path } => Some(format!("`{path}` is absent")),
+            Condition::PublishedHere {
+                home,
+                origin_attribute: None,
+            } => Some(format!("read in {home} (global table)")),
+            Condition::PublishedHere {
+                home,
+                origin_attribute: Some(attribute),
+            } => Some(format!(
+                "read in the region `{attribute}` names, else in {home} (global table)"
+            )),
             _ => None,
         }
     }

@@ -189,6 +189,16 @@ fn condition(condition: &Condition) -> String {
     match condition {
         Condition::Operation { operations } => operations_code(operations),
         Condition::NotExpired => "!record.ttl_expiry".into(),
+        Condition::PublishedHere {
+            home,
+            origin_attribute,
+        } => format!(
+            "{RT}::cond::published_here(record, {}, {})",
+            lit(home),
+            origin_attribute
+                .as_deref()
+                .map_or_else(|| "None".to_owned(), |a| format!("Some({})", lit(a)))
+        ),
         Condition::RowType { attribute, value } => format!(
             "{RT}::cond::is_string(record.get({}, {}), {})",
             image_expr(Image::New),

@@ -77,6 +77,7 @@ pub mod customer_registered {
     /// Whether `record` produces this event.
     pub fn selects(record: &::outbox_runtime::Record) -> bool {
         ::std::matches!(record.operation, ::outbox_runtime::Operation::Insert)
+            && ::outbox_runtime::cond::published_here(record, "eu-west-1", None)
     }
     /// Builds the event from `record`.
     pub fn map(
@@ -137,6 +138,11 @@ pub mod order_cancelled {
                 ),
                 "CANCELLED",
             )
+            && ::outbox_runtime::cond::published_here(
+                record,
+                "eu-west-1",
+                Some("writtenIn"),
+            )
     }
     /// Builds the event from `record`.
     pub fn map(
@@ -193,6 +199,11 @@ pub mod order_paid {
                     &["state"],
                 ),
                 "PAID",
+            )
+            && ::outbox_runtime::cond::published_here(
+                record,
+                "eu-west-1",
+                Some("writtenIn"),
             )
     }
     /// Builds the event from `record`.
