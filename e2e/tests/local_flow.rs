@@ -433,6 +433,135 @@ async fn a_drifted_item_becomes_a_dead_letter_and_the_stream_flows() {
     assert_the_rest_delivered(&stack).await;
 }
 
+/// The last line a relay command printed on stdout, as JSON (its counts).
+fn summary(output: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(stdout.lines().last().expect("a summary line")).unwrap()
+}
+
+/// `relay redrive` on a dead letter: kept (exit 1, with the reason) while the item still
+/// drifts; once the data is fixed, `--dry-run` shows the event and changes nothing, and the
+/// real run publishes it with its original id and empties the dead letters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_is_redriven_once_its_item_is_fixed() {
+    let stack = Stack::start().await;
+    let mut drifted = user(2);
+    drifted.insert("email".into(), AttributeValue::N("5".into()));
+    write_around(&stack, drifted).await;
+    assert_the_rest_delivered(&stack).await;
+
+    let still = relay(&stack.moto, &["redrive", "--dry-run"]);
+    assert_eq!(still.status.code(), Some(1), "{still:?}");
+    let stderr = String::from_utf8_lossy(&still.stderr);
+    assert!(
+        stderr.contains("[dead letters 1] kept") && stderr.contains("/email: violates `type`"),
+        "{stderr}"
+    );
+    assert_eq!(summary(&still)["kept"], 1);
+
+    stack
+        .set("USER#2", "PROFILE", "email", s("user2@example.com"))
+        .await;
+    let dry = relay(&stack.moto, &["redrive", "--dry-run"]);
+    assert!(dry.status.success(), "{dry:?}");
+    let stdout = String::from_utf8_lossy(&dry.stdout);
+    let entry: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(entry["DetailType"], "UserCreated");
+    let id = entry["Resources"][0].as_str().unwrap().to_owned();
+    assert!(id.ends_with(":UserCreated"), "{id}");
+    assert_eq!(summary(&dry)["redriven"], 1);
+    assert_eq!(summary(&dry)["dryRun"], true);
+    assert!(
+        stack.drain(USERS_QUEUE).await.is_empty(),
+        "a dry run publishes nothing"
+    );
+
+    let run = relay(&stack.moto, &["redrive"]);
+    assert!(run.status.success(), "{run:?}");
+    assert_eq!(summary(&run)["published"], 1);
+    let users = stack.drain(USERS_QUEUE).await;
+    assert_eq!(users.len(), 1, "{users:?}");
+    assert_eq!(
+        users[0]["resources"][0],
+        id.as_str(),
+        "the original event id"
+    );
+    assert_eq!(users[0]["detail"]["userId"], "2");
+    assert_eq!(users[0]["detail"]["email"], "user2@example.com");
+    assert!(stack.drain(DEAD_LETTERS_QUEUE).await.is_empty());
+    // Done: a second run finds nothing.
+    let again = relay(&stack.moto, &["redrive"]);
+    assert!(again.status.success(), "{again:?}");
+    assert_eq!(summary(&again)["messages"], 0);
+}
+
+/// Batches that could not be published (the bus was wrong) reach the failure queue; `relay
+/// redrive` reads their records back from the stream and publishes every event once, with
+/// the ids the relay gives them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_batches_are_redriven_from_the_stream() {
+    let stack = Stack::start().await;
+    stack.put(user(1)).await;
+    stack.put(user(2)).await;
+    stack.put(order(3, "PENDING")).await;
+    stack.set("ORDER#3", "ORDER", "status", s("SHIPPED")).await;
+    let checkpoint = tempfile::tempdir().unwrap();
+    let output = relay_command(
+        &stack.moto,
+        &[
+            "poll",
+            "--table",
+            TABLE,
+            "--until-idle",
+            "--idle-ms",
+            "1500",
+            "--maximum-retry-attempts",
+            "0",
+            "--checkpoint",
+            checkpoint.path().join("cp.json").to_str().unwrap(),
+        ],
+    )
+    .env("EVENT_BUS_NAME", "no-such-bus")
+    .output()
+    .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stats = summary(&output);
+    assert!(
+        stats["recordsToFailureDestination"].as_u64().unwrap() >= 3,
+        "{stats}"
+    );
+    assert!(stack.drain(USERS_QUEUE).await.is_empty());
+
+    let dry = relay(&stack.moto, &["redrive", "--dry-run"]);
+    assert!(dry.status.success(), "{dry:?}");
+    let dry_ids: BTreeSet<String> = String::from_utf8_lossy(&dry.stdout)
+        .lines()
+        .filter(|l| l.contains("\"Resources\""))
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["Resources"][0]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        dry_ids.len(),
+        3,
+        "two users and a shipped order: {dry_ids:?}"
+    );
+
+    let run = relay(&stack.moto, &["redrive"]);
+    assert!(run.status.success(), "{run:?}");
+    assert_eq!(summary(&run)["kept"], 0);
+    let schemas = schemas();
+    let users = by_event_id(&schemas, &stack.drain(USERS_QUEUE).await);
+    let shipped = by_event_id(&schemas, &stack.drain(SHIPPED_QUEUE).await);
+    let delivered: BTreeSet<String> = users.keys().chain(shipped.keys()).cloned().collect();
+    assert_eq!(delivered, dry_ids, "what the dry run showed, once each");
+    assert!(users.values().chain(shipped.values()).all(|(_, n)| *n == 1));
+    assert!(stack.drain(FAILURE_QUEUE).await.is_empty());
+}
+
 /// Records older than `maximum-record-age` never reach the function: they go to the on-failure
 /// destination (`RecordAgeExceeded`) and the stream moves on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,8 @@ use outbox_runtime::settings::{Defaults, attempt_timeout};
 use crate::checkpoint::CheckpointFile;
 use crate::dev;
 use crate::poll::{PollOptions, Poller};
-use crate::{DevArgs, LocalError, LocalStack, PollArgs, aws_error, sdk_config};
+use crate::redrive::{RedriveQueue, Redriver};
+use crate::{DevArgs, LocalError, LocalStack, PollArgs, RedriveArgs, aws_error, sdk_config};
 
 /// Why a local subcommand stopped.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +25,11 @@ pub(crate) enum CliError {
     /// The stack or the poller failed (exit 1).
     #[error(transparent)]
     Local(#[from] LocalError),
+    /// `relay redrive` left messages in their queues (exit 1).
+    #[error(
+        "{0} message(s) could not be redriven and stay in their queues (the reasons are above)"
+    )]
+    Kept(usize),
 }
 
 impl CliError {
@@ -31,7 +37,7 @@ impl CliError {
         match self {
             CliError::Usage(_)
             | CliError::Local(LocalError::NoStream(_) | LocalError::Checkpoint(_)) => 2,
-            CliError::Local(_) => 1,
+            CliError::Local(_) | CliError::Kept(_) => 1,
         }
     }
 }
@@ -116,23 +122,100 @@ pub(crate) async fn poll(
 
 /// A queue's URL from its URL or name.
 async fn queue_url(config: &aws_config::SdkConfig, queue: &str) -> Result<String, CliError> {
+    find_queue(config, queue).await?.ok_or_else(|| {
+        CliError::Usage(format!(
+            "the on-failure destination queue {queue} does not exist: run `relay dev \
+             --provision-only` first, or pass --failure-queue NAME_OR_URL"
+        ))
+    })
+}
+
+/// A queue's URL from its URL or name; `None` when no queue has that name.
+async fn find_queue(
+    config: &aws_config::SdkConfig,
+    queue: &str,
+) -> Result<Option<String>, CliError> {
     if queue.starts_with("https://") || queue.starts_with("http://") {
-        return Ok(queue.to_owned());
+        return Ok(Some(queue.to_owned()));
     }
     let sqs = aws_sdk_sqs::Client::new(config);
     match sqs.get_queue_url().queue_name(queue).send().await {
-        Ok(output) => Ok(output.queue_url().unwrap_or_default().to_owned()),
+        Ok(output) => Ok(Some(output.queue_url().unwrap_or_default().to_owned())),
         Err(e)
             if e.code() == Some("AWS.SimpleQueueService.NonExistentQueue")
                 || e.code() == Some("QueueDoesNotExist") =>
         {
-            Err(CliError::Usage(format!(
-                "the on-failure destination queue {queue} does not exist: run `relay dev \
-                 --provision-only` first, or pass --failure-queue NAME_OR_URL"
-            )))
+            Ok(None)
         }
         Err(e) => Err(aws_error("GetQueueUrl")(e).into()),
     }
+}
+
+/// `relay redrive [--dry-run]`: prints the run's counts as one JSON line when done; exit 1
+/// when a message had to be kept.
+pub(crate) async fn redrive(
+    args: RedriveArgs,
+    mapper: &impl Mapper,
+    defaults: Defaults,
+    mut relay: Options,
+) -> Result<(), CliError> {
+    let stack = stack(defaults)?;
+    let config = sdk_config(args.endpoint.as_deref()).await;
+    if std::env::var_os("EVENT_BUS_NAME").is_none() {
+        relay.bus = stack.bus.clone();
+    }
+    // An event that still drifts fails and its message stays, instead of a second dead letter.
+    relay.drift_override = Some(outbox_runtime::Drift::Stop);
+    relay.poison = outbox_runtime::handler::PoisonPolicy::Fail;
+    let dead_letters = stack
+        .consumers
+        .iter()
+        .find(|c| c.name == outbox_stack::DEAD_LETTERS)
+        .map(|c| c.queue.clone());
+    let wanted = [
+        (
+            "failure queue",
+            args.failure_queue.clone(),
+            Some(stack.failure_queue.clone()),
+            "--failure-queue (a deployed stack's RelayFailureQueueUrl output)",
+        ),
+        (
+            "dead letters",
+            args.dead_letters.clone(),
+            dead_letters,
+            "--dead-letters",
+        ),
+    ];
+    let mut queues = Vec::new();
+    for (label, given, default, flag) in wanted {
+        let Some(name) = given.clone().or(default) else {
+            continue;
+        };
+        match find_queue(&config, &name).await? {
+            Some(url) => queues.push(RedriveQueue { label, url }),
+            None if given.is_some() => {
+                return Err(CliError::Usage(format!(
+                    "the {label} queue {name} does not exist"
+                )));
+            }
+            None => eprintln!("redrive: no queue {name}: the {label} skipped; name it with {flag}"),
+        }
+    }
+    let publisher = EventBridgePublisher::from_sdk_config(&config, attempt_timeout()).await;
+    let redriver = Redriver {
+        mapper,
+        publisher: &publisher,
+        relay,
+        config: &config,
+        stack: &stack,
+        dry_run: args.dry_run,
+    };
+    let summary = redriver.run(&queues).await?;
+    println!("{}", serde_json::to_string(&summary).unwrap_or_default());
+    if summary.kept > 0 {
+        return Err(CliError::Kept(summary.kept));
+    }
+    Ok(())
 }
 
 /// `relay dev`: provisions, then polls every table and prints what each consumer receives

@@ -9,6 +9,7 @@ mod cli;
 pub mod dev;
 pub mod event;
 pub mod poll;
+pub mod redrive;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,6 +47,10 @@ enum Command {
     /// Stand the stack up on a local endpoint (moto by default), poll every table and print
     /// the events each consumer receives.
     Dev(DevArgs),
+    /// Publish what the failure destinations hold (the failure queue's failed batches, the
+    /// dead letters), read back from the stream or the table, through the current mappings,
+    /// with the original event ids. Try `--dry-run` first.
+    Redrive(RedriveArgs),
 }
 
 /// The `main` of a relay built with the `local` feature: the Lambda loop under Lambda, else
@@ -64,6 +69,7 @@ pub fn run<M: Mapper + 'static>(mapper: M, defaults: Defaults) -> ExitCode {
             }
             Some(Command::Poll(args)) => cli::poll(args, &mapper, defaults, options).await,
             Some(Command::Dev(args)) => cli::dev(args, &mapper, defaults, options).await,
+            Some(Command::Redrive(args)) => cli::redrive(args, &mapper, defaults, options).await,
         };
         match result {
             Ok(()) => ExitCode::SUCCESS,
@@ -106,6 +112,25 @@ pub struct PollArgs {
     /// Oldest record (seconds) still retried (default: outbox.yaml's).
     #[arg(long, value_name = "SECONDS")]
     pub maximum_record_age: Option<u64>,
+}
+
+/// `relay redrive`.
+#[derive(Debug, clap::Args)]
+pub struct RedriveArgs {
+    /// Print the entries it would publish; publish and delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// One endpoint for every AWS service (a local server); default: the SDK's standard
+    /// settings.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// The relay's on-failure queue, by name or URL (default: the local stack's name; for a
+    /// deployed stack, its `RelayFailureQueueUrl` output).
+    #[arg(long, value_name = "QUEUE")]
+    pub failure_queue: Option<String>,
+    /// The dead-lettered events' queue, by name or URL (default: `<service>-dead-letters`).
+    #[arg(long, value_name = "QUEUE")]
+    pub dead_letters: Option<String>,
 }
 
 /// `relay dev`.

@@ -44,6 +44,17 @@ pub enum Operation {
     Remove,
 }
 
+impl Operation {
+    /// `INSERT`, `MODIFY` or `REMOVE`, as the stream spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Insert => "INSERT",
+            Operation::Modify => "MODIFY",
+            Operation::Remove => "REMOVE",
+        }
+    }
+}
+
 /// One decoded stream record, borrowing from the event's text; its images decode on first use.
 #[derive(Debug)]
 pub struct Record<'a> {

@@ -51,6 +51,9 @@ pub struct Options {
     pub dead_letter_source: String,
     /// Check every detail against its event's schema before publishing.
     pub validate: bool,
+    /// What a drifted event does instead of its event's `drift` policy (`relay redrive` has
+    /// one that still drifts fail, rather than dead-letter it again).
+    pub drift_override: Option<crate::entry::Drift>,
 }
 
 impl Options {
@@ -63,6 +66,7 @@ impl Options {
             poison: PoisonPolicy::Fail,
             dead_letter_source: "outbox.relay".into(),
             validate: true,
+            drift_override: None,
         }
     }
 }

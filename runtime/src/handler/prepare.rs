@@ -215,6 +215,8 @@ struct PoisonIds {
     event_id: Option<String>,
     #[serde(rename = "eventSourceARN")]
     event_source_arn: Option<String>,
+    #[serde(rename = "eventName")]
+    event_name: Option<String>,
 }
 
 impl PoisonIds {
@@ -223,6 +225,7 @@ impl PoisonIds {
         PoisonIds {
             event_id: Some(record.event_id.to_string()),
             event_source_arn: record.event_source_arn.as_deref().map(str::to_owned),
+            event_name: Some(record.operation.as_str().to_owned()),
         }
     }
 
@@ -264,7 +267,7 @@ fn entries_for(
                 retryable: false,
                 reason,
             };
-            match event.spec.drift {
+            match options.drift_override.unwrap_or(event.spec.drift) {
                 Drift::Stop => return Err(error),
                 Drift::Publish => {
                     tracing::warn!(record = index, sequence_number = ?error.sequence_number, reason = %error.reason, "drifted event published");
@@ -351,6 +354,7 @@ fn poison_entry(
         "sequenceNumber": error.sequence_number,
         "eventID": ids.event_id,
         "eventSourceARN": ids.event_source_arn,
+        "eventName": ids.event_name,
         "kind": error.kind,
         "reason": error.reason,
     });
