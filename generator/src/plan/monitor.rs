@@ -417,7 +417,7 @@ fn dashboard(config: &Alarms, watched: &Watched, alarms: &[AlarmPlan]) -> Dashbo
     let deliveries = consumers
         .iter()
         .flat_map(|c| {
-            [
+            let mut lines = vec![
                 widget_metric(
                     &rule_metric("Invocations", bus, &c.rule),
                     sum(&format!("{} delivered", c.name)),
@@ -426,7 +426,14 @@ fn dashboard(config: &Alarms, watched: &Watched, alarms: &[AlarmPlan]) -> Dashbo
                     &rule_metric("FailedInvocations", bus, &c.rule),
                     sum(&format!("{} failed", c.name)),
                 ),
-            ]
+            ];
+            if c.dead_letter_queue.is_some() {
+                lines.push(widget_metric(
+                    &rule_metric("InvocationsSentToDlq", bus, &c.rule),
+                    sum(&format!("{} dead-lettered", c.name)),
+                ));
+            }
+            lines
         })
         .collect();
     let mut queues = Vec::new();
