@@ -35,6 +35,7 @@ venv() {
 python_tools() {
     venv .venv .ci/requirements.txt
     venv .venv-sam .ci/requirements-sam.txt
+    venv .venv-v2 .ci/requirements-v2.txt
     .venv/bin/cargo-lambda lambda --help > /dev/null
     .venv-sam/bin/sam --version
 }

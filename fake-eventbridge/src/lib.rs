@@ -1,7 +1,10 @@
-//! A fake EventBridge for tests and benchmarks: speaks the real PutEvents wire protocol
-//! (awsJson1_1, `X-Amz-Target: AWSEvents.PutEvents`) on 127.0.0.1, records what it accepted,
-//! and injects faults on request: throttled or rejected entries, 5xx responses, slow answers,
-//! dropped connections, oversize requests. Point the AWS SDK at [`FakeEventBridge::endpoint`].
+//! A fake EventBridge for tests and benchmarks: speaks the real PutEvents wire protocols on
+//! 127.0.0.1 (Classic's awsJson1_1, `X-Amz-Target: AWSEvents.PutEvents`, and the new Custom
+//! Event Bus's Smithy RPC v2 CBOR, [`v2`]), records what it accepted, and injects faults on
+//! request: throttled or rejected entries, 5xx responses, slow answers, dropped connections,
+//! oversize requests. Point the AWS SDK at [`FakeEventBridge::endpoint`].
+
+pub mod v2;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -15,7 +18,7 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 
 /// Which faults to inject, each as a probability from 0 to 1.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Faults {
     /// Entries answered with `ThrottlingException` (retryable).
     pub throttle_entries: f64,
@@ -45,6 +48,29 @@ pub struct Faults {
     /// (access key id, secret): a request they did not sign, or signed over anything but what
     /// arrived, gets HTTP 403 `InvalidSignatureException`. `None`: no check.
     pub signed_by: Option<(String, String)>,
+    /// How long the new bus answers `DEDUPLICATED` to a `DeduplicationId` it published (300 s
+    /// at AWS).
+    pub dedup_window: Duration,
+}
+
+impl Default for Faults {
+    /// No faults; AWS's deduplication window.
+    fn default() -> Self {
+        Faults {
+            throttle_entries: 0.0,
+            fail_requests: 0.0,
+            drop_connections: 0.0,
+            slow_requests: 0.0,
+            slow_delay: Duration::ZERO,
+            slow_jitter: Duration::ZERO,
+            reject_detail_containing: None,
+            max_request_bytes: 0,
+            seed: 0,
+            count_only: false,
+            signed_by: None,
+            dedup_window: Duration::from_secs(300),
+        }
+    }
 }
 
 /// An entry the fake accepted.
@@ -69,6 +95,12 @@ pub struct Accepted {
     /// `TraceHeader`.
     #[serde(default)]
     pub trace_header: Option<String>,
+    /// `SystemMetadata.EventGroupId` (the new bus).
+    #[serde(skip)]
+    pub event_group_id: Option<String>,
+    /// `SystemMetadata.DeduplicationId` (the new bus).
+    #[serde(skip)]
+    pub deduplication_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -93,8 +125,11 @@ pub struct Log {
     pub largest_request_bytes: usize,
     /// Why each request refused for its signature was refused ([`Faults::signed_by`]).
     pub bad_signatures: Vec<String>,
-    /// Entries answered with `ThrottlingException` ([`Faults::throttle_entries`]).
+    /// Entries answered with `ThrottlingException` ([`Faults::throttle_entries`]; on the new
+    /// bus, the entries of throttled requests).
     pub throttled_entries: usize,
+    /// Entries the new bus answered `DEDUPLICATED` (published before, within the window).
+    pub deduplicated: usize,
 }
 
 struct State {
@@ -102,6 +137,7 @@ struct State {
     rng: fastrand::Rng,
     log: Log,
     next_id: u64,
+    dedup: v2::Dedup,
 }
 
 /// A running fake; stops when dropped.
@@ -126,6 +162,7 @@ impl FakeEventBridge {
             faults,
             log: Log::default(),
             next_id: 0,
+            dedup: v2::Dedup::default(),
         }));
         let shared = state.clone();
         let task = tokio::spawn(async move {
@@ -176,7 +213,7 @@ fn entry_size(entry: &Accepted) -> usize {
 
 enum Plan {
     Drop,
-    Respond(Option<Duration>, StatusCode, String),
+    Respond(Option<Duration>, StatusCode, Vec<u8>),
 }
 
 async fn handle(
@@ -194,6 +231,7 @@ async fn handle(
     let signer = state.lock().expect("state lock").faults.signed_by.clone();
     let refused =
         signer.and_then(|(key, secret)| check_signature(&parts, &body, &key, &secret).err());
+    let v2 = parts.uri.path() == v2::PATH;
     let plan = match refused {
         Some(reason) => {
             let body = error_body("InvalidSignatureException", &reason);
@@ -205,6 +243,12 @@ async fn handle(
                 .push(reason);
             Plan::Respond(None, StatusCode::FORBIDDEN, body)
         }
+        None if v2 => v2::decide(
+            &mut state.lock().expect("state lock"),
+            header(&parts, "content-type"),
+            header(&parts, "smithy-protocol"),
+            &body,
+        ),
         None => decide(&state, &target, &body),
     };
     match plan {
@@ -213,9 +257,15 @@ async fn handle(
             if let Some(delay) = delay {
                 tokio::time::sleep(delay).await;
             }
+            let content_type = if v2 {
+                "application/cbor"
+            } else {
+                "application/x-amz-json-1.1"
+            };
             let response = Response::builder()
                 .status(status)
-                .header("content-type", "application/x-amz-json-1.1")
+                .header("content-type", content_type)
+                .header("smithy-protocol", "rpc-v2-cbor")
                 .header("x-amzn-requestid", "fake-request")
                 .body(Full::new(Bytes::from(body)))
                 .expect("a valid response");
@@ -332,8 +382,10 @@ fn check_signature(
     Ok(())
 }
 
-fn error_body(kind: &str, message: &str) -> String {
-    serde_json::json!({ "__type": kind, "message": message }).to_string()
+fn error_body(kind: &str, message: &str) -> Vec<u8> {
+    serde_json::json!({ "__type": kind, "message": message })
+        .to_string()
+        .into_bytes()
 }
 
 fn decide(state: &Mutex<State>, target: &str, body: &[u8]) -> Plan {
@@ -411,6 +463,8 @@ fn decide(state: &Mutex<State>, target: &str, body: &[u8]) -> Plan {
             }
         }
     }
-    let body = serde_json::json!({ "FailedEntryCount": failed, "Entries": results }).to_string();
+    let body = serde_json::json!({ "FailedEntryCount": failed, "Entries": results })
+        .to_string()
+        .into_bytes();
     Plan::Respond(delay, StatusCode::OK, body)
 }

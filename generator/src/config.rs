@@ -258,8 +258,43 @@ pub struct Bus {
     /// Name of a bus the generated stack creates.
     pub name: Option<String>,
     /// Name or ARN of a bus that already exists (for example `default`, or a shared bus in
-    /// another account).
+    /// another account). A Custom Event Bus is given by its ARN
+    /// (`arn:aws:events:REGION:ACCOUNT:event-busv2/NAME/ID`).
     pub existing: Option<String>,
+    /// `classic` (the default: rules deliver each event at least once, in no order) or
+    /// `custom`: EventBridge's new Custom Event Bus, whose FIFO subscribers deliver each
+    /// aggregate's events in order, and which drops an event published again within 300 s.
+    #[serde(default)]
+    pub kind: BusKind,
+    /// Days a Custom Event Bus the stack creates keeps events, for consumers that start at a
+    /// point in time (1-365, default 1).
+    pub retention_days: Option<u32>,
+}
+
+/// Which kind of EventBridge bus.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum BusKind {
+    /// A Custom Event Bus - Classic (or the default bus): rules and targets.
+    #[default]
+    Classic,
+    /// The new Custom Event Bus (`eventbridgev2`): subscribers, ordering per event group,
+    /// deduplication at publish time.
+    Custom,
+}
+
+/// What groups an event on a Custom Event Bus: a path (`new.customerId`) or `{ const: NAME }`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum GroupSpec {
+    /// The value at a path of an image, like a detail field's `from`.
+    Path(String),
+    /// One group for every event of this kind.
+    Const {
+        /// The group.
+        #[serde(rename = "const")]
+        value: String,
+    },
 }
 
 /// A DynamoDB table with a stream.
@@ -711,6 +746,9 @@ pub struct Event {
     /// What this event does when its detail breaks its schema (default: the relay's
     /// `drift-policy`).
     pub drift_policy: Option<DriftPolicy>,
+    /// On a Custom Event Bus, the aggregate the event belongs to (its `EventGroupId`): events
+    /// of one group reach ordered consumers in order. Default: the item's partition key value.
+    pub group: Option<GroupSpec>,
     /// Outbox tables: the value of the type attribute that selects this event.
     /// Default: the event name.
     pub outbox_type: Option<String>,
@@ -840,6 +878,11 @@ pub struct Consumer {
     /// `true`).
     #[serde(default = "default_true")]
     pub dead_letter_queue: bool,
+    /// Needs each aggregate's events in order (a Custom Event Bus only): a FIFO subscriber to
+    /// an SQS FIFO queue (grouped by the event's group) or a Lambda function invoked
+    /// synchronously.
+    #[serde(default)]
+    pub ordered: bool,
     /// Shown in the generated documentation.
     pub description: Option<String>,
 }

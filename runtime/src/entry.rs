@@ -17,8 +17,58 @@ pub struct EventSpec {
     pub schema: &'static str,
     /// What a detail that breaks the schema does.
     pub drift: Drift,
+    /// What groups the event on the new Custom Event Bus (the aggregate it belongs to).
+    pub group: Group,
     /// The schema, compiled on first use.
     pub compiled: SchemaCell,
+}
+
+/// Where an event's `EventGroupId` comes from: FIFO subscribers of the new Custom Event Bus
+/// deliver each group's events in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// The item's key attribute of this name (the partition key: the aggregate).
+    Key(&'static str),
+    /// The value at a path of an image.
+    Path(crate::record::Image, &'static [&'static str]),
+    /// The same group for every event.
+    Const(&'static str),
+}
+
+/// The longest `EventGroupId` and `DeduplicationId` the new Custom Event Bus takes; longer
+/// values are replaced by their SHA-256 (`sha256:` and 64 hex digits), which keeps them apart.
+pub const MAX_SYSTEM_ID: usize = 128;
+
+/// `value`, or its SHA-256 when it is longer than [`MAX_SYSTEM_ID`] characters.
+pub fn system_id(value: String) -> String {
+    use sha2::Digest as _;
+    if value.chars().count() <= MAX_SYSTEM_ID && !value.is_empty() {
+        return value;
+    }
+    let digest = sha2::Sha256::digest(value.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+impl Group {
+    /// The group of `record`'s event: the value as text (a number as DynamoDB stores it,
+    /// binary in base64); `None` when the item has no such value.
+    pub fn of(&self, record: &crate::record::Record) -> Option<String> {
+        use crate::value::AttributeValue;
+        let value = match *self {
+            Group::Const(text) => return Some(text.to_owned()),
+            Group::Key(name) => crate::cond::value(record, name)?,
+            Group::Path(image, path) => crate::cond::path(record, image, path)?,
+        };
+        Some(match value {
+            // Binary is base64 text already.
+            AttributeValue::S(text) | AttributeValue::N(text) | AttributeValue::B(text) => {
+                text.to_string()
+            }
+            AttributeValue::Bool(b) => b.to_string(),
+            _ => return None,
+        })
+    }
 }
 
 /// What happens to an event whose detail breaks its schema (the item drifted from the declared
@@ -158,9 +208,23 @@ pub struct Entry {
     /// `Resources`: the deterministic event id (`urn:outbox:event:<eventID>:<event>`), stable
     /// across retries and redeliveries, so consumers can deduplicate.
     pub resources: Vec<String>,
-    /// `TraceHeader`: the X-Ray trace of the invocation, when there is one.
+    /// `TraceHeader`: the X-Ray trace of the invocation, when there is one (Classic buses).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace_header: Option<String>,
+    /// `SystemMetadata`: the event's group and deduplication id (the new Custom Event Bus).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system_metadata: Option<SystemMetadata>,
+}
+
+/// What the new Custom Event Bus orders and deduplicates by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SystemMetadata {
+    /// `EventGroupId`: the aggregate; FIFO subscribers deliver a group's events in order.
+    pub event_group_id: String,
+    /// `DeduplicationId`: the event id; a repeat within 300 s is answered `DEDUPLICATED` and
+    /// reaches no subscriber.
+    pub deduplication_id: String,
 }
 
 impl Entry {

@@ -20,7 +20,7 @@ pub mod value;
 
 pub use attr::{Attr, Binary, Fields, ItemExcept, Number};
 pub use cli::{relay_main, run};
-pub use entry::{Drift, EventSpec, MappedEvent, SchemaCell};
+pub use entry::{Drift, EventSpec, Group, MappedEvent, SchemaCell};
 pub use error::MapError;
 pub use handler::Mapper;
 pub use settings::Defaults;

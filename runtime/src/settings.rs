@@ -10,8 +10,11 @@ use crate::handler::{Options, PoisonPolicy};
 pub struct Defaults {
     /// The service name (metrics dimension).
     pub service: &'static str,
-    /// The bus, when `EVENT_BUS_NAME` is not set.
+    /// The bus, when `EVENT_BUS_NAME` (or `EVENT_BUS_ARN`) is not set.
     pub bus: &'static str,
+    /// The bus is the new Custom Event Bus (`bus.kind: custom`): entries carry
+    /// `SystemMetadata`, and the bus is addressed by the ARN in `EVENT_BUS_ARN`.
+    pub custom_bus: bool,
     /// The `source` of poison-record events (`outbox_stack::poison_source`, which the stacks'
     /// IAM policies allow).
     pub poison_source: &'static str,
@@ -33,6 +36,12 @@ fn env_number(name: &str) -> Option<u64> {
 pub fn options_from_env(defaults: Defaults) -> Options {
     let mut options =
         Options::new(std::env::var("EVENT_BUS_NAME").unwrap_or_else(|_| defaults.bus.to_owned()));
+    if defaults.custom_bus {
+        // Addressed by its ARN only (the stack passes it; its last part is generated): without
+        // one, every request fails saying so, and a dry run still shows the entries.
+        options.bus = std::env::var("EVENT_BUS_ARN").unwrap_or_else(|_| defaults.bus.to_owned());
+        options.custom_bus();
+    }
     options.dead_letter_source = defaults.poison_source.to_owned();
     if std::env::var("OUTBOX_POISON_POLICY").as_deref() == Ok("dead-letter") {
         options.poison = PoisonPolicy::DeadLetter;

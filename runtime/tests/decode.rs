@@ -378,6 +378,7 @@ fn a_schema_violation_names_the_missing_or_unexpected_field_never_a_value() {
             "properties": {"email": {"type": "string", "format": "email"}, "a/b~c": {"type": "string"},
             "address": {"type": "object", "required": ["city"]}}}"#,
         drift: outbox_runtime::Drift::Stop,
+        group: outbox_runtime::Group::Key("pk"),
         compiled: outbox_runtime::SchemaCell::new(),
     };
     let reason = CLOSED
@@ -401,6 +402,7 @@ fn an_internationalized_address_needs_idn_email() {
         detail_type: "A",
         schema: r#"{"properties": {"email": {"type": "string", "format": "email"}, "host": {"type": "string", "format": "hostname"}}}"#,
         drift: outbox_runtime::Drift::Stop,
+        group: outbox_runtime::Group::Key("pk"),
         compiled: outbox_runtime::SchemaCell::new(),
     };
     static IDN: EventSpec = EventSpec {
@@ -410,6 +412,7 @@ fn an_internationalized_address_needs_idn_email() {
         detail_type: "B",
         schema: r#"{"properties": {"email": {"type": "string", "format": "idn-email"}, "host": {"type": "string", "format": "idn-hostname"}}}"#,
         drift: outbox_runtime::Drift::Stop,
+        group: outbox_runtime::Group::Key("pk"),
         compiled: outbox_runtime::SchemaCell::new(),
     };
     let international =
@@ -454,6 +457,7 @@ fn a_drifted_detail_follows_its_events_drift_policy() {
         detail_type: "ItemChanged",
         schema: SCHEMA,
         drift: outbox_runtime::Drift::DeadLetter,
+        group: outbox_runtime::Group::Key("pk"),
         compiled: outbox_runtime::SchemaCell::new(),
     };
     static PUBLISH: EventSpec = EventSpec {
@@ -463,6 +467,7 @@ fn a_drifted_detail_follows_its_events_drift_policy() {
         detail_type: "ItemChanged",
         schema: SCHEMA,
         drift: outbox_runtime::Drift::Publish,
+        group: outbox_runtime::Group::Key("pk"),
         compiled: outbox_runtime::SchemaCell::new(),
     };
     // Record 1's n is 1.5, not an integer: its detail drifted from the schema.

@@ -20,6 +20,7 @@ fn entry(record: usize, key: usize, detail_len: usize, with_time: bool) -> Entry
         time: with_time.then_some(1),
         resources: vec![format!("urn:outbox:event:{record}")],
         trace_header: None,
+        system_metadata: None,
     }
 }
 

@@ -10,7 +10,10 @@ pub mod select;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::config::{Config, DriftPolicy, Event, Operation, PoisonPolicy, Table, Target};
+use crate::attrs::ImagePath;
+use crate::config::{
+    BusKind, Config, DriftPolicy, Event, GroupSpec, Operation, PoisonPolicy, Table, Target,
+};
 use detail::Detail;
 use select::Condition;
 
@@ -46,6 +49,32 @@ pub struct BusPlan {
     pub name: String,
     /// Whether the stack creates it.
     pub created: bool,
+    /// The new Custom Event Bus (`bus.kind: custom`), not a Classic one.
+    pub custom: bool,
+    /// Days the new bus keeps events (a created Custom Event Bus).
+    pub retention_days: Option<u32>,
+}
+
+/// What an event's `EventGroupId` is on the new Custom Event Bus (FIFO subscribers deliver a
+/// group's events in order).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum GroupPlan {
+    /// The value of a key attribute (by default the partition key: the aggregate).
+    Key {
+        /// The attribute.
+        attribute: String,
+    },
+    /// The value at a path of an image.
+    Path {
+        /// Image and path.
+        path: ImagePath,
+    },
+    /// One group for all.
+    Const {
+        /// The group.
+        value: String,
+    },
 }
 
 /// A table.
@@ -105,6 +134,8 @@ pub struct EventPlan {
     pub redacted: Vec<String>,
     /// What a detail that breaks the schema does.
     pub drift: DriftPolicy,
+    /// Its group on the new Custom Event Bus.
+    pub group: GroupPlan,
 }
 
 /// A consumer.
@@ -129,6 +160,8 @@ pub struct ConsumerPlan {
     pub target: TargetPlan,
     /// Dead-letter queue name, if any.
     pub dead_letter_queue: Option<String>,
+    /// Delivered in order per event group (a FIFO subscriber of a Custom Event Bus).
+    pub ordered: bool,
     /// EventBridge retry attempts.
     pub maximum_attempts: u32,
     /// EventBridge maximum event age, seconds.
@@ -202,10 +235,15 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
         (Some(name), _) => BusPlan {
             name: name.clone(),
             created: true,
+            custom: config.bus.kind == BusKind::Custom,
+            retention_days: (config.bus.kind == BusKind::Custom)
+                .then(|| config.bus.retention_days.unwrap_or(1)),
         },
         (None, existing) => BusPlan {
             name: existing.clone().unwrap_or_default(),
             created: false,
+            custom: config.bus.kind == BusKind::Custom,
+            retention_days: None,
         },
     };
     let tables: Vec<TablePlan> = config
@@ -254,6 +292,7 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
             };
             ConsumerPlan {
                 dead_letter_queue: consumer.dead_letter_queue.then(|| format!("{rule}-dlq")),
+                ordered: consumer.ordered,
                 rule_description: consumer
                     .description
                     .clone()
@@ -334,6 +373,7 @@ fn dead_letter_route(service: &str, poison_source: &str) -> ConsumerPlan {
     let retry = crate::config::Retry::default();
     ConsumerPlan {
         dead_letter_queue: Some(format!("{rule}-dlq")),
+        ordered: false,
         rule_description: format!(
             "Routes the events the relay dead-letters ({}) to {queue}.",
             outbox_stack::POISON_DETAIL_TYPE
@@ -594,5 +634,16 @@ fn event_plan(
         detail,
         redacted: event.redact.clone(),
         drift: event.drift_policy.unwrap_or(drift),
+        group: match &event.group {
+            Some(GroupSpec::Const { value }) => GroupPlan::Const {
+                value: value.clone(),
+            },
+            Some(GroupSpec::Path(path)) => GroupPlan::Path {
+                path: ImagePath::validated(path),
+            },
+            None => GroupPlan::Key {
+                attribute: table.keys.partition.name.clone(),
+            },
+        },
     }
 }

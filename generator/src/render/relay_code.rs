@@ -12,7 +12,7 @@ use crate::config::{DriftPolicy, DynamoType, Image, Operation, PayloadFormat};
 use crate::ident::Scope;
 use crate::plan::detail::{Conversion, Field, Source};
 use crate::plan::select::Condition;
-use crate::plan::{EventPlan, Plan};
+use crate::plan::{EventPlan, GroupPlan, Plan};
 
 /// The relay crate's contents.
 #[derive(Debug, Clone, Serialize)]
@@ -23,6 +23,8 @@ pub struct RelayCode {
     pub bus: String,
     /// The `source` of poison-record events (literal).
     pub poison_source: String,
+    /// The bus is a Custom Event Bus.
+    pub custom_bus: bool,
     /// Tables, each with its events.
     pub tables: Vec<RelayTable>,
 }
@@ -53,6 +55,8 @@ pub struct RelayEvent {
     pub schema: String,
     /// The `outbox_runtime::Drift` variant.
     pub drift: &'static str,
+    /// The `outbox_runtime::Group` expression.
+    pub group: String,
     /// Doc comment text.
     pub doc: String,
     /// Boolean expressions that must all hold.
@@ -85,6 +89,11 @@ pub struct RelayField {
 /// Rust string literal for `text`.
 pub fn lit(text: &str) -> String {
     format!("{text:?}")
+}
+
+fn slice_ordered(names: &[String]) -> String {
+    let items: Vec<String> = names.iter().map(|n| lit(n)).collect();
+    format!("&[{}]", items.join(", "))
 }
 
 fn slice(names: &BTreeSet<String>) -> String {
@@ -125,6 +134,7 @@ pub fn relay_code(plan: &Plan) -> RelayCode {
             &plan.bus.name
         }),
         poison_source: lit(&plan.relay.poison_source),
+        custom_bus: plan.bus.custom,
         tables,
     }
 }
@@ -141,6 +151,15 @@ fn event_code(modules: &mut Scope, event: &EventPlan) -> RelayEvent {
             DriftPolicy::DeadLetter => "DeadLetter",
             DriftPolicy::Publish => "Publish",
             DriftPolicy::Stop => "Stop",
+        },
+        group: match &event.group {
+            GroupPlan::Key { attribute } => format!("{RT}::Group::Key({})", lit(attribute)),
+            GroupPlan::Const { value } => format!("{RT}::Group::Const({})", lit(value)),
+            GroupPlan::Path { path } => format!(
+                "{RT}::Group::Path({}, {})",
+                image_expr(path.image),
+                slice_ordered(&path.segments)
+            ),
         },
         doc: event
             .description

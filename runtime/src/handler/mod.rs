@@ -51,6 +51,9 @@ pub struct Options {
     pub dead_letter_source: String,
     /// Check every detail against its event's schema before publishing.
     pub validate: bool,
+    /// The bus is the new Custom Event Bus: entries carry `SystemMetadata` (group and
+    /// deduplication id), an item's order is kept per group, requests take up to 100 entries.
+    pub system_metadata: bool,
     /// What a drifted event does instead of its event's `drift` policy (`relay redrive` has
     /// one that still drifts fail, rather than dead-letter it again).
     pub drift_override: Option<crate::entry::Drift>,
@@ -67,7 +70,15 @@ impl Options {
             dead_letter_source: "outbox.relay".into(),
             validate: true,
             drift_override: None,
+            system_metadata: false,
         }
+    }
+
+    /// Publishes to the new Custom Event Bus: `SystemMetadata` on every entry, up to 100
+    /// entries per request.
+    pub fn custom_bus(&mut self) {
+        self.system_metadata = true;
+        self.limits.max_entries = 100;
     }
 }
 

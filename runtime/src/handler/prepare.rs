@@ -4,7 +4,9 @@
 use std::borrow::Cow;
 use std::collections::{HashSet, VecDeque};
 
-use crate::entry::{Drift, Entry, ID_RESOURCE_PREFIX, MappedEvent, event_id};
+use crate::entry::{
+    Drift, Entry, ID_RESOURCE_PREFIX, MappedEvent, SystemMetadata, event_id, system_id,
+};
 use crate::error::{FailureKind, RecordError};
 use crate::pack;
 use crate::record::Record;
@@ -295,19 +297,35 @@ fn entries_for(
             }
         }
         entries.push({
+            let id = event_id(&record.event_id, event.spec);
+            let (item_key, trace_header, system_metadata) = if options.system_metadata {
+                // Ordered per group (the aggregate), which may span items; deduplicated by id.
+                let group = system_id(
+                    event
+                        .spec
+                        .group
+                        .of(record)
+                        .unwrap_or_else(|| item_key.clone()),
+                );
+                let metadata = SystemMetadata {
+                    event_group_id: group.clone(),
+                    deduplication_id: system_id(id.clone()),
+                };
+                (format!("group/{group}"), None, Some(metadata))
+            } else {
+                (item_key.clone(), trace_header.map(str::to_owned), None)
+            };
             let entry = Entry {
                 record: index,
-                item_key: item_key.clone(),
+                item_key,
                 source: event.spec.source.to_owned(),
                 detail_type: event.spec.detail_type.to_owned(),
                 detail: event.detail,
                 event_bus_name: options.bus.clone(),
                 time: record.time,
-                resources: vec![format!(
-                    "{ID_RESOURCE_PREFIX}{}",
-                    event_id(&record.event_id, event.spec)
-                )],
-                trace_header: trace_header.map(str::to_owned),
+                resources: vec![format!("{ID_RESOURCE_PREFIX}{id}")],
+                trace_header,
+                system_metadata,
             };
             if entry.size() > options.limits.max_request_bytes {
                 return Err(RecordError {
@@ -372,6 +390,10 @@ fn poison_entry(
             ),
         ),
     };
+    let system_metadata = options.system_metadata.then(|| SystemMetadata {
+        event_group_id: system_id(item_key.clone()),
+        deduplication_id: system_id(id.clone()),
+    });
     Entry {
         record: index,
         item_key,
@@ -382,5 +404,6 @@ fn poison_entry(
         time: None,
         resources: vec![format!("{ID_RESOURCE_PREFIX}{id}")],
         trace_header: None,
+        system_metadata,
     }
 }

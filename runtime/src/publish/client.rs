@@ -34,6 +34,8 @@ pub struct EventBridgePublisher {
 struct Direct {
     /// The endpoint's URL, or why there is none (every request fails with it).
     endpoint: Result<String, String>,
+    /// The new Custom Event Bus's endpoint (`eventbridgev2`), likewise.
+    endpoint_v2: Result<String, String>,
     region: String,
     credentials: Option<SharedCredentialsProvider>,
     /// Credentials until shortly before they expire.
@@ -64,6 +66,7 @@ impl EventBridgePublisher {
         EventBridgePublisher {
             inner: std::sync::Arc::new(Direct {
                 endpoint: resolve_endpoint(config).await,
+                endpoint_v2: resolve_endpoint_v2(config),
                 region: config.region().map(|r| r.to_string()).unwrap_or_default(),
                 credentials: config.credentials_provider(),
                 cached: std::sync::Mutex::new(None),
@@ -121,6 +124,54 @@ async fn resolve_endpoint(config: &SdkConfig) -> Result<String, String> {
         .map_err(|e| format!("no EventBridge endpoint: {}", DisplayErrorContext(&*e)))
 }
 
+/// The endpoint the SDK's `eventbridgev2` client would call: an endpoint URL set on the
+/// configuration, else `AWS_ENDPOINT_URL_EVENTBRIDGEV2` (or `endpoint_url` in the profile's
+/// service section), else the general one, else the regional host (FIPS and dual stack as the
+/// endpoint rules spell them).
+fn resolve_endpoint_v2(config: &SdkConfig) -> Result<String, String> {
+    let configured = if config.get_origin("endpoint_url").is_client_config() {
+        config.endpoint_url().map(str::to_owned)
+    } else {
+        config
+            .service_config()
+            .and_then(|service| {
+                service.load_config(
+                    aws_types::service_config::ServiceConfigKey::builder()
+                        .service_id("EventBridgeV2")
+                        .env("AWS_ENDPOINT_URL")
+                        .profile("endpoint_url")
+                        .build()
+                        .expect("every field is set"),
+                )
+            })
+            .or_else(|| config.endpoint_url().map(str::to_owned))
+    };
+    if let Some(url) = configured {
+        return Ok(url);
+    }
+    let region = config
+        .region()
+        .ok_or("no eventbridgev2 endpoint: no region is configured")?;
+    Ok(
+        match (
+            config.use_fips().unwrap_or(false),
+            config.use_dual_stack().unwrap_or(false),
+        ) {
+            (false, false) => format!("https://eventsv2.{region}.amazonaws.com"),
+            (true, false) => format!("https://eventsv2-fips.{region}.amazonaws.com"),
+            (false, true) => format!("https://eventsv2.{region}.api.aws"),
+            (true, true) => format!("https://eventsv2-fips.{region}.api.aws"),
+        },
+    )
+}
+
+/// The two wire protocols: Classic's AWS JSON 1.1, the new bus's Smithy RPC v2 CBOR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    Json,
+    Cbor,
+}
+
 impl Direct {
     /// Credentials from the cache, or loaded when it holds none still valid for a while.
     async fn credentials(&self) -> Result<Credentials, RequestError> {
@@ -156,24 +207,38 @@ impl Direct {
     }
 
     /// One signed PutEvents request with `body`: the answer.
-    async fn call(&self, body: Vec<u8>) -> Result<Answer, RequestError> {
-        let endpoint = self.endpoint.as_deref().map_err(|reason| RequestError {
+    async fn call(&self, body: Vec<u8>, protocol: Protocol) -> Result<Answer, RequestError> {
+        let endpoint = match protocol {
+            Protocol::Json => &self.endpoint,
+            Protocol::Cbor => &self.endpoint_v2,
+        };
+        let endpoint = endpoint.as_deref().map_err(|reason| RequestError {
             retryable: false,
             message: reason.clone(),
         })?;
         let credentials = self.credentials().await?;
-        let mut request = http::Request::builder()
-            .method("POST")
-            .uri(endpoint)
-            .header("content-type", "application/x-amz-json-1.1")
-            .header("x-amz-target", "AWSEvents.PutEvents")
+        let uri = match protocol {
+            Protocol::Json => endpoint.to_owned(),
+            Protocol::Cbor => format!("{}{}", endpoint.trim_end_matches('/'), super::cbor::PATH),
+        };
+        let builder = http::Request::builder().method("POST").uri(&uri);
+        let builder = match protocol {
+            Protocol::Json => builder
+                .header("content-type", "application/x-amz-json-1.1")
+                .header("x-amz-target", "AWSEvents.PutEvents"),
+            Protocol::Cbor => builder
+                .header("content-type", "application/cbor")
+                .header("accept", "application/cbor")
+                .header("smithy-protocol", "rpc-v2-cbor"),
+        };
+        let mut request = builder
             .header("user-agent", USER_AGENT)
             .body(())
             .map_err(|e| RequestError {
                 retryable: false,
                 message: format!("the endpoint `{endpoint}` is not a URL: {e}"),
             })?;
-        sign(&mut request, endpoint, &body, credentials, &self.region).map_err(|message| {
+        sign(&mut request, &uri, &body, credentials, &self.region).map_err(|message| {
             RequestError {
                 retryable: false,
                 message,
@@ -315,6 +380,21 @@ struct ErrorOutput {
 /// throttling, or no code at all, as the SDK client classified it).
 fn answer_error(status: u16, error_type: Option<&str>, body: &[u8]) -> RequestError {
     let output: ErrorOutput = serde_json::from_slice(body).unwrap_or_default();
+    classify(status, error_type, output, body)
+}
+
+/// [`answer_error`] of the new bus, whose errors are CBOR.
+fn answer_error_v2(status: u16, error_type: Option<&str>, body: &[u8]) -> RequestError {
+    let (kind, message) = super::cbor::decode_error(body);
+    classify(status, error_type, ErrorOutput { kind, message }, body)
+}
+
+fn classify(
+    status: u16,
+    error_type: Option<&str>,
+    output: ErrorOutput,
+    body: &[u8],
+) -> RequestError {
     let raw = error_type.unwrap_or(&output.kind);
     let code = raw.split(':').next().unwrap_or_default();
     let code = code.rsplit('#').next().unwrap_or_default().trim();
@@ -333,8 +413,12 @@ fn answer_error(status: u16, error_type: Option<&str>, body: &[u8]) -> RequestEr
 impl Publisher for EventBridgePublisher {
     async fn put_events(&self, entries: &[&Entry]) -> Result<Vec<EntryOutcome>, RequestError> {
         let mut body = Vec::with_capacity(entries.iter().map(|e| e.detail.len() + 256).sum());
+        if entries.first().is_some_and(|e| e.system_metadata.is_some()) {
+            let bus = &entries[0].event_bus_name;
+            return self.put_events_v2(bus, entries, body).await;
+        }
         request_body(entries, &mut body);
-        let answer = self.inner.call(body).await?;
+        let answer = self.inner.call(body, Protocol::Json).await?;
         if answer.status != 200 {
             return Err(answer_error(
                 answer.status,
@@ -355,6 +439,45 @@ impl Publisher for EventBridgePublisher {
                 .map(|r| (r.error_code, r.error_message)),
         )
     }
+}
+
+impl EventBridgePublisher {
+    /// PutEvents on the new Custom Event Bus (entries with `SystemMetadata`): CBOR, up to 100
+    /// entries; `PUBLISHED` and `DEDUPLICATED` are both accepted.
+    async fn put_events_v2(
+        &self,
+        bus: &str,
+        entries: &[&Entry],
+        mut body: Vec<u8>,
+    ) -> Result<Vec<EntryOutcome>, RequestError> {
+        if !is_custom_bus_arn(bus) {
+            return Err(RequestError {
+                retryable: false,
+                message: format!(
+                    "the bus is `{bus}`, not the ARN of a Custom Event Bus (arn:aws:events:REGION:ACCOUNT:event-busv2/NAME/ID): set EVENT_BUS_ARN (the stack sets it)"
+                ),
+            });
+        }
+        super::cbor::request_body(bus, entries, &mut body);
+        let answer = self.inner.call(body, Protocol::Cbor).await?;
+        if answer.status != 200 {
+            return Err(answer_error_v2(
+                answer.status,
+                answer.error_type.as_deref(),
+                &answer.body,
+            ));
+        }
+        let results = super::cbor::decode_output(&answer.body).map_err(|message| RequestError {
+            retryable: true,
+            message,
+        })?;
+        outcomes(entries.len(), results.into_iter())
+    }
+}
+
+/// Whether `bus` is the ARN of a Custom Event Bus (`...:event-busv2/NAME/ID`).
+pub fn is_custom_bus_arn(bus: &str) -> bool {
+    bus.starts_with("arn:") && bus.contains(":event-busv2/")
 }
 
 #[cfg(test)]

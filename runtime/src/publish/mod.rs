@@ -3,6 +3,7 @@
 //! policy around it. [`client`] is the relay's PutEvents client; [`sdk`] the AWS SDK's client,
 //! kept as the reference it is tested and benchmarked against.
 
+pub mod cbor;
 pub mod client;
 mod retry;
 pub mod sdk;

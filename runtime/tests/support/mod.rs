@@ -13,6 +13,7 @@ pub static CHANGED: EventSpec = EventSpec {
     detail_type: "ItemChanged",
     schema: r#"{"type": "object", "required": ["id", "n"], "properties": {"id": {"type": "string"}, "n": {"type": "integer"}}}"#,
     drift: outbox_runtime::Drift::Stop,
+    group: outbox_runtime::Group::Key("pk"),
     compiled: outbox_runtime::SchemaCell::new(),
 };
 

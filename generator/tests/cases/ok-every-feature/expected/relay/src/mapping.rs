@@ -8,6 +8,7 @@ pub const DEFAULTS: ::outbox_runtime::Defaults = ::outbox_runtime::Defaults {
     service: "crm",
     bus: "crm-bus",
     poison_source: "crm.outbox",
+    custom_bus: false,
     local_stack: ::std::include_str!("local_stack.json"),
 };
 /// Dispatches each record to the events of its table.
@@ -53,6 +54,7 @@ pub mod customer_changed {
         detail_type: "Customer Changed",
         schema: "{\"type\":\"object\",\"properties\":{\"balanceText\":{\"type\":\"string\"},\"before\":{\"type\":\"object\",\"properties\":{\"avatar\":{\"type\":\"string\",\"contentEncoding\":\"base64\"},\"balance\":{\"type\":\"number\",\"description\":\"Exact, up to 38 digits.\"},\"fullName\":{\"type\":\"string\"},\"history\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"labels\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"uniqueItems\":true},\"profile\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},\"geo\":{\"type\":\"object\",\"properties\":{\"lat\":{\"type\":\"number\"},\"lon\":{\"type\":\"number\"}},\"additionalProperties\":true}},\"additionalProperties\":true},\"scores\":{\"type\":\"array\",\"items\":{\"type\":\"number\"},\"uniqueItems\":true},\"tier\":{\"type\":\"string\",\"enum\":[\"GOLD\",\"SILVER\"]},\"updatedAt\":{\"type\":\"string\",\"format\":\"date-time\"},\"vip\":{\"type\":\"boolean\"}},\"additionalProperties\":true},\"channel\":{\"const\":\"web\"},\"city\":{\"type\":\"string\"},\"customerId\":{\"type\":\"string\"},\"latitude\":{\"type\":\"number\"},\"name\":{\"type\":\"string\"},\"origin\":{\"const\":\"crm\"},\"previousTier\":{\"type\":\"string\",\"enum\":[\"GOLD\",\"SILVER\"]},\"avatar\":{\"type\":\"string\",\"contentEncoding\":\"base64\"},\"history\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"labels\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"uniqueItems\":true},\"profile\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},\"geo\":{\"type\":\"object\",\"properties\":{\"lat\":{\"type\":\"number\"},\"lon\":{\"type\":\"number\"}},\"additionalProperties\":true}},\"additionalProperties\":true},\"scores\":{\"type\":\"array\",\"items\":{\"type\":\"number\"},\"uniqueItems\":true},\"tier\":{\"type\":\"string\",\"enum\":[\"GOLD\",\"SILVER\"]},\"updatedAt\":{\"type\":\"string\",\"format\":\"date-time\"},\"vip\":{\"type\":\"boolean\"}},\"required\":[\"before\",\"customerId\",\"name\",\"origin\"],\"additionalProperties\":true}",
         drift: ::outbox_runtime::Drift::DeadLetter,
+        group: ::outbox_runtime::Group::Key("PK"),
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -240,6 +242,7 @@ pub mod customer_deleted {
         detail_type: "CustomerDeleted",
         schema: "{\"type\":\"object\",\"properties\":{\"customerId\":{\"type\":\"string\"}},\"required\":[\"customerId\"],\"additionalProperties\":false}",
         drift: ::outbox_runtime::Drift::DeadLetter,
+        group: ::outbox_runtime::Group::Key("PK"),
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -297,6 +300,7 @@ pub mod customer_expired {
         detail_type: "CustomerExpired",
         schema: "{\"type\":\"object\",\"properties\":{\"customerId\":{\"type\":\"string\"}},\"required\":[\"customerId\"],\"additionalProperties\":false}",
         drift: ::outbox_runtime::Drift::DeadLetter,
+        group: ::outbox_runtime::Group::Key("PK"),
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.

@@ -8,6 +8,7 @@ pub const DEFAULTS: ::outbox_runtime::Defaults = ::outbox_runtime::Defaults {
     service: "hostile",
     bus: "hostile-bus",
     poison_source: "hostile.outbox",
+    custom_bus: false,
     local_stack: ::std::include_str!("local_stack.json"),
 };
 /// Dispatches each record to the events of its table.
@@ -56,6 +57,7 @@ pub mod n1st_event {
         detail_type: "1st.event",
         schema: "{\"type\":\"object\",\"properties\":{\"mod\":{\"type\":\"integer\"}},\"additionalProperties\":false}",
         drift: ::outbox_runtime::Drift::DeadLetter,
+        group: ::outbox_runtime::Group::Key("type"),
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -101,6 +103,7 @@ pub mod r#type {
         detail_type: "type",
         schema: "{\"type\":\"object\",\"properties\":{\"2fa\":{\"type\":\"boolean\"},\"Zoë\":{\"const\":{\"nested\":[1,\"two\",null]}},\"naïve crate\":{\"type\":\"string\"},\"self\":{\"type\":\"number\"},\"self_\":{\"type\":\"string\"},\"type\":{\"type\":\"string\"},\"user-id\":{\"type\":\"string\"},\"user_id\":{\"type\":\"string\"}},\"required\":[\"Zoë\",\"self\",\"self_\",\"type\"],\"additionalProperties\":false}",
         drift: ::outbox_runtime::Drift::DeadLetter,
+        group: ::outbox_runtime::Group::Key("type"),
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -201,6 +204,7 @@ pub mod user_created {
         detail_type: "user created (removed)",
         schema: "{\"type\":\"object\",\"properties\":{\"match\":{\"type\":\"string\"}},\"additionalProperties\":false}",
         drift: ::outbox_runtime::Drift::DeadLetter,
+        group: ::outbox_runtime::Group::Key("type"),
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -249,6 +253,7 @@ pub mod user_created_2 {
         detail_type: "user created",
         schema: "{\"type\":\"object\",\"properties\":{\"type\":{\"type\":\"string\"},\"self\":{\"type\":\"number\"},\"2fa\":{\"type\":\"boolean\"},\"match\":{\"type\":\"number\"},\"naïve\":{\"type\":\"object\",\"properties\":{\"crate\":{\"type\":\"string\"}},\"additionalProperties\":true},\"user-id\":{\"type\":\"string\"},\"user_id\":{\"type\":\"string\"}},\"required\":[\"type\",\"self\"],\"additionalProperties\":true}",
         drift: ::outbox_runtime::Drift::DeadLetter,
+        group: ::outbox_runtime::Group::Key("type"),
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.

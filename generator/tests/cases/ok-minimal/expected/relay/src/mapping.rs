@@ -8,6 +8,7 @@ pub const DEFAULTS: ::outbox_runtime::Defaults = ::outbox_runtime::Defaults {
     service: "shop",
     bus: "shop-events",
     poison_source: "shop.outbox",
+    custom_bus: false,
     local_stack: ::std::include_str!("local_stack.json"),
 };
 /// Dispatches each record to the events of its table.
@@ -47,6 +48,7 @@ pub mod user_created {
         detail_type: "UserCreated",
         schema: "{\"type\":\"object\",\"properties\":{\"email\":{\"type\":\"string\"},\"userId\":{\"type\":\"string\"}},\"required\":[\"email\",\"userId\"],\"additionalProperties\":false}",
         drift: ::outbox_runtime::Drift::DeadLetter,
+        group: ::outbox_runtime::Group::Key("pk"),
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.

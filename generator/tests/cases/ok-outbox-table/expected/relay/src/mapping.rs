@@ -8,6 +8,7 @@ pub const DEFAULTS: ::outbox_runtime::Defaults = ::outbox_runtime::Defaults {
     service: "billing",
     bus: "arn:aws:events:eu-west-1:123456789012:event-bus/shared",
     poison_source: "billing.outbox",
+    custom_bus: false,
     local_stack: ::std::include_str!("local_stack.json"),
 };
 /// Dispatches each record to the events of its table.
@@ -50,6 +51,7 @@ pub mod invoice_issued {
         detail_type: "Invoice Issued",
         schema: "{\"type\":\"object\",\"properties\":{\"amount\":{\"type\":\"number\"},\"invoiceId\":{\"type\":\"string\"},\"lines\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"qty\":{\"type\":\"number\"},\"sku\":{\"type\":\"string\"}},\"additionalProperties\":true}}},\"required\":[\"amount\",\"invoiceId\"],\"additionalProperties\":true}",
         drift: ::outbox_runtime::Drift::DeadLetter,
+        group: ::outbox_runtime::Group::Key("id"),
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// Whether `record` produces this event.
@@ -97,6 +99,7 @@ pub mod invoice_paid {
         detail_type: "InvoicePaid",
         schema: "{\"type\":\"object\",\"properties\":{\"invoiceId\":{\"type\":\"string\"}},\"required\":[\"invoiceId\"],\"additionalProperties\":true}",
         drift: ::outbox_runtime::Drift::DeadLetter,
+        group: ::outbox_runtime::Group::Key("id"),
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// Whether `record` produces this event.

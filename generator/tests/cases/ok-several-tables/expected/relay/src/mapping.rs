@@ -8,6 +8,7 @@ pub const DEFAULTS: ::outbox_runtime::Defaults = ::outbox_runtime::Defaults {
     service: "shop",
     bus: "shop-bus",
     poison_source: "shop.outbox",
+    custom_bus: false,
     local_stack: ::std::include_str!("local_stack.json"),
 };
 /// Dispatches each record to the events of its table.
@@ -62,6 +63,7 @@ pub mod customer_registered {
         detail_type: "CustomerRegistered",
         schema: "{\"type\":\"object\",\"properties\":{\"customerId\":{\"type\":\"string\"},\"email\":{\"type\":\"string\"},\"tier\":{\"type\":\"string\",\"enum\":[\"BASIC\",\"GOLD\"]}},\"required\":[\"customerId\",\"email\"],\"additionalProperties\":false}",
         drift: ::outbox_runtime::Drift::DeadLetter,
+        group: ::outbox_runtime::Group::Key("id"),
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -119,6 +121,7 @@ pub mod order_cancelled {
         detail_type: "OrderCancelled",
         schema: "{\"type\":\"object\",\"properties\":{\"orderId\":{\"type\":\"string\"}},\"required\":[\"orderId\"],\"additionalProperties\":false}",
         drift: ::outbox_runtime::Drift::DeadLetter,
+        group: ::outbox_runtime::Group::Key("orderId"),
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -178,6 +181,7 @@ pub mod order_paid {
         detail_type: "OrderPaid",
         schema: "{\"type\":\"object\",\"properties\":{\"orderId\":{\"type\":\"string\"},\"total\":{\"type\":\"number\"}},\"required\":[\"orderId\",\"total\"],\"additionalProperties\":false}",
         drift: ::outbox_runtime::Drift::DeadLetter,
+        group: ::outbox_runtime::Group::Key("orderId"),
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -245,6 +249,7 @@ pub mod refund_issued {
         detail_type: "RefundIssued",
         schema: "{\"type\":\"object\",\"properties\":{\"amount\":{\"type\":\"number\"},\"orderId\":{\"type\":\"string\"}},\"required\":[\"amount\",\"orderId\"],\"additionalProperties\":true}",
         drift: ::outbox_runtime::Drift::DeadLetter,
+        group: ::outbox_runtime::Group::Key("id"),
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// Whether `record` produces this event.

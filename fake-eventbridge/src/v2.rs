@@ -1,0 +1,274 @@
+//! The new Custom Event Bus's PutEvents (`eventbridgev2`): Smithy RPC v2 CBOR at
+//! `/service/AWSEventsV2/operation/PutEvents`, decoded with `ciborium` (not the relay's codec).
+//! Enforces the documented limits (1-100 entries, 1 MB, ids of 1-128 characters, a bus ARN),
+//! answers `PUBLISHED` or `DEDUPLICATED` (a `DeduplicationId` seen in its group within the
+//! window), and injects the faults of [`crate::Faults`].
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use ciborium::Value;
+use hyper::StatusCode;
+
+use crate::{Accepted, Plan, State, entry_size};
+
+/// The operation's path.
+pub const PATH: &str = "/service/AWSEventsV2/operation/PutEvents";
+
+/// The most bytes the entries of one request may have.
+const MAX_REQUEST_BYTES: usize = 1_048_576;
+
+/// An error answer: CBOR `{"__type", "message"}`.
+fn error(status: StatusCode, kind: &str, message: &str) -> Plan {
+    let body = map(vec![
+        (
+            "__type",
+            Value::Text(format!("com.amazonaws.eventbridgev2#{kind}")),
+        ),
+        ("message", Value::Text(message.to_owned())),
+    ]);
+    Plan::Respond(None, status, body)
+}
+
+fn map(members: Vec<(&str, Value)>) -> Vec<u8> {
+    let value = Value::Map(
+        members
+            .into_iter()
+            .map(|(k, v)| (Value::Text(k.to_owned()), v))
+            .collect(),
+    );
+    let mut out = Vec::new();
+    ciborium::into_writer(&value, &mut out).expect("CBOR into a Vec");
+    out
+}
+
+fn member<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
+    value
+        .as_map()?
+        .iter()
+        .find(|(k, _)| k.as_text() == Some(name))
+        .map(|(_, v)| v)
+}
+
+fn text(value: &Value, name: &str) -> Option<String> {
+    member(value, name)?.as_text().map(str::to_owned)
+}
+
+/// Whether `arn` is a Custom Event Bus ARN: `arn:PARTITION:events:REGION:ACCOUNT:event-busv2/NAME/ID`
+/// with a 25-character lowercase id.
+pub fn is_bus_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [_, partition, "events", region, account, resource] = parts[..] else {
+        return false;
+    };
+    let mut path = resource.split('/');
+    partition.starts_with("aws")
+        && !region.is_empty()
+        && account.len() == 12
+        && account.chars().all(|c| c.is_ascii_digit())
+        && path.next() == Some("event-busv2")
+        && path.next().is_some_and(|n| !n.is_empty())
+        && path.next().is_some_and(|id| {
+            id.len() == 25
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && path.next().is_none()
+}
+
+/// One request to the new bus.
+pub(crate) fn decide(
+    state: &mut State,
+    content_type: Option<&str>,
+    protocol: Option<&str>,
+    body: &[u8],
+) -> Plan {
+    state.log.requests += 1;
+    if protocol != Some("rpc-v2-cbor") || content_type != Some("application/cbor") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "SerializationException",
+            "expected smithy-protocol: rpc-v2-cbor and Content-Type: application/cbor",
+        );
+    }
+    let Ok(request) = ciborium::from_reader::<Value, _>(body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "SerializationException",
+            "the body is not CBOR",
+        );
+    };
+    let faults = state.faults.clone();
+    if state.rng.f64() < faults.drop_connections {
+        return Plan::Drop;
+    }
+    let delay = (state.rng.f64() < faults.slow_requests)
+        .then(|| faults.slow_delay + faults.slow_jitter.mul_f64(state.rng.f64()));
+    let with_delay = |plan: Plan| match plan {
+        Plan::Respond(_, status, body) => Plan::Respond(delay, status, body),
+        drop => drop,
+    };
+    if state.rng.f64() < faults.fail_requests {
+        return with_delay(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalException",
+            "injected failure",
+        ));
+    }
+    let Some(bus) = text(&request, "EventBusArn").filter(|arn| is_bus_arn(arn)) else {
+        return with_delay(error(
+            StatusCode::BAD_REQUEST,
+            "InvalidInputException",
+            "EventBusArn must be the ARN of a Custom Event Bus",
+        ));
+    };
+    let Some(entries) = member(&request, "Entries").and_then(Value::as_array) else {
+        return with_delay(error(
+            StatusCode::BAD_REQUEST,
+            "InvalidInputException",
+            "no Entries",
+        ));
+    };
+    if entries.is_empty() || entries.len() > 100 {
+        return with_delay(error(
+            StatusCode::BAD_REQUEST,
+            "InvalidInputException",
+            "1 to 100 entries per request",
+        ));
+    }
+    let entries: Vec<Accepted> = entries.iter().map(|e| accepted(e, &bus)).collect();
+    let bytes: usize = entries.iter().map(entry_size).sum();
+    if bytes > MAX_REQUEST_BYTES {
+        return with_delay(error(
+            StatusCode::BAD_REQUEST,
+            "InvalidInputException",
+            "the entries are over 1 MB",
+        ));
+    }
+    if state.rng.f64() < faults.throttle_entries {
+        state.log.throttled_entries += entries.len();
+        return with_delay(error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "ThrottlingException",
+            "Rate exceeded",
+        ));
+    }
+    state.log.largest_request_entries = state.log.largest_request_entries.max(entries.len());
+    state.log.largest_request_bytes = state.log.largest_request_bytes.max(bytes);
+    let now = Instant::now();
+    let window = faults.dedup_window;
+    let mut failed = 0;
+    let mut results = Vec::new();
+    for entry in entries {
+        if let Some(problem) = invalid(&entry) {
+            failed += 1;
+            results.push(Value::Map(vec![
+                (
+                    Value::Text("ErrorCode".into()),
+                    Value::Text("InvalidArgument".into()),
+                ),
+                (Value::Text("ErrorMessage".into()), Value::Text(problem)),
+            ]));
+            continue;
+        }
+        let key = (
+            bus.clone(),
+            entry.event_group_id.clone().unwrap_or_default(),
+            entry.deduplication_id.clone().unwrap_or_default(),
+        );
+        let repeat = entry.deduplication_id.is_some()
+            && state
+                .dedup
+                .get(&key)
+                .is_some_and(|first| now.duration_since(*first) < window);
+        state.next_id += 1;
+        let mut result = vec![
+            (
+                Value::Text("EventId".into()),
+                Value::Text(format!("fake-{:08}", state.next_id)),
+            ),
+            (
+                Value::Text("SequenceNumber".into()),
+                Value::Text(state.next_id.to_string()),
+            ),
+        ];
+        let code = if repeat {
+            state.log.deduplicated += 1;
+            "DEDUPLICATED"
+        } else {
+            state.dedup.insert(key, now);
+            state.log.accepted_count += 1;
+            if !faults.count_only {
+                state.log.accepted.push(entry);
+            }
+            "PUBLISHED"
+        };
+        result.push((Value::Text("SuccessCode".into()), Value::Text(code.into())));
+        results.push(Value::Map(result));
+    }
+    let body = map(vec![
+        ("FailedEntryCount", Value::Integer(failed.into())),
+        ("Entries", Value::Array(results)),
+    ]);
+    Plan::Respond(delay, StatusCode::OK, body)
+}
+
+/// An entry as the fake logs it.
+fn accepted(entry: &Value, bus: &str) -> Accepted {
+    let system = member(entry, "SystemMetadata");
+    Accepted {
+        source: text(entry, "Source").unwrap_or_default(),
+        detail_type: text(entry, "DetailType").unwrap_or_default(),
+        detail: text(entry, "Detail").unwrap_or_default(),
+        event_bus_name: Some(bus.to_owned()),
+        resources: member(entry, "Resources")
+            .and_then(Value::as_array)
+            .map(|r| {
+                r.iter()
+                    .filter_map(|v| v.as_text().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        time: member(entry, "Time").and_then(epoch_seconds),
+        trace_header: text(entry, "TraceHeader"),
+        event_group_id: system.and_then(|s| text(s, "EventGroupId")),
+        deduplication_id: system.and_then(|s| text(s, "DeduplicationId")),
+    }
+}
+
+/// A Smithy timestamp: tag 1 around epoch seconds (an integer or a float).
+fn epoch_seconds(value: &Value) -> Option<serde_json::Number> {
+    let Value::Tag(1, inner) = value else {
+        return None;
+    };
+    match inner.as_ref() {
+        Value::Integer(n) => i64::try_from(*n).ok().map(Into::into),
+        Value::Float(f) => serde_json::Number::from_f64(*f),
+        _ => None,
+    }
+}
+
+/// Why an entry is refused, as the API's constraints say.
+fn invalid(entry: &Accepted) -> Option<String> {
+    let id_ok = |id: &Option<String>| {
+        id.as_ref()
+            .is_none_or(|id| (1..=128).contains(&id.chars().count()))
+    };
+    if entry.source.is_empty() || entry.source.starts_with("aws.") {
+        return Some("Source must be 1-256 characters, not starting with `aws.`".into());
+    }
+    if entry.detail_type.is_empty() {
+        return Some("DetailType is required".into());
+    }
+    if entry.trace_header.is_some() {
+        return Some("TraceHeader is not a member of PutEventsRequestEntry".into());
+    }
+    if !id_ok(&entry.event_group_id) || !id_ok(&entry.deduplication_id) {
+        return Some("EventGroupId and DeduplicationId are 1-128 characters".into());
+    }
+    None
+}
+
+/// The first time each (bus, group, deduplication id) was published.
+pub(crate) type Dedup = HashMap<(String, String, String), Instant>;
