@@ -136,12 +136,12 @@ infrastructure() {
     check_stacks generated target/infra-check/example
     # The golden cases: their CDK apps take the prebuilt-asset path (OUTBOX_RELAY_ASSET), with
     # the example's arm64 bootstrap standing in for theirs (the templates do not depend on it).
-    for case in generator/tests/cases/ok-*/; do
+    for generated in generator/tests/cases/ok-*/expected examples/*/generated; do
         local out
-        out=target/infra-check/$(basename "$case")
-        copy_cdk "$case/expected/cdk" "$out/app"
+        out=target/infra-check/$(basename "$(dirname "$generated")")
+        copy_cdk "$generated/cdk" "$out/app"
         OUTBOX_RELAY_ASSET=$PWD/target/lambda/relay synth_cdk "$out/app" "$out"
-        check_stacks "$case/expected" "$out"
+        check_stacks "$generated" "$out"
     done
     # The pattern validator must refuse a rule whose detail pattern is not a list.
     python - target/infra-check/example/sam.json target/infra-check/broken.json <<'PY'
@@ -180,7 +180,14 @@ stage rust-targets rustup target add aarch64-unknown-linux-gnu
 stage fmt cargo fmt --all --check
 stage clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 stage test cargo test --workspace --locked
-stage generated-is-current cargo run --quiet --locked -p generator -- --check
+generated_is_current() {
+    cargo run --quiet --locked -p generator -- --check
+    for example in examples/*/; do
+        (cd "$example" && cargo run --quiet --locked -p generator -- --check)
+    done
+}
+
+stage generated-is-current generated_is_current
 stage contracts contracts
 stage lambda-build lambda_build
 stage infrastructure infrastructure

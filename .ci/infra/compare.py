@@ -95,6 +95,15 @@ def least_privilege(t, problems):
             source = s.get("Condition", {}).get("ArnEquals", {}).get("aws:SourceArn")
             if s.get("Principal") == "*" or not source:
                 problems.append(f"{t.path}: queue policy statement not pinned to a rule: {s}")
+    for subscriber in t.of_type("AWS::EventsV2::Subscriber").values():
+        role = t.resources[subscriber["Properties"]["InvokeConfiguration"]["RoleArn"]["Fn::GetAtt"][0]]
+        for policy in role["Properties"].get("Policies", []):
+            for s in policy["PolicyDocument"]["Statement"]:
+                if "*" in as_list(s["Resource"]) or any("*" in a for a in as_list(s["Action"])):
+                    problems.append(f"{t.path}: a delivery role statement with `*`: {s}")
+        trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        if any(s.get("Principal") != {"Service": "events.amazonaws.com"} or "Condition" not in s for s in trust):
+            problems.append(f"{t.path}: a delivery role not limited to EventBridge of its account: {trust}")
     for permission in t.of_type("AWS::Lambda::Permission").values():
         if "SourceArn" not in permission["Properties"]:
             problems.append(f"{t.path}: Lambda permission without SourceArn")
@@ -193,6 +202,26 @@ def views(t):
         for p in [x["Properties"]]
     )
     buses = sorted(x["Properties"]["Name"] for x in t.of_type("AWS::Events::EventBus").values())
+    custom_buses = sorted(
+        json.dumps(r(x["Properties"]), sort_keys=True) for x in t.of_type("AWS::EventsV2::EventBus").values()
+    )
+    subscribers = sorted(
+        json.dumps(r(x["Properties"]), sort_keys=True) for x in t.of_type("AWS::EventsV2::Subscriber").values()
+    )
+    # What each subscriber's delivery role trusts and allows, by subscriber.
+    delivery = sorted(
+        json.dumps({
+            "subscriber": p["Name"],
+            "trust": r(t.resources[p["InvokeConfiguration"]["RoleArn"]["Fn::GetAtt"][0]]["Properties"]["AssumeRolePolicyDocument"]),
+            "statements": sorted(
+                json.dumps(r({k: s_[k] for k in ("Effect", "Action", "Resource")}), sort_keys=True)
+                for policy in t.resources[p["InvokeConfiguration"]["RoleArn"]["Fn::GetAtt"][0]]["Properties"]["Policies"]
+                for s_ in policy["PolicyDocument"]["Statement"]
+            ),
+        }, sort_keys=True)
+        for x in t.of_type("AWS::EventsV2::Subscriber").values()
+        for p in [x["Properties"]]
+    )
     alarms = sorted(
         json.dumps(r({k: p.get(k) for k in (
             "AlarmName", "AlarmDescription", "Namespace", "MetricName", "Dimensions", "Statistic", "Period",
@@ -227,6 +256,7 @@ def views(t):
         "queues": queues, "queue policies": queue_policies, "lambda permissions": permissions,
         "schemas": schemas, "registries": registries, "log groups": log_groups, "buses": buses,
         "alarms": alarms, "alarm topics": topics, "dashboards": dashboards,
+        "custom buses": custom_buses, "subscribers": subscribers, "delivery roles": delivery,
         "relay IAM (action -> resources, conditions)": grants,
         "outputs": sorted(t.data.get("Outputs", {})),
     }

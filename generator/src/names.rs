@@ -218,6 +218,69 @@ pub fn stream_arn(arn: &str, table: &str) -> Result<(), String> {
     }
 }
 
+/// The regions that have the new Custom Event Bus (as of cfn-lint 1.58 and AWS's announcement
+/// of 2026-09).
+pub const CUSTOM_BUS_REGIONS: [&str; 14] = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "eu-west-1",
+    "eu-central-1",
+    "eu-north-1",
+    "eu-south-2",
+    "ap-northeast-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "ap-south-1",
+    "ap-east-1",
+];
+
+/// A Custom Event Bus the stack creates: a letter or digit, then letters, digits, `.`, `-`, `_`.
+pub fn custom_bus(name: &str) -> Result<(), String> {
+    check(
+        name,
+        1,
+        256,
+        alnum_or(".-_"),
+        "letters, digits, `.`, `-` and `_`",
+    )?;
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err("must start with a letter or digit".into());
+    }
+    Ok(())
+}
+
+/// An existing Custom Event Bus, by ARN: `arn:PARTITION:events:REGION:ACCOUNT:event-busv2/NAME/ID`
+/// with the 25-character id AWS generated.
+pub fn custom_bus_arn(arn: &str) -> Result<(), String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && is_partition(parts[1])
+        && parts[2] == "events"
+        && !parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && parts[5].strip_prefix("event-busv2/").is_some_and(|rest| {
+            let mut pieces = rest.split('/');
+            let name = pieces.next().unwrap_or_default();
+            let id = pieces.next().unwrap_or_default();
+            custom_bus(name).is_ok()
+                && id.len() == 25
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && pieces.next().is_none()
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err("is not the ARN of a Custom Event Bus (arn:aws:events:REGION:ACCOUNT:event-busv2/NAME/ID, ID 25 lowercase letters and digits)".into())
+    }
+}
+
 /// An AWS region name (`eu-west-1`, `us-gov-west-1`, `cn-north-1`).
 pub fn region(name: &str) -> Result<(), String> {
     let parts: Vec<&str> = name.split('-').collect();

@@ -6,13 +6,32 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::attrs::{Attributes, ImagePath, LookupError, Shape};
 use crate::config::{
-    AttributeType, Config, DynamoType, Event, FieldSpec, Image, JsonType, Operation, StreamView,
-    Table, Target, When,
+    AttributeType, BusKind, Config, DynamoType, Event, FieldSpec, Image, JsonType, Operation,
+    StreamView, Table, Target, When,
 };
 use crate::diag::{Diagnostic, suggestion};
 use crate::names;
 use crate::path;
 use crate::yaml_index::Path;
+
+/// Where a pattern uses a wildcard (`{ wildcard: ... }` or `{ anything-but: { wildcard: ... } }`).
+fn wildcard(pattern: &serde_json::Value, path: &Path) -> Option<Path> {
+    match pattern {
+        serde_json::Value::Object(map) => map.iter().find_map(|(key, value)| {
+            let here = path.key(key);
+            if key == "wildcard" {
+                Some(here)
+            } else {
+                wildcard(value, &here)
+            }
+        }),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| wildcard(item, &path.index(i))),
+        _ => None,
+    }
+}
 
 /// Checks a parsed config; returns every error and warning.
 pub fn validate(config: &Config) -> Vec<Diagnostic> {
@@ -55,6 +74,9 @@ impl Checker {
         );
         match (&config.bus.name, &config.bus.existing) {
             (Some(name), None) => self.name(path!["bus", "name"], "bus name", name, names::bus),
+            // A Custom Event Bus's ARN, or one given as Classic: `bus_kind` says what is wrong.
+            (None, Some(existing))
+                if config.bus.kind == BusKind::Custom || existing.contains(":event-busv2/") => {}
             (None, Some(existing)) => self.name(
                 path!["bus", "existing"],
                 "bus",
@@ -68,6 +90,7 @@ impl Checker {
                 );
             }
         }
+        self.bus_kind(config);
         if config.tables.is_empty() {
             self.error(path!["tables"], "declare at least one table");
         }
@@ -121,6 +144,189 @@ impl Checker {
         self.consumers(config, &events);
         self.relay_settings(&config.relay);
         self.alarms(&config.alarms, &config.relay);
+    }
+
+    /// A Custom Event Bus: a name it takes, retention, an existing one by its ARN; and the
+    /// other way round.
+    fn bus_kind(&mut self, config: &Config) {
+        let bus = &config.bus;
+        let custom = bus.kind == BusKind::Custom;
+        if let Some(existing) = &bus.existing {
+            let v2 = existing.contains(":event-busv2/");
+            if v2 && !custom {
+                self.error(
+                    path!["bus", "existing"],
+                    "this is the ARN of a Custom Event Bus (the new kind), not a Classic one",
+                )
+                .hint = Some("add `kind: custom` to `bus`".into());
+            } else if custom && let Err(why) = names::custom_bus_arn(existing) {
+                self.error(path!["bus", "existing"], format!("`{existing}` {why}"))
+                    .hint = Some(
+                    "an existing Custom Event Bus is given by its ARN, whose last part AWS generates: copy it from `aws eventsv2 list-event-buses`".into(),
+                );
+            }
+        }
+        if custom && let Some(name) = &bus.name {
+            self.name(path!["bus", "name"], "bus name", name, names::custom_bus);
+        }
+        // Regions the configuration names: the existing bus's, a global table's home.
+        if custom {
+            let mut regions = Vec::new();
+            if let Some(region) = bus
+                .existing
+                .as_deref()
+                .and_then(|arn| arn.split(':').nth(3))
+            {
+                regions.push((path!["bus", "existing"], region.to_owned()));
+            }
+            for (table_name, table) in &config.tables {
+                if let Some(global) = &table.global {
+                    regions.push((
+                        path!["tables", table_name, "global", "publish-in"],
+                        global.publish_in.clone(),
+                    ));
+                }
+            }
+            for (at, region) in regions {
+                if names::region(&region).is_ok()
+                    && !names::CUSTOM_BUS_REGIONS.contains(&region.as_str())
+                {
+                    self.error(
+                        at,
+                        format!("the Custom Event Bus is not available in {region}"),
+                    )
+                    .hint = Some(format!("it is in {}", names::CUSTOM_BUS_REGIONS.join(", ")));
+                }
+            }
+        }
+        if let Some(days) = bus.retention_days {
+            if !custom || bus.name.is_none() {
+                self.error(
+                    path!["bus", "retention-days"],
+                    "only a Custom Event Bus the stack creates has a retention to set",
+                )
+                .hint = Some(if custom {
+                    "the existing bus keeps its own retention; leave `retention-days` out".into()
+                } else {
+                    "add `kind: custom`, or leave `retention-days` out".into()
+                });
+            } else if !(1..=365).contains(&days) {
+                self.error(
+                    path!["bus", "retention-days"],
+                    format!("{days} days is outside what the bus allows (1 to 365)"),
+                );
+            }
+        }
+        for (table_name, table) in &config.tables {
+            for (event_name, event) in &table.events {
+                let Some(group) = &event.group else {
+                    continue;
+                };
+                let at = path!["tables", table_name, "events", event_name, "group"];
+                if !custom {
+                    self.out.push(
+                        Diagnostic::warning(
+                            at.clone(),
+                            "a Classic bus has no event groups: `group` changes nothing",
+                        )
+                        .hint("set `kind: custom` on `bus`, or leave `group` out"),
+                    );
+                }
+                if let crate::config::GroupSpec::Path(text) = group {
+                    self.group_path(&at, table, event, text);
+                }
+            }
+        }
+        for (name, consumer) in &config.consumers {
+            let path = path!["consumers", name];
+            if consumer.ordered && !custom {
+                self.error(
+                    path.key("ordered"),
+                    "a Classic bus delivers in no order: only a Custom Event Bus has ordered consumers",
+                )
+                .hint = Some("set `kind: custom` on `bus` (EventBridge's new Custom Event Bus)".into());
+            }
+            if consumer.ordered
+                && let Target::Sqs(sqs) = &consumer.target
+                && !sqs.queue.ends_with(".fifo")
+            {
+                self.error(
+                    path.key("target").key("sqs").key("queue"),
+                    format!(
+                        "an ordered consumer's queue must be FIFO, and `{}` is not",
+                        sqs.queue
+                    ),
+                )
+                .hint = Some(format!("name it `{}.fifo`", sqs.queue));
+            }
+            if custom
+                && let Some(pattern) = &consumer.pattern
+                && let Some(at) = wildcard(pattern, &path.key("pattern"))
+            {
+                self.error(
+                    at,
+                    "a Custom Event Bus's subscribers take no wildcards (`wildcard`, or `anything-but` with one)",
+                )
+                .hint = Some("use `prefix`, `suffix` or `equals-ignore-case`, or list the values".into());
+            }
+        }
+    }
+
+    /// An event's group path: an image the event's records have, and a value that can name a
+    /// group (a string, number or binary attribute the entity declares).
+    fn group_path(&mut self, at: &Path, table: &Table, event: &Event, text: &str) {
+        let path = match ImagePath::parse(text) {
+            Ok(path) => path,
+            Err(why) => {
+                self.error(at.clone(), why);
+                return;
+            }
+        };
+        if path.segments.is_empty() {
+            self.error(at.clone(), "a group is one value, not a whole image")
+                .hint = Some("name an attribute, for example `new.customerId`".into());
+            return;
+        }
+        let lacking = event.on.iter().find(|op| !op.has_image(path.image));
+        if let Some(op) = lacking {
+            self.error(
+                at.clone(),
+                format!("{} records have no {} image, so their events would have no group", op.as_str(), path.image.as_str()),
+            )
+            .hint = Some("read the group from an image every operation of `on` has (or the partition key, the default)".into());
+        }
+        let Some(entity) = event.entity.as_ref().and_then(|e| table.entities.get(e)) else {
+            return;
+        };
+        match Attributes::new(table, entity).lookup(&path.segments) {
+            Ok(shape)
+                if matches!(
+                    shape.dynamo_type(),
+                    DynamoType::S | DynamoType::N | DynamoType::B
+                ) => {}
+            Ok(shape) => {
+                self.error(
+                    at.clone(),
+                    format!(
+                        "`{text}` is {}, which cannot name a group",
+                        shape.dynamo_type().as_str()
+                    ),
+                )
+                .hint = Some("group by a string, number or binary attribute".into());
+            }
+            Err(LookupError::Unknown { name, known }) => {
+                self.error(
+                    at.clone(),
+                    format!(
+                        "the entity has no attribute `{name}`{}",
+                        suggestion(&name, known.iter().map(String::as_str))
+                    ),
+                );
+            }
+            Err(LookupError::NotAMap { name, .. }) => {
+                self.error(at.clone(), format!("`{name}` is not a map"));
+            }
+        }
     }
 
     fn alarms(&mut self, alarms: &crate::config::Alarms, relay: &crate::config::RelaySettings) {

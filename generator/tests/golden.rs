@@ -7,7 +7,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{bless, case_dirs, generator, read_tree, write_tree};
+use common::{bless, case_dirs, example_dirs, expected_dir, generator, read_tree, write_tree};
 
 #[test]
 fn every_case_matches_its_expectation() {
@@ -18,6 +18,9 @@ fn every_case_matches_its_expectation() {
         "expected the full set of cases, found {}",
         cases.len()
     );
+    let examples = example_dirs();
+    assert!(!examples.is_empty(), "the examples/ configs");
+    let cases: Vec<_> = cases.into_iter().chain(examples).collect();
     for case in &cases {
         let result = if case
             .file_name()
@@ -49,7 +52,7 @@ fn passing_case(case: &Path) -> Result<(), String> {
         return Err(format!("exit {}:\n{}", first.code, first.stderr));
     }
     let tree = read_tree(&out);
-    let expected_dir = case.join("expected");
+    let expected_dir = expected_dir(case);
     if bless() {
         let _ = fs::remove_dir_all(&expected_dir);
         write_tree(&expected_dir, &tree);

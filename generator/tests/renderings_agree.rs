@@ -17,9 +17,9 @@ type Fields = BTreeMap<String, (bool, Option<String>)>;
 
 fn outputs() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let mut dirs: Vec<PathBuf> = common::case_dirs()
+    let mut dirs: Vec<PathBuf> = common::good_dirs()
         .into_iter()
-        .map(|case| case.join("expected"))
+        .map(|case| common::expected_dir(&case))
         .filter(|dir| dir.join("relay").exists())
         .collect();
     dirs.push(root.join("generated"));

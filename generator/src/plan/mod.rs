@@ -340,6 +340,7 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
             function: &relay.name,
             bus: &bus.name,
             consumers: &consumers,
+            custom_bus: bus.custom,
         },
     );
     Plan {

@@ -137,6 +137,8 @@ pub(super) struct Watched<'a> {
     pub function: &'a str,
     pub bus: &'a str,
     pub consumers: &'a [ConsumerPlan],
+    /// A Custom Event Bus: subscribers, not rules (no rule metrics).
+    pub custom_bus: bool,
 }
 
 /// The alarms, topic and dashboard `alarms` asks for.
@@ -242,6 +244,7 @@ fn alarms(config: &Alarms, watched: &Watched) -> Vec<AlarmPlan> {
         bus,
         consumers,
         maximum_record_age,
+        ..
     } = *watched;
     let (warn, page) = config.iterator_age.resolve(maximum_record_age);
     let age = |severity: &'static str, seconds: u32, evaluation_periods: u32, runbook: &str| {
@@ -331,7 +334,8 @@ fn alarms(config: &Alarms, watched: &Watched) -> Vec<AlarmPlan> {
                 queue_metric(DimensionValue::Value(consumer.target.name().to_owned())),
             ));
         }
-        alarms.push(any(
+        if !watched.custom_bus {
+            alarms.push(any(
             service,
             format!("{name}-failed-invocations"),
             "page",
@@ -339,6 +343,7 @@ fn alarms(config: &Alarms, watched: &Watched) -> Vec<AlarmPlan> {
             "The target refused or was unreachable until the retry policy gave up (a missing permission, a deleted target). Events went to the rule's dead-letter queue if it has one; otherwise they are lost: fix the target and republish with `relay redrive` from the stream, or a replay.",
             rule_metric("FailedInvocations", bus, &consumer.rule),
         ));
+        }
         if consumer.dead_letter_queue.is_some() {
             alarms.push(any(
                 service,
@@ -399,6 +404,7 @@ fn dashboard(config: &Alarms, watched: &Watched, alarms: &[AlarmPlan]) -> Dashbo
         bus,
         consumers,
         maximum_record_age,
+        ..
     } = *watched;
     let (warn, page) = config.iterator_age.resolve(maximum_record_age);
     let sum = |label: &str| json!({ "stat": "Sum", "label": label });
@@ -416,6 +422,7 @@ fn dashboard(config: &Alarms, watched: &Watched, alarms: &[AlarmPlan]) -> Dashbo
     .collect();
     let deliveries = consumers
         .iter()
+        .filter(|_| !watched.custom_bus)
         .flat_map(|c| {
             let mut lines = vec![
                 widget_metric(
@@ -451,7 +458,7 @@ fn dashboard(config: &Alarms, watched: &Watched, alarms: &[AlarmPlan]) -> Dashbo
             widget_metric(&a.metric, max(&a.key))
         })
         .collect();
-    let widgets = vec![
+    let mut widgets = vec![
         graph(
             "Relay: age of the oldest unpublished record (ms)",
             vec![widget_metric(
@@ -472,13 +479,18 @@ fn dashboard(config: &Alarms, watched: &Watched, alarms: &[AlarmPlan]) -> Dashbo
             json!({}),
         ),
         graph("Relay: events", relay_counts, json!({})),
-        graph("Consumers: deliveries", deliveries, json!({})),
         graph(
             "Waiting in failure and dead-letter queues",
             waiting,
             json!({ "period": 300 }),
         ),
     ];
+    if !watched.custom_bus {
+        widgets.insert(
+            3,
+            graph("Consumers: deliveries (rules)", deliveries, json!({})),
+        );
+    }
     queues.sort();
     queues.dedup();
     DashboardPlan {

@@ -194,3 +194,72 @@ pub fn alarm_topic_metadata() -> Value {
         None,
     )
 }
+
+/// A Custom Event Bus's description.
+pub fn custom_bus_description(plan: &Plan) -> String {
+    format!(
+        "The domain events of {}, published by its outbox relay.",
+        plan.service
+    )
+}
+
+/// A bus's name from its name or ARN (the name part of `event-busv2/NAME/ID`, `event-bus/NAME`).
+pub fn bus_name(bus: &str) -> &str {
+    match bus.split_once(":event-busv2/") {
+        Some((_, rest)) => rest.split('/').next().unwrap_or(rest),
+        None => bus.rsplit('/').next().unwrap_or(bus),
+    }
+}
+
+/// Who may assume a subscriber's delivery role: EventBridge, for this account only.
+pub fn delivery_trust_policy() -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Service": "events.amazonaws.com" },
+            "Action": "sts:AssumeRole",
+            "Condition": { "StringEquals": { "aws:SourceAccount": { "Ref": "AWS::AccountId" } } }
+        }]
+    })
+}
+
+/// JSONata of an SQS FIFO target: the event's group is the message group (the queue keeps a
+/// group's order), its id the deduplication id (unique per event; a constant would make the
+/// queue drop every message after the first).
+const MESSAGE_GROUP: &str = "{% $events.SystemMetadata.EventGroupId %}";
+const MESSAGE_DEDUPLICATION: &str = "{% $events.SystemMetadata.\"aws:EventId\" %}";
+
+/// A consumer's subscriber on a Custom Event Bus, without what each stack refers to its own
+/// way (`EventBusArn`, `InvokeConfiguration.TargetArn` and `RoleArn`, `OnFailureConfiguration`).
+pub fn subscriber(consumer: &ConsumerPlan) -> Value {
+    let mut invoke = json!({});
+    match &consumer.target {
+        crate::plan::TargetPlan::Sqs { fifo: true, .. } => {
+            invoke["SqsParameters"] = json!({
+                "MessageGroupId": MESSAGE_GROUP,
+                "MessageDeduplicationId": MESSAGE_DEDUPLICATION
+            });
+        }
+        crate::plan::TargetPlan::Lambda { .. } => {
+            // Order holds only while each delivery waits for the function's answer.
+            invoke["LambdaParameters"] = json!({
+                "InvocationType": if consumer.ordered { "REQUEST_RESPONSE" } else { "EVENT" }
+            });
+        }
+        crate::plan::TargetPlan::Sqs { .. } => {}
+    }
+    json!({
+        "Name": consumer.rule,
+        "Description": consumer.rule_description,
+        "Type": if consumer.ordered { "FIFO" } else { "UNORDERED" },
+        "FilterConfiguration": {
+            "Filters": [{ "Scope": "DATA", "Pattern": consumer.rule_pattern.to_string() }]
+        },
+        "InvokeConfiguration": invoke,
+        "RetryPolicy": {
+            "MaxRetryAttempts": consumer.maximum_attempts.min(185),
+            "MaxEventAgeInSeconds": consumer.maximum_event_age
+        }
+    })
+}

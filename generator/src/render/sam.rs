@@ -97,7 +97,11 @@ pub fn render(plan: &Plan, files: &mut Files) -> Result<(), RenderError> {
         relay_function(plan, &tables, &bus, &failure_queue, &log_group, &role),
     );
     for consumer in &plan.consumers {
-        consumer_resources(consumer, &bus, &mut t);
+        if plan.bus.custom {
+            subscriber_resources(consumer, &bus, &mut t);
+        } else {
+            consumer_resources(consumer, &bus, &mut t);
+        }
     }
     schema_registry(plan, &mut t);
     let mut outputs = json!({
@@ -146,6 +150,30 @@ struct Bus {
 }
 
 fn bus(plan: &Plan, t: &mut Template) -> Bus {
+    if plan.bus.custom {
+        if plan.bus.created {
+            let id = t.add(
+                "event bus",
+                json!({
+                    "Type": "AWS::EventsV2::EventBus",
+                    "Properties": {
+                        "Name": plan.bus.name,
+                        "Description": infra::custom_bus_description(plan),
+                        "StorageConfiguration": { "RetentionPeriodInDays": plan.bus.retention_days }
+                    }
+                }),
+            );
+            // `Ref` of a Custom Event Bus is its ARN.
+            return Bus {
+                name: json!(plan.bus.name),
+                arn: reference(&id),
+            };
+        }
+        return Bus {
+            name: json!(infra::bus_name(&plan.bus.name)),
+            arn: json!(plan.bus.name),
+        };
+    }
     if plan.bus.created {
         let id = t.add(
             "event bus",
@@ -286,6 +314,9 @@ fn relay_function(
         );
     }
     let mut environment = json!({ "EVENT_BUS_NAME": bus.name });
+    if plan.bus.custom {
+        environment["EVENT_BUS_ARN"] = bus.arn.clone();
+    }
     if let (Some(e), Value::Object(rest)) = (
         environment.as_object_mut(),
         infra::relay_environment(settings),
@@ -355,13 +386,7 @@ fn consumer_resources(consumer: &ConsumerPlan, bus: &Bus, t: &mut Template) {
             (get_att(&queue_id, "Arn"), queue_id)
         }
         TargetPlan::Lambda { function } => {
-            let function = if function.starts_with("arn:") {
-                json!(function)
-            } else {
-                sub(&format!(
-                    "arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{function}"
-                ))
-            };
+            let function = lambda_arn(function);
             t.add(
                 &format!("{} permission", consumer.name),
                 json!({
@@ -407,6 +432,80 @@ fn consumer_resources(consumer: &ConsumerPlan, bus: &Bus, t: &mut Template) {
         rule["Metadata"] = metadata;
     }
     t.resources.insert(rule_id, rule);
+}
+
+/// A consumer on a Custom Event Bus: its queue (or function), a subscriber with the
+/// consumer's filter, ordering, retry policy and dead-letter queue, and the role it delivers
+/// with (exactly the target and the dead-letter queue).
+fn subscriber_resources(consumer: &ConsumerPlan, bus: &Bus, t: &mut Template) {
+    let fifo = consumer.target.is_fifo();
+    let (target_arn, action) = match &consumer.target {
+        TargetPlan::Sqs {
+            queue: queue_name, ..
+        } => {
+            let unprocessed = t.add_queue(
+                QueueKey::queue_dead_letters(&consumer.name),
+                dead_letter_queue(fifo),
+            );
+            let mut properties = json!({
+                "QueueName": queue_name,
+                "RedrivePolicy": { "deadLetterTargetArn": get_att(&unprocessed, "Arn"), "maxReceiveCount": infra::MAX_RECEIVE_COUNT }
+            });
+            if fifo {
+                properties["FifoQueue"] = json!(true);
+            }
+            let queue_id = t.add(
+                &format!("{} queue", consumer.name),
+                queue(infra::queue_metadata(), properties),
+            );
+            (get_att(&queue_id, "Arn"), "sqs:SendMessage")
+        }
+        TargetPlan::Lambda { function } => (lambda_arn(function), "lambda:InvokeFunction"),
+    };
+    let mut statements = vec![
+        json!({ "Sid": "DeliverToItsTarget", "Effect": "Allow", "Action": action, "Resource": target_arn }),
+    ];
+    let dead_letters = consumer.dead_letter_queue.as_ref().map(|_| {
+        let dlq = t.add_queue(
+            QueueKey::rule_dead_letters(&consumer.name),
+            dead_letter_queue(false),
+        );
+        statements.push(json!({ "Sid": "DeadLetterWhatItCannotDeliver", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": get_att(&dlq, "Arn") }));
+        get_att(&dlq, "Arn")
+    });
+    let role = t.add(
+        &format!("{} delivery role", consumer.name),
+        json!({
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": infra::delivery_trust_policy(),
+                "Policies": [{ "PolicyName": "delivery", "PolicyDocument": { "Version": "2012-10-17", "Statement": statements } }]
+            }
+        }),
+    );
+    let mut subscriber = json!({
+        "Type": "AWS::EventsV2::Subscriber",
+        "Properties": infra::subscriber(consumer)
+    });
+    let properties = &mut subscriber["Properties"];
+    properties["EventBusArn"] = bus.arn.clone();
+    properties["InvokeConfiguration"]["TargetArn"] = target_arn;
+    properties["InvokeConfiguration"]["RoleArn"] = get_att(&role, "Arn");
+    if let Some(arn) = dead_letters {
+        properties["OnFailureConfiguration"] = json!({ "Arn": arn });
+    }
+    t.add(&format!("{} subscriber", consumer.name), subscriber);
+}
+
+/// A function's ARN from its name (in the stack's account and region) or ARN.
+fn lambda_arn(function: &str) -> Value {
+    if function.starts_with("arn:") {
+        json!(function)
+    } else {
+        sub(&format!(
+            "arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{function}"
+        ))
+    }
 }
 
 /// Lets exactly one rule send to a queue.

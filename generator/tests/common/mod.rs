@@ -25,6 +25,46 @@ pub fn case_dirs() -> Vec<PathBuf> {
     dirs
 }
 
+/// The example configs under `examples/` (each with `outbox.yaml` and its `generated/`), checked
+/// like the good golden cases.
+pub fn example_dirs() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace")
+        .join("examples");
+    let mut dirs: Vec<PathBuf> = fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("outbox.yaml").is_file())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// Every good golden case and every example.
+pub fn good_dirs() -> Vec<PathBuf> {
+    case_dirs()
+        .into_iter()
+        .filter(|d| {
+            !d.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("error-")
+        })
+        .chain(example_dirs())
+        .collect()
+}
+
+/// Where a good case's generated tree is kept: `expected/` for a golden case, `generated/` for
+/// an example (as a user's project has it).
+pub fn expected_dir(case: &Path) -> PathBuf {
+    if case.starts_with(Path::new(env!("CARGO_MANIFEST_DIR"))) {
+        case.join("expected")
+    } else {
+        case.join("generated")
+    }
+}
+
 /// What a run of the generator did.
 pub struct Run {
     pub code: i32,

@@ -11,6 +11,7 @@ import * as cdk from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as eventsv2 from 'aws-cdk-lib/aws-eventsv2';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as eventschemas from 'aws-cdk-lib/aws-eventschemas';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -21,7 +22,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { RustFunction, cargoLambdaVersion } from 'cargo-lambda-cdk';
 import { Construct, IConstruct } from 'constructs';
-import { Consumer, LastStopQueue, Metadata, Monitoring, Outbox, Relay } from './model';
+import { Consumer, CustomBus, LastStopQueue, Metadata, Monitoring, Outbox, Relay } from './model';
 
 /** The queues created without a name, by the key alarms and the dashboard know them by. */
 type Queues = Map<string, sqs.IQueue>;
@@ -49,9 +50,27 @@ export class OutboxStack extends cdk.Stack {
     const { model } = props;
     const queues: Queues = new Map();
 
+    // A Custom Event Bus (the new kind): `Ref` is its ARN, which the relay is given.
+    const custom = model.bus.custom;
+    let customBusArn: string | undefined;
+    if (custom !== null) {
+      customBusArn = model.bus.create
+        ? new eventsv2.CfnEventBus(this, 'EventBus', {
+            name: custom.name,
+            description: custom.description,
+            storageConfiguration: { retentionPeriodInDays: custom.retentionDays ?? undefined },
+          }).ref
+        : model.bus.name;
+    }
     // An existing bus given by ARN (say, in another account) keeps its ARN where a name is
     // asked for: PutEvents and rules take either, and the ARN says which account.
-    const bus = model.bus.create
+    const bus = custom !== null
+      ? events.EventBus.fromEventBusAttributes(this, 'ClassicBusUnused', {
+          eventBusName: custom.name,
+          eventBusArn: customBusArn!,
+          eventBusPolicy: '',
+        })
+      : model.bus.create
       ? new events.EventBus(this, 'EventBus', { eventBusName: model.bus.name })
       : model.bus.name.startsWith('arn:')
         ? events.EventBus.fromEventBusAttributes(this, 'EventBus', {
@@ -127,7 +146,11 @@ export class OutboxStack extends cdk.Stack {
     const relay = relayFunction(this, props.relayCrate, model.relay, {
       role,
       logGroup,
-      environment: { EVENT_BUS_NAME: bus.eventBusName, ...model.relay.environment },
+      environment: {
+        EVENT_BUS_NAME: bus.eventBusName,
+        ...(customBusArn !== undefined ? { EVENT_BUS_ARN: customBusArn } : {}),
+        ...model.relay.environment,
+      },
     });
 
     const s = model.relay.streams;
@@ -148,7 +171,11 @@ export class OutboxStack extends cdk.Stack {
     }
 
     for (const consumer of model.consumers) {
-      consumerResources(this, bus, consumer, queues);
+      if (custom !== null) {
+        subscriberResources(this, customBusArn!, custom, consumer, queues);
+      } else {
+        consumerResources(this, bus, consumer, queues);
+      }
     }
 
     if (model.schemaRegistry !== null) {
@@ -316,6 +343,87 @@ function relayFunction(
   return relay;
 }
 
+/**
+ * A consumer on a Custom Event Bus: its queue (or function), a subscriber with the consumer's
+ * filter, ordering, retry policy and dead-letter queue, and the role it delivers with (exactly
+ * the target and the dead-letter queue).
+ */
+function subscriberResources(
+  scope: Construct,
+  busArn: string,
+  custom: CustomBus,
+  consumer: Consumer,
+  queues: Queues,
+): void {
+  const target = consumer.target;
+  let targetArn: string;
+  let action: string;
+  if (target.kind === 'sqs') {
+    const deadLetters = lastStopQueue(scope, `${consumer.id}QueueDeadLetters`, target.deadLetters, target.fifo, queues);
+    const queue = new sqs.Queue(scope, `${consumer.id}Queue`, {
+      queueName: target.queueName,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      deadLetterQueue: { queue: deadLetters, maxReceiveCount: target.maxReceiveCount },
+      fifo: target.fifo || undefined,
+    });
+    annotate(queue, target.metadata);
+    targetArn = queue.queueArn;
+    action = 'sqs:SendMessage';
+  } else {
+    targetArn = functionArn(scope, target.function);
+    action = 'lambda:InvokeFunction';
+  }
+  const statements = [
+    new iam.PolicyStatement({ sid: 'DeliverToItsTarget', actions: [action], resources: [targetArn] }),
+  ];
+  const deadLetterQueue = consumer.deadLetterQueue
+    ? lastStopQueue(scope, `${consumer.id}DeadLetterQueue`, consumer.deadLetterQueue, false, queues)
+    : undefined;
+  if (deadLetterQueue) {
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'DeadLetterWhatItCannotDeliver',
+        actions: ['sqs:SendMessage'],
+        resources: [deadLetterQueue.queueArn],
+      }),
+    );
+  }
+  const role = new iam.CfnRole(scope, `${consumer.id}DeliveryRole`, {
+    assumeRolePolicyDocument: custom.deliveryTrust,
+    policies: [{ policyName: 'delivery', policyDocument: new iam.PolicyDocument({ statements }) }],
+  });
+  const spec = consumer.subscriber!;
+  const subscriber = new eventsv2.CfnSubscriber(scope, `${consumer.id}Subscriber`, {
+    name: spec.Name,
+    eventBusArn: busArn,
+    invokeConfiguration: { targetArn, roleArn: role.attrArn },
+  });
+  // The rest as the model spells it (CloudFormation's names), so both stacks say the same.
+  for (const [key, value] of Object.entries(spec)) {
+    if (key !== 'Name' && key !== 'InvokeConfiguration') {
+      subscriber.addPropertyOverride(key, value);
+    }
+  }
+  for (const [key, value] of Object.entries(spec.InvokeConfiguration ?? {})) {
+    subscriber.addPropertyOverride(`InvokeConfiguration.${key}`, value);
+  }
+  if (deadLetterQueue) {
+    subscriber.addPropertyOverride('OnFailureConfiguration.Arn', deadLetterQueue.queueArn);
+  }
+}
+
+/** A function's ARN from its name (in the stack's account and region) or ARN. */
+function functionArn(scope: Construct, fn: string): string {
+  return fn.startsWith('arn:')
+    ? fn
+    : cdk.Stack.of(scope).formatArn({
+        service: 'lambda',
+        resource: 'function',
+        resourceName: fn,
+        arnFormat: cdk.ArnFormat.COLON_RESOURCE_NAME,
+      });
+}
+
 function consumerResources(scope: Construct, bus: events.IEventBus, consumer: Consumer, queues: Queues): void {
   const { detail, ...envelope } = consumer.pattern as { detail?: Record<string, unknown> } & Record<string, string[]>;
   const rule = new events.Rule(scope, `${consumer.id}Rule`, {
@@ -346,16 +454,8 @@ function consumerResources(scope: Construct, bus: events.IEventBus, consumer: Co
     annotate(queue, target.metadata);
     rule.addTarget(new targets.SqsQueue(queue, { ...delivery, messageGroupId: target.messageGroupId ?? undefined }));
   } else {
-    const functionArn = target.function.startsWith('arn:')
-      ? target.function
-      : cdk.Stack.of(scope).formatArn({
-          service: 'lambda',
-          resource: 'function',
-          resourceName: target.function,
-          arnFormat: cdk.ArnFormat.COLON_RESOURCE_NAME,
-        });
     const fn = lambda.Function.fromFunctionAttributes(scope, `${consumer.id}Function`, {
-      functionArn,
+      functionArn: functionArn(scope, target.function),
       sameEnvironment: true,
     });
     rule.addTarget(new targets.LambdaFunction(fn, delivery));

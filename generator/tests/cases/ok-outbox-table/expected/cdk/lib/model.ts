@@ -9,13 +9,31 @@ export type Metadata = Record<string, unknown>;
 export interface Outbox {
   stackName: string;
   description: string;
-  bus: { name: string; create: boolean };
+  bus: Bus;
   tables: Table[];
   relay: Relay;
   consumers: Consumer[];
   schemaRegistry: SchemaRegistry | null;
   /** Alarms, their topic and the dashboard (null with `alarms.enabled: false`). */
   monitoring: Monitoring | null;
+}
+
+export interface Bus {
+  /** A name, or the ARN of an existing bus. */
+  name: string;
+  create: boolean;
+  /** The new Custom Event Bus (`kind: custom`); null for a Classic bus. */
+  custom: CustomBus | null;
+}
+
+export interface CustomBus {
+  /** The bus's name (also for an existing bus given by ARN). */
+  name: string;
+  /** Days the bus keeps events (a bus the stack creates). */
+  retentionDays: number | null;
+  description: string;
+  /** Who may assume a subscriber's delivery role (IAM policy JSON). */
+  deliveryTrust: Record<string, unknown>;
 }
 
 export interface Key {
@@ -98,6 +116,12 @@ export interface Consumer {
   retry: { maximumAttempts: number; maximumEventAge: number };
   deadLetterQueue: LastStopQueue | null;
   ruleMetadata: Metadata | null;
+  /**
+   * On a Custom Event Bus, the subscriber's properties (CloudFormation spelling) but those the
+   * stack refers to: `EventBusArn`, `InvokeConfiguration.TargetArn` and `RoleArn`,
+   * `OnFailureConfiguration`.
+   */
+  subscriber: Record<string, any> | null;
 }
 
 export interface SchemaRegistry {
