@@ -902,3 +902,154 @@ fn relay_poll_explains_an_unknown_table_and_a_missing_stack() {
     let stderr = String::from_utf8_lossy(&missing.stderr);
     assert!(stderr.contains("relay dev --provision-only"), "{stderr}");
 }
+
+/// On a Custom Event Bus, an ordered consumer gets every order's status changes exactly once and
+/// in order, through what goes wrong: the bus throttles (429) and fails (500) requests at
+/// random, and the poller is killed (SIGKILL) mid-stream and restarted from its checkpoint, so
+/// batches are published again. The bus (the fake's, in process) drops what was published
+/// before (`DEDUPLICATED`); its FIFO subscriber delivers each order's events to an SQS FIFO
+/// queue on moto, grouped by the order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ordered_consumer_gets_each_orders_changes_once_and_in_order_through_faults_and_crashes()
+{
+    let stack = std::sync::Arc::new(Stack::start().await);
+    let queue = "ordered-fulfilment.fifo";
+    let url = stack
+        .sqs
+        .create_queue()
+        .queue_name(queue)
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    let consumer = outbox_local::Consumer {
+        name: "fulfilment".into(),
+        rule_name: "myapp-fulfilment".into(),
+        pattern: serde_json::json!({ "source": ["myapp.orders"], "detail-type": ["OrderStatusChanged"] }),
+        queue: queue.into(),
+        stands_in_for: None,
+        ordered: true,
+    };
+    let bus = outbox_local::bus::start(
+        &[consumer],
+        &[("fulfilment".into(), url)],
+        &stack.sqs,
+        fake_eventbridge::Faults {
+            throttle_entries: 0.25,
+            fail_requests: 0.15,
+            // Every answer takes a while, so a kill lands mid-request: the bus has published
+            // what the relay never heard back about, and gets it again after the restart.
+            slow_requests: 1.0,
+            slow_delay: Duration::from_millis(40),
+            seed: 5,
+            ..fake_eventbridge::Faults::default()
+        },
+    )
+    .await
+    .unwrap();
+    let deliveries = tokio::spawn(futures_util::future::try_join_all(bus.deliveries));
+    let arn = outbox_local::bus::local_bus_arn("myapp-ordered");
+
+    // 60 orders, each PENDING -> PAID -> SHIPPED -> DELIVERED, the orders interleaved.
+    let statuses = ["PAID", "SHIPPED", "DELIVERED"];
+    let orders = 80;
+    let writer = {
+        let stack = stack.clone();
+        tokio::spawn(async move {
+            for id in 0..orders {
+                stack.put(order(id, "PENDING")).await;
+            }
+            for status in statuses {
+                for id in 0..orders {
+                    stack
+                        .set(&format!("ORDER#{id}"), "ORDER", "status", s(status))
+                        .await;
+                }
+            }
+        })
+    };
+    let checkpoint = tempfile::tempdir().unwrap();
+    let file = checkpoint.path().join("cp.json");
+    let poll = |until_idle: bool| {
+        // Small batches: many requests, so the faults strike often.
+        let mut args = vec![
+            "poll",
+            "--table",
+            TABLE,
+            "--batch-size",
+            "8",
+            "--checkpoint",
+            file.to_str().unwrap(),
+        ];
+        if until_idle {
+            args.extend(["--until-idle", "--idle-ms", "1500"]);
+        }
+        let mut command = relay_command(&stack.moto, &args);
+        command
+            .env("AWS_ENDPOINT_URL_EVENTBRIDGEV2", bus.fake.endpoint())
+            .env("EVENT_BUS_ARN", &arn)
+            .env("OUTBOX_MAX_ATTEMPTS", "30");
+        command
+    };
+    let mut dice = Dice::new(7);
+    let mut kills = 0;
+    while !writer.is_finished() || kills < 3 || (bus.fake.log().deduplicated == 0 && kills < 12) {
+        let mut poller = poll(false)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(700 + dice.below(1_000))).await;
+        poller.kill().unwrap(); // SIGKILL
+        poller.wait().unwrap();
+        kills += 1;
+    }
+    writer.await.unwrap();
+    let output = poll(true).output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stats: Value = serde_json::from_str(
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(stats["recordsToFailureDestination"], 0, "{stats}");
+
+    let log = bus.fake.log();
+    assert!(log.throttled_entries > 0, "the bus throttled");
+    assert!(
+        log.deduplicated > 0,
+        "a batch was published again after a kill"
+    );
+    // Let the subscriber's queue catch up, then read it in FIFO order.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let received = stack.drain(queue).await;
+    let mut per_order: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut ids = BTreeSet::new();
+    for event in &received {
+        assert!(
+            ids.insert(event["resources"][0].to_string()),
+            "delivered twice: {event}"
+        );
+        per_order
+            .entry(event["detail"]["orderId"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(event["detail"]["status"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(per_order.len(), orders as usize, "every order");
+    for (order, seen) in &per_order {
+        assert_eq!(seen, &statuses, "order {order}: once each, in order");
+    }
+    eprintln!(
+        "ordered: {kills} SIGKILLs, {} events delivered once each in order; the bus absorbed {} republished, throttled {} entries",
+        received.len(),
+        log.deduplicated,
+        log.throttled_entries
+    );
+    drop(bus.fake);
+    deliveries.abort();
+}

@@ -138,6 +138,7 @@ struct State {
     log: Log,
     next_id: u64,
     dedup: v2::Dedup,
+    subscriptions: Vec<v2::Subscription>,
 }
 
 /// A running fake; stops when dropped.
@@ -163,6 +164,7 @@ impl FakeEventBridge {
             log: Log::default(),
             next_id: 0,
             dedup: v2::Dedup::default(),
+            subscriptions: Vec::new(),
         }));
         let shared = state.clone();
         let task = tokio::spawn(async move {
@@ -188,6 +190,16 @@ impl FakeEventBridge {
     /// What it has seen so far.
     pub fn log(&self) -> Log {
         self.state.lock().expect("state lock").log.clone()
+    }
+
+    /// Adds a subscriber to the new bus: what it publishes from now on and the filter
+    /// matches goes to `subscription.deliver`.
+    pub fn subscribe(&self, subscription: v2::Subscription) {
+        self.state
+            .lock()
+            .expect("state lock")
+            .subscriptions
+            .push(subscription);
     }
 
     /// Changes the faults from now on.

@@ -12,6 +12,69 @@ use hyper::StatusCode;
 
 use crate::{Accepted, Plan, State, entry_size};
 
+/// A subscriber of the fake's new bus: the events its filter matches, as the `RAW` transformer
+/// delivers them (the Classic envelope), each on `deliver` in the order the bus published them,
+/// so a receiver that handles them one at a time keeps every group in order.
+pub struct Subscription {
+    /// Its name.
+    pub name: String,
+    /// Its `DATA` filter.
+    pub pattern: outbox_pattern::Pattern,
+    /// Where its events go.
+    pub deliver: tokio::sync::mpsc::UnboundedSender<Delivery>,
+}
+
+/// One event for a subscriber.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The event as the subscriber receives it: `version, id, detail-type, source, account,
+    /// time, region, resources, detail`.
+    pub event: serde_json::Value,
+    /// Its `EventGroupId`.
+    pub group: Option<String>,
+    /// The bus's `EventId` (`aws:EventId`).
+    pub event_id: String,
+}
+
+/// The envelope a `RAW` subscriber receives for a published entry.
+fn envelope(entry: &Accepted, event_id: &str) -> serde_json::Value {
+    let time = entry
+        .time
+        .as_ref()
+        .and_then(serde_json::Number::as_i64)
+        .and_then(|s| {
+            aws_smithy_types::DateTime::from_secs(s)
+                .fmt(aws_smithy_types::date_time::Format::DateTime)
+                .ok()
+        })
+        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned());
+    serde_json::json!({
+        "version": "0",
+        "id": event_id,
+        "detail-type": entry.detail_type,
+        "source": entry.source,
+        "account": "123456789012",
+        "time": time,
+        "region": "us-east-1",
+        "resources": entry.resources,
+        "detail": serde_json::from_str::<serde_json::Value>(&entry.detail).unwrap_or_default(),
+    })
+}
+
+/// Hands a published entry to every subscriber whose filter matches it.
+fn fan_out(subscriptions: &[Subscription], entry: &Accepted, event_id: &str) {
+    let event = envelope(entry, event_id);
+    for subscription in subscriptions {
+        if subscription.pattern.matches(&event) {
+            let _ = subscription.deliver.send(Delivery {
+                event: event.clone(),
+                group: entry.event_group_id.clone(),
+                event_id: event_id.to_owned(),
+            });
+        }
+    }
+}
+
 /// The operation's path.
 pub const PATH: &str = "/service/AWSEventsV2/operation/PutEvents";
 
@@ -198,6 +261,11 @@ pub(crate) fn decide(
             "DEDUPLICATED"
         } else {
             state.dedup.insert(key, now);
+            fan_out(
+                &state.subscriptions,
+                &entry,
+                &format!("fake-{:08}", state.next_id),
+            );
             state.log.accepted_count += 1;
             if !faults.count_only {
                 state.log.accepted.push(entry);

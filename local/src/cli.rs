@@ -111,13 +111,25 @@ pub(crate) async fn poll(
         options.settings.maximum_record_age = seconds;
     }
     options.until_idle = args.until_idle.then(|| Duration::from_millis(args.idle_ms));
-    let publisher = EventBridgePublisher::from_sdk_config(&config, attempt_timeout()).await;
+    let publisher = publisher(&config).await;
     let checkpoint = CheckpointFile::open(args.checkpoint.as_deref()).map_err(LocalError::from)?;
     let poller = Poller::new(mapper, &publisher, &relay, &config, options, checkpoint).await?;
     tracing::info!(stream = poller.stream_arn(), "polling");
     let stats = poller.run(ctrl_c()).await?;
     println!("{}", serde_json::to_string(&stats).unwrap_or_default());
     Ok(())
+}
+
+/// The relay's publisher: the SDK configuration's endpoints, except that
+/// `AWS_ENDPOINT_URL_EVENTBRIDGEV2` (a Custom Event Bus on this machine) wins over `--endpoint`.
+async fn publisher(config: &aws_config::SdkConfig) -> EventBridgePublisher {
+    match std::env::var("AWS_ENDPOINT_URL_EVENTBRIDGEV2") {
+        Ok(url) => {
+            let config = sdk_config(Some(&url)).await;
+            EventBridgePublisher::from_sdk_config(&config, attempt_timeout()).await
+        }
+        Err(_) => EventBridgePublisher::from_sdk_config(config, attempt_timeout()).await,
+    }
 }
 
 /// A queue's URL from its URL or name.
@@ -201,7 +213,7 @@ pub(crate) async fn redrive(
             None => eprintln!("redrive: no queue {name}: the {label} skipped; name it with {flag}"),
         }
     }
-    let publisher = EventBridgePublisher::from_sdk_config(&config, attempt_timeout()).await;
+    let publisher = publisher(&config).await;
     let redriver = Redriver {
         mapper,
         publisher: &publisher,
@@ -240,12 +252,36 @@ pub(crate) async fn dev(
     if args.provision_only {
         return Ok(());
     }
-    if std::env::var_os("EVENT_BUS_NAME").is_none() {
-        relay.bus = stack.bus_name().to_owned();
-    }
-    let publisher = EventBridgePublisher::from_sdk_config(&config, attempt_timeout()).await;
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let mut tasks: Vec<BoxFuture<'_, Result<(), LocalError>>> = Vec::new();
+    // A Custom Event Bus runs in process (moto has none); the relay publishes to it.
+    let (publisher, _bus, deliveries) = if stack.custom_bus {
+        let bus = crate::bus::start(
+            &stack.consumers,
+            &provisioned.consumer_queues,
+            &sqs,
+            fake_eventbridge::Faults::default(),
+        )
+        .await?;
+        if std::env::var_os("EVENT_BUS_ARN").is_none() {
+            relay.bus = crate::bus::local_bus_arn(stack.bus_name());
+        }
+        println!(
+            "  the Custom Event Bus runs in process at {} as {}",
+            bus.fake.endpoint(),
+            relay.bus
+        );
+        let publisher_config = sdk_config(Some(&bus.fake.endpoint())).await;
+        let publisher =
+            EventBridgePublisher::from_sdk_config(&publisher_config, attempt_timeout()).await;
+        (publisher, Some(bus.fake), bus.deliveries)
+    } else {
+        if std::env::var_os("EVENT_BUS_NAME").is_none() {
+            relay.bus = stack.bus_name().to_owned();
+        }
+        let publisher = EventBridgePublisher::from_sdk_config(&config, attempt_timeout()).await;
+        (publisher, None, Vec::new())
+    };
+    let mut tasks: Vec<BoxFuture<'_, Result<(), LocalError>>> = deliveries;
     for table in &stack.tables {
         let path = checkpoint_path(&args.checkpoint_dir, &table.name);
         let checkpoint = CheckpointFile::open(Some(&path)).map_err(LocalError::from)?;

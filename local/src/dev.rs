@@ -34,6 +34,20 @@ pub async fn provision(
     for table in &stack.tables {
         create_table(&dynamodb, table).await?;
     }
+    let sqs = aws_sdk_sqs::Client::new(config);
+    if stack.custom_bus {
+        // moto has no Custom Event Bus: `relay dev` runs one in process; only the queues here.
+        let mut consumer_queues = Vec::new();
+        for consumer in &stack.consumers {
+            let (url, _) = create_queue(&sqs, &consumer.queue).await?;
+            consumer_queues.push((consumer.name.clone(), url));
+        }
+        let (failure_queue_url, _) = create_queue(&sqs, &stack.failure_queue).await?;
+        return Ok(Provisioned {
+            consumer_queues,
+            failure_queue_url,
+        });
+    }
     let events = aws_sdk_eventbridge::Client::new(config);
     let bus = stack.bus_name();
     if bus != "default" {
@@ -43,7 +57,6 @@ pub async fn provision(
             Err(e) => return Err(aws_error("CreateEventBus")(e)),
         }
     }
-    let sqs = aws_sdk_sqs::Client::new(config);
     let mut consumer_queues = Vec::new();
     for consumer in &stack.consumers {
         let (url, arn) = create_queue(&sqs, &consumer.queue).await?;

@@ -4,6 +4,7 @@
 //! (tables, bus, rules and queues on a local endpoint such as moto). [`run`] is the relay's
 //! `main` with these subcommands beside `--event-file`.
 
+pub mod bus;
 pub mod checkpoint;
 mod cli;
 pub mod dev;

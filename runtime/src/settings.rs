@@ -36,10 +36,14 @@ fn env_number(name: &str) -> Option<u64> {
 pub fn options_from_env(defaults: Defaults) -> Options {
     let mut options =
         Options::new(std::env::var("EVENT_BUS_NAME").unwrap_or_else(|_| defaults.bus.to_owned()));
-    if defaults.custom_bus {
+    let arn = std::env::var("EVENT_BUS_ARN").ok();
+    let custom_arn = arn
+        .as_deref()
+        .is_some_and(crate::publish::client::is_custom_bus_arn);
+    if defaults.custom_bus || custom_arn {
         // Addressed by its ARN only (the stack passes it; its last part is generated): without
         // one, every request fails saying so, and a dry run still shows the entries.
-        options.bus = std::env::var("EVENT_BUS_ARN").unwrap_or_else(|_| defaults.bus.to_owned());
+        options.bus = arn.unwrap_or_else(|| defaults.bus.to_owned());
         options.custom_bus();
     }
     options.dead_letter_source = defaults.poison_source.to_owned();

@@ -39,6 +39,10 @@ pub struct LocalStack {
     pub comment: String,
     /// The bus name (or ARN of an existing bus).
     pub bus: String,
+    /// The bus is the new Custom Event Bus: `relay dev` stands it up in process (a fake with
+    /// subscribers delivering to the consumers' queues), since moto has none.
+    #[serde(default)]
+    pub custom_bus: bool,
     /// The tables the relay reads.
     pub tables: Vec<Table>,
     /// The event source mapping's settings.
@@ -62,9 +66,12 @@ impl LocalStack {
         text
     }
 
-    /// The bus name (the last part of an ARN).
+    /// The bus name (the name part of an ARN).
     pub fn bus_name(&self) -> &str {
-        self.bus.rsplit('/').next().unwrap_or(&self.bus)
+        match self.bus.split_once(":event-busv2/") {
+            Some((_, rest)) => rest.split('/').next().unwrap_or(rest),
+            None => self.bus.rsplit('/').next().unwrap_or(&self.bus),
+        }
     }
 
     /// A table by name.
@@ -131,6 +138,9 @@ pub struct Consumer {
     pub queue: String,
     /// What the queue stands in for (`lambda NAME`), if it is not the consumer's own queue.
     pub stands_in_for: Option<String>,
+    /// Delivered in order per event group (a FIFO subscriber).
+    #[serde(default)]
+    pub ordered: bool,
 }
 
 #[cfg(test)]
@@ -142,6 +152,7 @@ mod tests {
         let stack = LocalStack {
             comment: "@generated".into(),
             bus: "arn:aws:events:eu-west-1:123456789012:event-bus/shop".into(),
+            custom_bus: false,
             tables: vec![Table {
                 name: "t".into(),
                 partition_key: Key {
@@ -166,6 +177,7 @@ mod tests {
                 pattern: serde_json::json!({ "source": ["shop"] }),
                 queue: "c-local".into(),
                 stands_in_for: Some("lambda c".into()),
+                ordered: false,
             }],
         };
         assert_eq!(LocalStack::parse(&stack.to_json()).unwrap(), stack);
