@@ -51,6 +51,10 @@ QUICK = {key: (1, 2) for key in ITERATIONS}
 # (`relay-bench --sdk-client`) instead of its own PutEvents client: what the SDK's per-request
 # orchestrator costs.
 SDK_COMPARED = {("seq", 10000), ("conc", 10000)}
+# Also measured publishing to a Custom Event Bus (`relay-bench --custom-bus`: CBOR, up to 100
+# entries per request, each with its group and deduplication id), against the fake's v2 endpoint.
+CUSTOM_COMPARED = {("map", 10000), ("seq", 10000), ("conc", 10000)}
+CUSTOM_LATENCY = {("conc", 10000)}
 # End to end against a fake that answers each request after 5 to 15 ms, as PutEvents does from
 # a Lambda function: what the window of requests in flight is worth once the network is not
 # loopback.
@@ -126,6 +130,8 @@ def command(impl, path, mode, warmup, iterations):
         cmd = [str(BIN / "relay-bench"), str(path)]
     elif impl == "rust-sdk":
         cmd = [str(BIN / "relay-bench"), str(path), "--sdk-client"]
+    elif impl == "rust-custom":
+        cmd = [str(BIN / "relay-bench"), str(path), "--custom-bus"]
     else:
         cmd = ["node", str(NODE_DIR / "bench.mjs"), str(path)]
     return cmd + ["--mode", mode, "--warmup", str(warmup), "--iterations", str(iterations)]
@@ -167,8 +173,12 @@ def main():
     for count in (1000, 10000):
         print(f"same entries: {count} records -> {same_entries(files[count])} entries", file=sys.stderr)
 
-    fake = subprocess.Popen([str(BIN / "fake-eventbridge"), "--count-only"], stdout=subprocess.PIPE, text=True)
-    slow = subprocess.Popen([str(BIN / "fake-eventbridge"), "--count-only", "--latency-ms", LATENCY_MS],
+    # No deduplication window: every iteration publishes the same batch again, and each must be
+    # published, not answered DEDUPLICATED (the Custom Event Bus rows).
+    fake = subprocess.Popen([str(BIN / "fake-eventbridge"), "--count-only", "--dedup-window-s", "0"],
+                            stdout=subprocess.PIPE, text=True)
+    slow = subprocess.Popen([str(BIN / "fake-eventbridge"), "--count-only", "--dedup-window-s", "0",
+                             "--latency-ms", LATENCY_MS],
                             stdout=subprocess.PIPE, text=True)
     env = dict(os.environ, EVENTBRIDGE_ENDPOINT=fake.stdout.readline().strip(), AWS_REGION="eu-west-1",
                AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", NODE_NO_WARNINGS="1")
@@ -179,14 +189,17 @@ def main():
         for r in range(rounds):
             impls = ("rust", "node") if r % 2 == 0 else ("node", "rust")
             for (mode, count), (warmup, iterations) in plan.items():
-                for impl in impls + (("rust-sdk",) if (mode, count) in SDK_COMPARED else ()):
+                extra = (("rust-sdk",) if (mode, count) in SDK_COMPARED else ()) + (
+                    ("rust-custom",) if (mode, count) in CUSTOM_COMPARED else ())
+                for impl in impls + extra:
                     m = measure(impl, files[count], mode, warmup, iterations, env)
                     m["round"] = r
                     raw.append(m)
                     print(f"round {r + 1}/{rounds}: {impl} {mode} {count}: "
                           f"{m['median_ms']:.2f} ms, {m['cpu_median_ms']:.2f} ms CPU", file=sys.stderr)
             for (mode, count), (warmup, iterations) in (QUICK_LATENCY if args.quick else LATENCY).items():
-                for impl in impls:
+                extra = ("rust-custom",) if (mode, count) in CUSTOM_LATENCY else ()
+                for impl in impls + extra:
                     m = measure(impl, files[count], mode, warmup, iterations, slow_env)
                     m["mode"], m["round"] = f"{mode}-latency", r
                     raw.append(m)
@@ -248,6 +261,16 @@ def main():
     for count in (1000, 10000):
         rows_of("conc-latency", count,
                 f"end to end, 8 requests in flight, PutEvents answered in {LATENCY_MS} ms, {count:,} records")
+    # The same rows publishing to a Custom Event Bus (ours), next to Node on a Classic bus.
+    for mode, label in (("map", "mapping"), ("seq", "end to end, one request at a time"),
+                        ("conc", "end to end, 8 requests in flight")):
+        rows_of(mode, 10000, f"Custom Event Bus: {label}, 10,000 records", ours="rust-custom")
+    rows_of("conc-latency", 10000, f"Custom Event Bus: end to end, 8 requests in flight, PutEvents "
+            f"answered in {LATENCY_MS} ms, 10,000 records", ours="rust-custom")
+    classic_requests = pick("rust", "map", 10000, "requests_per_batch")
+    custom_requests = pick("rust-custom", "map", 10000, "requests_per_batch")
+    row("PutEvents requests per 10,000-record batch: Custom Event Bus (ours column) vs Classic "
+        "(other column)", custom_requests, classic_requests, "requests", "lower")
     rust, node, ratios = paired("cold", 1, "spawn_to_first_ms")
     row("cold start: spawn to first handled invocation (1 record)", rust, node, "ms", "lower", 0.2,
         ratios)

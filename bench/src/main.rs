@@ -52,7 +52,15 @@ struct Cli {
     /// client (the comparison in the README).
     #[arg(long)]
     sdk_client: bool,
+    /// Publish to a Custom Event Bus (the new kind: CBOR, up to 100 entries per request, a
+    /// group and deduplication id per entry) instead of a Classic one.
+    #[arg(long)]
+    custom_bus: bool,
 }
+
+/// The bus `--custom-bus` publishes to (the fake takes any well-formed ARN).
+const CUSTOM_BUS: &str =
+    "arn:aws:events:eu-west-1:123456789012:event-busv2/myapp-events/benchbus00000000000000000";
 
 /// The relay's PutEvents client, or the SDK's.
 enum Client {
@@ -114,21 +122,27 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
-/// The mapping only: every PutEvents request body the handler would send, in order. Returns
-/// the number of entries.
-fn map_to_requests(event: &str, options: &Options) -> Result<usize, handler::BatchError> {
+/// The mapping only: every PutEvents request body the handler would send, in order (CBOR for
+/// a Custom Event Bus). Returns the numbers of entries and requests.
+fn map_to_requests(event: &str, options: &Options) -> Result<(usize, usize), handler::BatchError> {
     let prepared = handler::prepare(&Mapping, event, options, None)?;
     let entries = &prepared.entries;
     let mut body = Vec::with_capacity(64 * 1024);
-    let mut request_entries = Vec::with_capacity(10);
+    let mut request_entries = Vec::with_capacity(options.limits.max_entries);
+    let mut requests = 0;
     for request in pack::requests(entries, options.limits) {
         body.clear();
         request_entries.clear();
         request_entries.extend(request.iter().map(|&i| &entries[i]));
-        publish::request_body(&request_entries, &mut body);
+        if options.system_metadata {
+            publish::cbor::request_body(&options.bus, &request_entries, &mut body);
+        } else {
+            publish::request_body(&request_entries, &mut body);
+        }
         black_box(&body);
+        requests += 1;
     }
-    Ok(entries.len())
+    Ok((entries.len(), requests))
 }
 
 async fn bench(cli: Cli, started: Instant) -> Result<serde_json::Value, String> {
@@ -144,7 +158,13 @@ async fn bench(cli: Cli, started: Instant) -> Result<serde_json::Value, String> 
     let mut options =
         Options::new(std::env::var("EVENT_BUS_NAME").unwrap_or_else(|_| DEFAULTS.bus.to_owned()));
     options.dead_letter_source = format!("{}.outbox", DEFAULTS.service);
+    if cli.custom_bus {
+        options.bus = CUSTOM_BUS.to_owned();
+        options.custom_bus();
+    }
     options.limits.max_in_flight = if cli.mode == Mode::Conc { 8 } else { 1 };
+    // Requests per batch, from packing it (no network).
+    let (_, requests) = map_to_requests(text(&body)?, &options).map_err(|e| e.to_string())?;
     let publisher = match cli.mode {
         Mode::Map => None,
         Mode::Seq | Mode::Conc => {
@@ -167,7 +187,11 @@ async fn bench(cli: Cli, started: Instant) -> Result<serde_json::Value, String> 
         let (cpu_before, t) = (cpu_time(), Instant::now());
         let event = text(&body)?;
         forwarded = match &publisher {
-            None => map_to_requests(event, &options).map_err(|e| e.to_string())?,
+            None => {
+                map_to_requests(event, &options)
+                    .map_err(|e| e.to_string())?
+                    .0
+            }
             Some(publisher) => {
                 let outcome = handler::handle(&Mapping, publisher, event, &options, None, None)
                     .await
@@ -197,6 +221,8 @@ async fn bench(cli: Cli, started: Instant) -> Result<serde_json::Value, String> 
         "impl": "rust",
         "mode": format!("{:?}", cli.mode).to_lowercase(),
         "client": if cli.sdk_client { "sdk" } else { "relay" },
+        "bus": if cli.custom_bus { "custom" } else { "classic" },
+        "requests_per_batch": requests,
         "records": records,
         "forwarded_per_invocation": forwarded,
         "init_ms": ms(init),

@@ -7,6 +7,8 @@
 //! `--latency-ms`: answer every request after MIN ms, or after a time drawn uniformly between MIN
 //! and MAX ms (the latency of a real service, for benchmarks).
 //! `--count-only`: count accepted entries instead of keeping them (benchmarks).
+//! `--dedup-window-s S`: how long the new bus answers `DEDUPLICATED` to a repeated event
+//! (default 300, as at AWS; 0 for benchmarks that publish the same batch again and again).
 
 use std::time::Duration;
 
@@ -42,6 +44,9 @@ async fn main() -> std::io::Result<()> {
         slow_delay: latency.map(|(min, _)| min).unwrap_or_default(),
         slow_jitter: latency.map(|(_, spread)| spread).unwrap_or_default(),
         count_only: args.iter().any(|a| a == "--count-only"),
+        dedup_window: flag(&args, "--dedup-window-s")
+            .and_then(|v| v.parse().ok())
+            .map_or(Duration::from_secs(300), Duration::from_secs),
         ..Faults::default()
     };
     let port = flag(&args, "--port")
