@@ -321,14 +321,24 @@ fn print_banner(stack: &LocalStack, endpoint: &str) {
     for table in &stack.tables {
         println!("  table {} (stream: {})", table.name, table.stream);
     }
-    println!("  bus {}", stack.bus_name());
+    let kind = if stack.custom_bus {
+        " (Custom Event Bus)"
+    } else {
+        ""
+    };
+    println!("  bus {}{kind}", stack.bus_name());
     for consumer in &stack.consumers {
         let stand_in = consumer
             .stands_in_for
             .as_deref()
             .map_or_else(String::new, |t| format!(", standing in for {t}"));
+        let route = match (stack.custom_bus, consumer.ordered) {
+            (false, _) => "rule",
+            (true, false) => "subscriber",
+            (true, true) => "FIFO subscriber",
+        };
         println!(
-            "  consumer {} <- rule {}: queue {}{stand_in}",
+            "  consumer {} <- {route} {}: queue {}{stand_in}",
             consumer.name, consumer.rule_name, consumer.queue
         );
     }
