@@ -173,7 +173,8 @@ pub(crate) async fn redrive(
 ) -> Result<(), CliError> {
     let stack = stack(defaults)?;
     let config = sdk_config(args.endpoint.as_deref()).await;
-    if std::env::var_os("EVENT_BUS_NAME").is_none() {
+    // A Custom Event Bus is addressed by its ARN (EVENT_BUS_ARN, read with the settings).
+    if std::env::var_os("EVENT_BUS_NAME").is_none() && !relay.system_metadata {
         relay.bus = stack.bus.clone();
     }
     // An event that still drifts fails and its message stays, instead of a second dead letter.
