@@ -749,6 +749,11 @@ pub struct Event {
     /// On a Custom Event Bus, the aggregate the event belongs to (its `EventGroupId`): events
     /// of one group reach ordered consumers in order. Default: the item's partition key value.
     pub group: Option<GroupSpec>,
+    /// The event has a snapshot form: `relay backfill` turns every item of its entity that the
+    /// table holds into this event, as if the item had just been inserted (so the event must
+    /// react to `INSERT` and read only the new image).
+    #[serde(default)]
+    pub snapshot: bool,
     /// Outbox tables: the value of the type attribute that selects this event.
     /// Default: the event name.
     pub outbox_type: Option<String>,

@@ -219,6 +219,13 @@ impl Checker {
         }
         for (table_name, table) in &config.tables {
             for (event_name, event) in &table.events {
+                if event.snapshot {
+                    self.snapshot(
+                        &path!["tables", table_name, "events", event_name, "snapshot"],
+                        table,
+                        event,
+                    );
+                }
                 let Some(group) = &event.group else {
                     continue;
                 };
@@ -269,6 +276,63 @@ impl Checker {
                 )
                 .hint = Some("use `prefix`, `suffix` or `equals-ignore-case`, or list the values".into());
             }
+        }
+    }
+
+    /// A snapshot form: the event of an item as if just inserted, so the event must react to
+    /// INSERT and read nothing but the new image.
+    fn snapshot(&mut self, at: &Path, table: &Table, event: &Event) {
+        let fix = "declare an event of its own for the snapshot (for example `OrderSnapshot`, on `[INSERT]`, reading `new.*`)";
+        if table.outbox.is_some() {
+            self.error(
+                at.clone(),
+                "an outbox table's rows are events already: they have no snapshot form",
+            )
+            .hint = Some("leave `snapshot` out".into());
+            return;
+        }
+        if !event.on.contains(&Operation::Insert) {
+            self.error(at.clone(), "a snapshot is the event of an item as if it had just been inserted, and this event does not react to INSERT")
+                .hint = Some(fix.into());
+        }
+        let mut reads_old: Vec<String> = event
+            .detail
+            .iter()
+            .filter(|(_, f)| {
+                f.0.from
+                    .as_deref()
+                    .is_some_and(|p| p == "old" || p.starts_with("old."))
+            })
+            .map(|(name, _)| format!("`{name}`"))
+            .collect();
+        if event.rest.as_ref().is_some_and(|r| r.from == Image::Old) {
+            reads_old.push("`rest`".into());
+        }
+        if let Some(when) = &event.when {
+            if !when.changed.is_empty() {
+                reads_old.push("`when.changed`".into());
+            }
+            let paths = when
+                .equals
+                .keys()
+                .chain(when.prefix.keys())
+                .chain(&when.exists)
+                .chain(&when.absent);
+            reads_old.extend(
+                paths
+                    .filter(|p| p.starts_with("old"))
+                    .map(|p| format!("`when` on `{p}`")),
+            );
+        }
+        if !reads_old.is_empty() {
+            self.error(
+                at.clone(),
+                format!(
+                    "a snapshot has no old image, and this event reads it: {}",
+                    reads_old.join(", ")
+                ),
+            )
+            .hint = Some(fix.into());
         }
     }
 

@@ -107,22 +107,27 @@ impl CheckpointFile {
         let Some(path) = &self.path else {
             return Ok(());
         };
-        let fail = |e: std::io::Error| CheckpointError {
+        let text = serde_json::to_string_pretty(&self.state).unwrap_or_default();
+        write_atomically(path, &text).map_err(|e| CheckpointError {
             path: path.display().to_string(),
             message: e.to_string(),
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(fail)?;
-        }
-        let text = serde_json::to_string_pretty(&self.state).unwrap_or_default();
-        let mut temporary = path.as_os_str().to_owned();
-        temporary.push(".tmp");
-        let temporary = PathBuf::from(temporary);
-        let mut file = std::fs::File::create(&temporary).map_err(fail)?;
-        file.write_all(text.as_bytes()).map_err(fail)?;
-        file.sync_all().map_err(fail)?;
-        std::fs::rename(&temporary, path).map_err(fail)
+        })
     }
+}
+
+/// Writes `text` to `path` atomically: a temporary file, synced, renamed over the old one (a
+/// crash leaves the old file or the new one, never half of one).
+pub(crate) fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    let temporary = PathBuf::from(temporary);
+    let mut file = std::fs::File::create(&temporary)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, path)
 }
 
 #[cfg(test)]

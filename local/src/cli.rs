@@ -14,7 +14,9 @@ use crate::checkpoint::CheckpointFile;
 use crate::dev;
 use crate::poll::{PollOptions, Poller};
 use crate::redrive::{RedriveQueue, Redriver};
-use crate::{DevArgs, LocalError, LocalStack, PollArgs, RedriveArgs, aws_error, sdk_config};
+use crate::{
+    BackfillArgs, DevArgs, LocalError, LocalStack, PollArgs, RedriveArgs, aws_error, sdk_config,
+};
 
 /// Why a local subcommand stopped.
 #[derive(Debug, thiserror::Error)]
@@ -120,10 +122,13 @@ pub(crate) async fn poll(
     Ok(())
 }
 
-/// The relay's publisher: the SDK configuration's endpoints, except that
-/// `AWS_ENDPOINT_URL_EVENTBRIDGEV2` (a Custom Event Bus on this machine) wins over `--endpoint`.
+/// The relay's publisher: the SDK configuration's endpoints, except that EventBridge's own
+/// (`AWS_ENDPOINT_URL_EVENTBRIDGEV2` for a Custom Event Bus, `AWS_ENDPOINT_URL_EVENTBRIDGE`) win
+/// over `--endpoint` (a bus elsewhere than the tables and queues, say a fake on this machine).
 async fn publisher(config: &aws_config::SdkConfig) -> EventBridgePublisher {
-    match std::env::var("AWS_ENDPOINT_URL_EVENTBRIDGEV2") {
+    let own = std::env::var("AWS_ENDPOINT_URL_EVENTBRIDGEV2")
+        .or_else(|_| std::env::var("AWS_ENDPOINT_URL_EVENTBRIDGE"));
+    match own {
         Ok(url) => {
             let config = sdk_config(Some(&url)).await;
             EventBridgePublisher::from_sdk_config(&config, attempt_timeout()).await
@@ -228,6 +233,52 @@ pub(crate) async fn redrive(
     if summary.kept > 0 {
         return Err(CliError::Kept(summary.kept));
     }
+    Ok(())
+}
+
+/// `relay backfill --table NAME ...`: progress on stderr, the counts as one JSON line last.
+pub(crate) async fn backfill(
+    args: BackfillArgs,
+    mapper: &impl Mapper,
+    defaults: Defaults,
+    mut relay: Options,
+) -> Result<(), CliError> {
+    let stack = stack(defaults)?;
+    let Some(table) = stack.table(&args.table).cloned() else {
+        let known: Vec<&str> = stack.tables.iter().map(|t| t.name.as_str()).collect();
+        return Err(CliError::Usage(format!(
+            "--table {}: this relay reads no such table (it reads: {})",
+            args.table,
+            known.join(", ")
+        )));
+    };
+    if !(1..=1_000_000).contains(&args.segments) {
+        return Err(CliError::Usage(format!(
+            "--segments {}: a scan takes 1 to 1,000,000 segments",
+            args.segments
+        )));
+    }
+    let config = sdk_config(args.endpoint.as_deref()).await;
+    if std::env::var_os("EVENT_BUS_NAME").is_none() && !relay.system_metadata {
+        relay.bus = stack.bus.clone();
+    }
+    let publisher = publisher(&config).await;
+    let run = crate::backfill::Backfill {
+        mapper,
+        publisher: &publisher,
+        relay,
+        config: &config,
+        options: crate::backfill::BackfillOptions {
+            table,
+            segments: args.segments,
+            rate: args.rate,
+            event: args.event,
+            dry_run: args.dry_run,
+            checkpoint: args.checkpoint,
+        },
+    };
+    let summary = run.run().await?;
+    println!("{}", serde_json::to_string(&summary).unwrap_or_default());
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 //! (tables, bus, rules and queues on a local endpoint such as moto). [`run`] is the relay's
 //! `main` with these subcommands beside `--event-file`.
 
+pub mod backfill;
 pub mod bus;
 pub mod checkpoint;
 mod cli;
@@ -52,6 +53,9 @@ enum Command {
     /// dead letters), read back from the stream or the table, through the current mappings,
     /// with the original event ids. Try `--dry-run` first.
     Redrive(RedriveArgs),
+    /// Publish the snapshot events (`snapshot: true`) of every item a table holds, for consumers
+    /// that need the current state; resumable from a checkpoint.
+    Backfill(BackfillArgs),
 }
 
 /// The `main` of a relay built with the `local` feature: the Lambda loop under Lambda, else
@@ -71,6 +75,7 @@ pub fn run<M: Mapper + 'static>(mapper: M, defaults: Defaults) -> ExitCode {
             Some(Command::Poll(args)) => cli::poll(args, &mapper, defaults, options).await,
             Some(Command::Dev(args)) => cli::dev(args, &mapper, defaults, options).await,
             Some(Command::Redrive(args)) => cli::redrive(args, &mapper, defaults, options).await,
+            Some(Command::Backfill(args)) => cli::backfill(args, &mapper, defaults, options).await,
         };
         match result {
             Ok(()) => ExitCode::SUCCESS,
@@ -113,6 +118,34 @@ pub struct PollArgs {
     /// Oldest record (seconds) still retried (default: outbox.yaml's).
     #[arg(long, value_name = "SECONDS")]
     pub maximum_record_age: Option<u64>,
+}
+
+/// `relay backfill`.
+#[derive(Debug, clap::Args)]
+pub struct BackfillArgs {
+    /// The table to scan.
+    #[arg(long, value_name = "NAME")]
+    pub table: String,
+    /// Where each segment's position is kept; run again with the same file to resume (and to
+    /// keep the run's event ids).
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+    /// At most this many events per second (PutEvents throttling is retried either way).
+    #[arg(long, value_name = "EVENTS_PER_S")]
+    pub rate: Option<f64>,
+    /// Parallel scan segments.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub segments: u32,
+    /// Only this event (default: every event with a snapshot form).
+    #[arg(long, value_name = "NAME")]
+    pub event: Option<String>,
+    /// Print the entries; publish nothing, keep no checkpoint.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// One endpoint for every AWS service (a local server); default: the SDK's standard
+    /// settings.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
 }
 
 /// `relay redrive`.

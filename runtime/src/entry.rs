@@ -19,6 +19,8 @@ pub struct EventSpec {
     pub drift: Drift,
     /// What groups the event on the new Custom Event Bus (the aggregate it belongs to).
     pub group: Group,
+    /// It has a snapshot form: `relay backfill` produces it for the items a table holds.
+    pub snapshot: bool,
     /// The schema, compiled on first use.
     pub compiled: SchemaCell,
 }

@@ -379,6 +379,7 @@ fn a_schema_violation_names_the_missing_or_unexpected_field_never_a_value() {
             "address": {"type": "object", "required": ["city"]}}}"#,
         drift: outbox_runtime::Drift::Stop,
         group: outbox_runtime::Group::Key("pk"),
+        snapshot: false,
         compiled: outbox_runtime::SchemaCell::new(),
     };
     let reason = CLOSED
@@ -403,6 +404,7 @@ fn an_internationalized_address_needs_idn_email() {
         schema: r#"{"properties": {"email": {"type": "string", "format": "email"}, "host": {"type": "string", "format": "hostname"}}}"#,
         drift: outbox_runtime::Drift::Stop,
         group: outbox_runtime::Group::Key("pk"),
+        snapshot: false,
         compiled: outbox_runtime::SchemaCell::new(),
     };
     static IDN: EventSpec = EventSpec {
@@ -413,6 +415,7 @@ fn an_internationalized_address_needs_idn_email() {
         schema: r#"{"properties": {"email": {"type": "string", "format": "idn-email"}, "host": {"type": "string", "format": "idn-hostname"}}}"#,
         drift: outbox_runtime::Drift::Stop,
         group: outbox_runtime::Group::Key("pk"),
+        snapshot: false,
         compiled: outbox_runtime::SchemaCell::new(),
     };
     let international =
@@ -458,6 +461,7 @@ fn a_drifted_detail_follows_its_events_drift_policy() {
         schema: SCHEMA,
         drift: outbox_runtime::Drift::DeadLetter,
         group: outbox_runtime::Group::Key("pk"),
+        snapshot: false,
         compiled: outbox_runtime::SchemaCell::new(),
     };
     static PUBLISH: EventSpec = EventSpec {
@@ -468,6 +472,7 @@ fn a_drifted_detail_follows_its_events_drift_policy() {
         schema: SCHEMA,
         drift: outbox_runtime::Drift::Publish,
         group: outbox_runtime::Group::Key("pk"),
+        snapshot: false,
         compiled: outbox_runtime::SchemaCell::new(),
     };
     // Record 1's n is 1.5, not an integer: its detail drifted from the schema.

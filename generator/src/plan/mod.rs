@@ -136,6 +136,8 @@ pub struct EventPlan {
     pub drift: DriftPolicy,
     /// Its group on the new Custom Event Bus.
     pub group: GroupPlan,
+    /// `relay backfill` produces it for every item of its entity.
+    pub snapshot: bool,
 }
 
 /// A consumer.
@@ -637,6 +639,7 @@ fn event_plan(
         detail,
         redacted: event.redact.clone(),
         drift: event.drift_policy.unwrap_or(drift),
+        snapshot: event.snapshot,
         group: match &event.group {
             Some(GroupSpec::Const { value }) => GroupPlan::Const {
                 value: value.clone(),

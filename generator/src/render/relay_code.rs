@@ -57,6 +57,8 @@ pub struct RelayEvent {
     pub drift: &'static str,
     /// The `outbox_runtime::Group` expression.
     pub group: String,
+    /// Produced by `relay backfill`.
+    pub snapshot: bool,
     /// Doc comment text.
     pub doc: String,
     /// Boolean expressions that must all hold.
@@ -152,6 +154,7 @@ fn event_code(modules: &mut Scope, event: &EventPlan) -> RelayEvent {
             DriftPolicy::Publish => "Publish",
             DriftPolicy::Stop => "Stop",
         },
+        snapshot: event.snapshot,
         group: match &event.group {
             GroupPlan::Key { attribute } => format!("{RT}::Group::Key({})", lit(attribute)),
             GroupPlan::Const { value } => format!("{RT}::Group::Const({})", lit(value)),

@@ -54,6 +54,9 @@ pub struct Options {
     /// The bus is the new Custom Event Bus: entries carry `SystemMetadata` (group and
     /// deduplication id), an item's order is kept per group, requests take up to 100 entries.
     pub system_metadata: bool,
+    /// A resource every event entry carries after its id (`relay backfill`:
+    /// `urn:outbox:backfill:<run>`, which tells a backfilled event from a live one).
+    pub extra_resource: Option<String>,
     /// What a drifted event does instead of its event's `drift` policy (`relay redrive` has
     /// one that still drifts fail, rather than dead-letter it again).
     pub drift_override: Option<crate::entry::Drift>,
@@ -71,6 +74,7 @@ impl Options {
             validate: true,
             drift_override: None,
             system_metadata: false,
+            extra_resource: None,
         }
     }
 

@@ -323,7 +323,9 @@ fn entries_for(
                 detail: event.detail,
                 event_bus_name: options.bus.clone(),
                 time: record.time,
-                resources: vec![format!("{ID_RESOURCE_PREFIX}{id}")],
+                resources: std::iter::once(format!("{ID_RESOURCE_PREFIX}{id}"))
+                    .chain(options.extra_resource.clone())
+                    .collect(),
                 trace_header,
                 system_metadata,
             };

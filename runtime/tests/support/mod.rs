@@ -14,6 +14,7 @@ pub static CHANGED: EventSpec = EventSpec {
     schema: r#"{"type": "object", "required": ["id", "n"], "properties": {"id": {"type": "string"}, "n": {"type": "integer"}}}"#,
     drift: outbox_runtime::Drift::Stop,
     group: outbox_runtime::Group::Key("pk"),
+    snapshot: false,
     compiled: outbox_runtime::SchemaCell::new(),
 };
 

@@ -52,6 +52,7 @@ pub mod order_status_changed {
         schema: "{\"type\":\"object\",\"properties\":{\"order\":{\"type\":\"object\",\"properties\":{\"currency\":{\"type\":\"string\"},\"customerId\":{\"type\":\"string\"},\"lines\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"price\":{\"type\":\"number\"},\"quantity\":{\"type\":\"number\"},\"sku\":{\"type\":\"string\"}},\"additionalProperties\":true}},\"status\":{\"type\":\"string\",\"enum\":[\"PENDING\",\"PAID\",\"SHIPPED\",\"DELIVERED\",\"CANCELLED\"]},\"total\":{\"type\":\"number\"},\"updatedAt\":{\"type\":\"string\",\"format\":\"date-time\"}},\"required\":[\"customerId\",\"status\",\"total\"],\"additionalProperties\":true},\"orderId\":{\"type\":\"string\"},\"previousStatus\":{\"type\":\"string\",\"enum\":[\"PENDING\",\"PAID\",\"SHIPPED\",\"DELIVERED\",\"CANCELLED\"]},\"status\":{\"type\":\"string\",\"enum\":[\"PENDING\",\"PAID\",\"SHIPPED\",\"DELIVERED\",\"CANCELLED\"]}},\"required\":[\"order\",\"orderId\",\"previousStatus\",\"status\"],\"additionalProperties\":false,\"description\":\"An order moved to another status.\"}",
         drift: ::outbox_runtime::Drift::DeadLetter,
         group: ::outbox_runtime::Group::Key("pk"),
+        snapshot: false,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -131,6 +132,7 @@ pub mod user_created {
         schema: "{\"type\":\"object\",\"properties\":{\"userId\":{\"type\":\"string\"},\"active\":{\"type\":\"boolean\"},\"address\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},\"street\":{\"type\":\"string\"},\"zip\":{\"type\":\"string\"}},\"additionalProperties\":true},\"age\":{\"type\":\"number\"},\"createdAt\":{\"type\":\"string\",\"format\":\"date-time\"},\"email\":{\"type\":\"string\",\"format\":\"email\"},\"name\":{\"type\":\"string\"},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"uniqueItems\":true}},\"required\":[\"userId\",\"createdAt\",\"email\",\"name\"],\"additionalProperties\":true,\"description\":\"A user signed up.\"}",
         drift: ::outbox_runtime::Drift::DeadLetter,
         group: ::outbox_runtime::Group::Key("pk"),
+        snapshot: true,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.

@@ -55,6 +55,7 @@ pub mod customer_changed {
         schema: "{\"type\":\"object\",\"properties\":{\"balanceText\":{\"type\":\"string\"},\"before\":{\"type\":\"object\",\"properties\":{\"avatar\":{\"type\":\"string\",\"contentEncoding\":\"base64\"},\"balance\":{\"type\":\"number\",\"description\":\"Exact, up to 38 digits.\"},\"fullName\":{\"type\":\"string\"},\"history\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"labels\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"uniqueItems\":true},\"profile\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},\"geo\":{\"type\":\"object\",\"properties\":{\"lat\":{\"type\":\"number\"},\"lon\":{\"type\":\"number\"}},\"additionalProperties\":true}},\"additionalProperties\":true},\"scores\":{\"type\":\"array\",\"items\":{\"type\":\"number\"},\"uniqueItems\":true},\"tier\":{\"type\":\"string\",\"enum\":[\"GOLD\",\"SILVER\"]},\"updatedAt\":{\"type\":\"string\",\"format\":\"date-time\"},\"vip\":{\"type\":\"boolean\"}},\"additionalProperties\":true},\"channel\":{\"const\":\"web\"},\"city\":{\"type\":\"string\"},\"customerId\":{\"type\":\"string\"},\"latitude\":{\"type\":\"number\"},\"name\":{\"type\":\"string\"},\"origin\":{\"const\":\"crm\"},\"previousTier\":{\"type\":\"string\",\"enum\":[\"GOLD\",\"SILVER\"]},\"avatar\":{\"type\":\"string\",\"contentEncoding\":\"base64\"},\"history\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"labels\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"uniqueItems\":true},\"profile\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},\"geo\":{\"type\":\"object\",\"properties\":{\"lat\":{\"type\":\"number\"},\"lon\":{\"type\":\"number\"}},\"additionalProperties\":true}},\"additionalProperties\":true},\"scores\":{\"type\":\"array\",\"items\":{\"type\":\"number\"},\"uniqueItems\":true},\"tier\":{\"type\":\"string\",\"enum\":[\"GOLD\",\"SILVER\"]},\"updatedAt\":{\"type\":\"string\",\"format\":\"date-time\"},\"vip\":{\"type\":\"boolean\"}},\"required\":[\"before\",\"customerId\",\"name\",\"origin\"],\"additionalProperties\":true}",
         drift: ::outbox_runtime::Drift::DeadLetter,
         group: ::outbox_runtime::Group::Key("PK"),
+        snapshot: false,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -243,6 +244,7 @@ pub mod customer_deleted {
         schema: "{\"type\":\"object\",\"properties\":{\"customerId\":{\"type\":\"string\"}},\"required\":[\"customerId\"],\"additionalProperties\":false}",
         drift: ::outbox_runtime::Drift::DeadLetter,
         group: ::outbox_runtime::Group::Key("PK"),
+        snapshot: false,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -301,6 +303,7 @@ pub mod customer_expired {
         schema: "{\"type\":\"object\",\"properties\":{\"customerId\":{\"type\":\"string\"}},\"required\":[\"customerId\"],\"additionalProperties\":false}",
         drift: ::outbox_runtime::Drift::DeadLetter,
         group: ::outbox_runtime::Group::Key("PK"),
+        snapshot: false,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.

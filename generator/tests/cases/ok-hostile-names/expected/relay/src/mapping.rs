@@ -58,6 +58,7 @@ pub mod n1st_event {
         schema: "{\"type\":\"object\",\"properties\":{\"mod\":{\"type\":\"integer\"}},\"additionalProperties\":false}",
         drift: ::outbox_runtime::Drift::DeadLetter,
         group: ::outbox_runtime::Group::Key("type"),
+        snapshot: false,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -104,6 +105,7 @@ pub mod r#type {
         schema: "{\"type\":\"object\",\"properties\":{\"2fa\":{\"type\":\"boolean\"},\"Zoë\":{\"const\":{\"nested\":[1,\"two\",null]}},\"naïve crate\":{\"type\":\"string\"},\"self\":{\"type\":\"number\"},\"self_\":{\"type\":\"string\"},\"type\":{\"type\":\"string\"},\"user-id\":{\"type\":\"string\"},\"user_id\":{\"type\":\"string\"}},\"required\":[\"Zoë\",\"self\",\"self_\",\"type\"],\"additionalProperties\":false}",
         drift: ::outbox_runtime::Drift::DeadLetter,
         group: ::outbox_runtime::Group::Key("type"),
+        snapshot: false,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -205,6 +207,7 @@ pub mod user_created {
         schema: "{\"type\":\"object\",\"properties\":{\"match\":{\"type\":\"string\"}},\"additionalProperties\":false}",
         drift: ::outbox_runtime::Drift::DeadLetter,
         group: ::outbox_runtime::Group::Key("type"),
+        snapshot: false,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -254,6 +257,7 @@ pub mod user_created_2 {
         schema: "{\"type\":\"object\",\"properties\":{\"type\":{\"type\":\"string\"},\"self\":{\"type\":\"number\"},\"2fa\":{\"type\":\"boolean\"},\"match\":{\"type\":\"number\"},\"naïve\":{\"type\":\"object\",\"properties\":{\"crate\":{\"type\":\"string\"}},\"additionalProperties\":true},\"user-id\":{\"type\":\"string\"},\"user_id\":{\"type\":\"string\"}},\"required\":[\"type\",\"self\"],\"additionalProperties\":true}",
         drift: ::outbox_runtime::Drift::DeadLetter,
         group: ::outbox_runtime::Group::Key("type"),
+        snapshot: false,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.

@@ -49,6 +49,7 @@ pub mod user_created {
         schema: "{\"type\":\"object\",\"properties\":{\"email\":{\"type\":\"string\"},\"userId\":{\"type\":\"string\"}},\"required\":[\"email\",\"userId\"],\"additionalProperties\":false}",
         drift: ::outbox_runtime::Drift::DeadLetter,
         group: ::outbox_runtime::Group::Key("pk"),
+        snapshot: false,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.

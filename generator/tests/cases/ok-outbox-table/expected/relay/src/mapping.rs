@@ -52,6 +52,7 @@ pub mod invoice_issued {
         schema: "{\"type\":\"object\",\"properties\":{\"amount\":{\"type\":\"number\"},\"invoiceId\":{\"type\":\"string\"},\"lines\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"qty\":{\"type\":\"number\"},\"sku\":{\"type\":\"string\"}},\"additionalProperties\":true}}},\"required\":[\"amount\",\"invoiceId\"],\"additionalProperties\":true}",
         drift: ::outbox_runtime::Drift::DeadLetter,
         group: ::outbox_runtime::Group::Key("id"),
+        snapshot: false,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// Whether `record` produces this event.
@@ -100,6 +101,7 @@ pub mod invoice_paid {
         schema: "{\"type\":\"object\",\"properties\":{\"invoiceId\":{\"type\":\"string\"}},\"required\":[\"invoiceId\"],\"additionalProperties\":true}",
         drift: ::outbox_runtime::Drift::DeadLetter,
         group: ::outbox_runtime::Group::Key("id"),
+        snapshot: false,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// Whether `record` produces this event.

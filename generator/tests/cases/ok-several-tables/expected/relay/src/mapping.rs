@@ -64,6 +64,7 @@ pub mod customer_registered {
         schema: "{\"type\":\"object\",\"properties\":{\"customerId\":{\"type\":\"string\"},\"email\":{\"type\":\"string\"},\"tier\":{\"type\":\"string\",\"enum\":[\"BASIC\",\"GOLD\"]}},\"required\":[\"customerId\",\"email\"],\"additionalProperties\":false}",
         drift: ::outbox_runtime::Drift::DeadLetter,
         group: ::outbox_runtime::Group::Key("id"),
+        snapshot: false,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -122,6 +123,7 @@ pub mod order_cancelled {
         schema: "{\"type\":\"object\",\"properties\":{\"orderId\":{\"type\":\"string\"}},\"required\":[\"orderId\"],\"additionalProperties\":false}",
         drift: ::outbox_runtime::Drift::DeadLetter,
         group: ::outbox_runtime::Group::Key("orderId"),
+        snapshot: false,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -182,6 +184,7 @@ pub mod order_paid {
         schema: "{\"type\":\"object\",\"properties\":{\"orderId\":{\"type\":\"string\"},\"total\":{\"type\":\"number\"}},\"required\":[\"orderId\",\"total\"],\"additionalProperties\":false}",
         drift: ::outbox_runtime::Drift::DeadLetter,
         group: ::outbox_runtime::Group::Key("orderId"),
+        snapshot: false,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// The event's `detail`.
@@ -250,6 +253,7 @@ pub mod refund_issued {
         schema: "{\"type\":\"object\",\"properties\":{\"amount\":{\"type\":\"number\"},\"orderId\":{\"type\":\"string\"}},\"required\":[\"amount\",\"orderId\"],\"additionalProperties\":true}",
         drift: ::outbox_runtime::Drift::DeadLetter,
         group: ::outbox_runtime::Group::Key("id"),
+        snapshot: false,
         compiled: ::outbox_runtime::SchemaCell::new(),
     };
     /// Whether `record` produces this event.
