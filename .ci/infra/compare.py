@@ -202,6 +202,9 @@ def views(t):
         for p in [x["Properties"]]
     )
     buses = sorted(x["Properties"]["Name"] for x in t.of_type("AWS::Events::EventBus").values())
+    archives = sorted(
+        json.dumps(r(x["Properties"]), sort_keys=True) for x in t.of_type("AWS::Events::Archive").values()
+    )
     custom_buses = sorted(
         json.dumps(r(x["Properties"]), sort_keys=True) for x in t.of_type("AWS::EventsV2::EventBus").values()
     )
@@ -256,7 +259,7 @@ def views(t):
         "queues": queues, "queue policies": queue_policies, "lambda permissions": permissions,
         "schemas": schemas, "registries": registries, "log groups": log_groups, "buses": buses,
         "alarms": alarms, "alarm topics": topics, "dashboards": dashboards,
-        "custom buses": custom_buses, "subscribers": subscribers, "delivery roles": delivery,
+        "archives": archives, "custom buses": custom_buses, "subscribers": subscribers, "delivery roles": delivery,
         "relay IAM (action -> resources, conditions)": grants,
         "outputs": sorted(t.data.get("Outputs", {})),
     }

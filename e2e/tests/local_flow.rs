@@ -1225,3 +1225,83 @@ async fn a_backfill_killed_and_resumed_publishes_every_snapshot() {
         }
     );
 }
+
+/// `relay replay` against moto's archives and replays: the events the archive kept are sent
+/// again, the replay's request names the consumer's rule as the only destination and the
+/// range asked for, the command waits for it to complete, and the consumer receives the same
+/// event ids again, marked `replay-name` (moto replays to every rule of the bus; AWS only to
+/// the rules in `FilterArns`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_sends_the_archived_range_to_one_consumer_again() {
+    let stack = Stack::start().await;
+    stack.put(user(1)).await;
+    stack.put(user(2)).await;
+    let checkpoint = tempfile::tempdir().unwrap();
+    poll_until_idle(&stack.moto, &checkpoint.path().join("cp.json"));
+    let first = stack.drain(USERS_QUEUE).await;
+    assert_eq!(first.len(), 2);
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let time = |secs: i64| {
+        aws_sdk_dynamodb::primitives::DateTime::from_secs(secs)
+            .fmt(aws_sdk_dynamodb::primitives::DateTimeFormat::DateTime)
+            .unwrap()
+    };
+    let (from, to) = (time(now - 3_600), time(now + 3_600));
+    let output = relay(
+        &stack.moto,
+        &[
+            "replay",
+            "--consumer",
+            "userCreatedConsumer",
+            "--from",
+            &from,
+            "--to",
+            &to,
+        ],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let summary = summary(&output);
+    assert_eq!(summary["state"], "COMPLETED", "{summary}");
+    assert_eq!(summary["rule"], "myapp-userCreatedConsumer");
+
+    let config = outbox_local::sdk_config(Some(&stack.moto.endpoint)).await;
+    let events = aws_sdk_eventbridge::Client::new(&config);
+    let replay = events
+        .describe_replay()
+        .replay_name(summary["replay"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let rule = events
+        .describe_rule()
+        .name("myapp-userCreatedConsumer")
+        .event_bus_name("myapp-events")
+        .send()
+        .await
+        .unwrap();
+    let destination = replay.destination().unwrap();
+    assert_eq!(destination.filter_arns(), [rule.arn().unwrap().to_owned()]);
+    assert!(destination.arn().ends_with(":event-bus/myapp-events"));
+    assert_eq!(replay.event_start_time().unwrap().secs(), now - 3_600);
+    assert_eq!(replay.event_end_time().unwrap().secs(), now + 3_600);
+    assert!(
+        replay
+            .event_source_arn()
+            .unwrap()
+            .ends_with(":archive/myapp-events")
+    );
+
+    let again = stack.drain(USERS_QUEUE).await;
+    let ids = |events: &[Value]| -> BTreeSet<String> {
+        events
+            .iter()
+            .map(|e| e["resources"][0].to_string())
+            .collect()
+    };
+    assert_eq!(ids(&again), ids(&first), "the same events, the same ids");
+    assert!(again.iter().all(|e| e["replay-name"] == summary["replay"]));
+}

@@ -269,6 +269,9 @@ pub struct Bus {
     /// Days a Custom Event Bus the stack creates keeps events, for consumers that start at a
     /// point in time (1-365, default 1).
     pub retention_days: Option<u32>,
+    /// On a Classic bus, days an archive of the service's events keeps them, so `relay replay`
+    /// can send a time range to one consumer again (default 30; 0: no archive).
+    pub archive_days: Option<u32>,
 }
 
 /// Which kind of EventBridge bus.
@@ -883,6 +886,10 @@ pub struct Consumer {
     /// `true`).
     #[serde(default = "default_true")]
     pub dead_letter_queue: bool,
+    /// On a Custom Event Bus, where a new subscriber starts: `horizon` (the oldest event the
+    /// bus keeps) or a time (RFC 3339); default: events published from now on. Replacing a
+    /// subscriber is how a consumer re-processes a time range.
+    pub start_at: Option<String>,
     /// Needs each aggregate's events in order (a Custom Event Bus only): a FIFO subscriber to
     /// an SQS FIFO queue (grouped by the event's group) or a Lambda function invoked
     /// synchronously.

@@ -244,8 +244,31 @@ impl Checker {
                 }
             }
         }
+        if custom && bus.archive_days.is_some() {
+            self.error(
+                path!["bus", "archive-days"],
+                "a Custom Event Bus keeps events itself, without an archive",
+            )
+            .hint = Some("use `retention-days`, and `start-at` on a consumer to replay".into());
+        }
         for (name, consumer) in &config.consumers {
             let path = path!["consumers", name];
+            if let Some(start) = &consumer.start_at {
+                if !custom {
+                    self.error(
+                        path.key("start-at"),
+                        "only a Custom Event Bus's subscribers start at a point in time",
+                    )
+                    .hint = Some("on a Classic bus, `relay replay` sends a time range from the archive to one consumer".into());
+                } else if crate::plan::StartAt::parse(start).is_none() {
+                    self.error(
+                        path.key("start-at"),
+                        format!(
+                            "`{start}` is neither `horizon` nor a time like `2026-12-01T00:00:00Z`"
+                        ),
+                    );
+                }
+            }
             if consumer.ordered && !custom {
                 self.error(
                     path.key("ordered"),

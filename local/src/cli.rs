@@ -15,7 +15,8 @@ use crate::dev;
 use crate::poll::{PollOptions, Poller};
 use crate::redrive::{RedriveQueue, Redriver};
 use crate::{
-    BackfillArgs, DevArgs, LocalError, LocalStack, PollArgs, RedriveArgs, aws_error, sdk_config,
+    BackfillArgs, DevArgs, LocalError, LocalStack, PollArgs, RedriveArgs, ReplayArgs, aws_error,
+    sdk_config,
 };
 
 /// Why a local subcommand stopped.
@@ -279,6 +280,49 @@ pub(crate) async fn backfill(
     };
     let summary = run.run().await?;
     println!("{}", serde_json::to_string(&summary).unwrap_or_default());
+    Ok(())
+}
+
+/// `relay replay --consumer NAME --from T --to T`: the replay's outcome as one JSON line; exit
+/// 1 unless it completed.
+pub(crate) async fn replay(args: ReplayArgs, defaults: Defaults) -> Result<(), CliError> {
+    let stack = stack(defaults)?;
+    if !stack.consumers.iter().any(|c| c.name == args.consumer) {
+        let known: Vec<&str> = stack.consumers.iter().map(|c| c.name.as_str()).collect();
+        return Err(CliError::Usage(format!(
+            "--consumer {}: no such consumer (there are: {})",
+            args.consumer,
+            known.join(", ")
+        )));
+    }
+    let time = |flag: &str, text: &str| {
+        crate::replay::parse_time(text).ok_or_else(|| {
+            CliError::Usage(format!(
+                "{flag} {text}: not a time like 2026-12-01T00:00:00Z"
+            ))
+        })
+    };
+    let (from, to) = (time("--from", &args.from)?, time("--to", &args.to)?);
+    if from.secs() >= to.secs() {
+        return Err(CliError::Usage(format!(
+            "--from {} is not before --to {}",
+            args.from, args.to
+        )));
+    }
+    let config = sdk_config(args.endpoint.as_deref()).await;
+    let summary = crate::replay::replay(&config, &stack, &args.consumer, from, to).await?;
+    println!("{}", serde_json::to_string(&summary).unwrap_or_default());
+    if summary.state != "COMPLETED" {
+        return Err(CliError::Local(LocalError::Aws {
+            operation: "replay",
+            message: format!(
+                "{} ended {}: {}",
+                summary.replay,
+                summary.state,
+                summary.reason.unwrap_or_default()
+            ),
+        }));
+    }
     Ok(())
 }
 

@@ -57,6 +57,30 @@ pub async fn provision(
             Err(e) => return Err(aws_error("CreateEventBus")(e)),
         }
     }
+    if let Some(archive) = &stack.archive {
+        let bus_arn = events
+            .describe_event_bus()
+            .name(bus)
+            .send()
+            .await
+            .map_err(aws_error("DescribeEventBus"))?
+            .arn()
+            .unwrap_or_default()
+            .to_owned();
+        let created = events
+            .create_archive()
+            .archive_name(&archive.name)
+            .event_source_arn(bus_arn)
+            .event_pattern(archive.pattern.to_string())
+            .retention_days(archive.retention_days as i32)
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(e) if e.code() == Some("ResourceAlreadyExistsException") => {}
+            Err(e) => return Err(aws_error("CreateArchive")(e)),
+        }
+    }
     let mut consumer_queues = Vec::new();
     for consumer in &stack.consumers {
         let (url, arn) = create_queue(&sqs, &consumer.queue).await?;

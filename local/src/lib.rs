@@ -12,6 +12,7 @@ pub mod dev;
 pub mod event;
 pub mod poll;
 pub mod redrive;
+pub mod replay;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,6 +57,8 @@ enum Command {
     /// Publish the snapshot events (`snapshot: true`) of every item a table holds, for consumers
     /// that need the current state; resumable from a checkpoint.
     Backfill(BackfillArgs),
+    /// Send a time range of the Classic bus's archive to one consumer's rule again, and wait.
+    Replay(ReplayArgs),
 }
 
 /// The `main` of a relay built with the `local` feature: the Lambda loop under Lambda, else
@@ -76,6 +79,7 @@ pub fn run<M: Mapper + 'static>(mapper: M, defaults: Defaults) -> ExitCode {
             Some(Command::Dev(args)) => cli::dev(args, &mapper, defaults, options).await,
             Some(Command::Redrive(args)) => cli::redrive(args, &mapper, defaults, options).await,
             Some(Command::Backfill(args)) => cli::backfill(args, &mapper, defaults, options).await,
+            Some(Command::Replay(args)) => cli::replay(args, defaults).await,
         };
         match result {
             Ok(()) => ExitCode::SUCCESS,
@@ -142,6 +146,24 @@ pub struct BackfillArgs {
     /// Print the entries; publish nothing, keep no checkpoint.
     #[arg(long)]
     pub dry_run: bool,
+    /// One endpoint for every AWS service (a local server); default: the SDK's standard
+    /// settings.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+}
+
+/// `relay replay`.
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// The consumer to send the events to again.
+    #[arg(long, value_name = "NAME")]
+    pub consumer: String,
+    /// The start of the range (RFC 3339, `2026-12-01T00:00:00Z`).
+    #[arg(long, value_name = "TIME")]
+    pub from: String,
+    /// The end of the range (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub to: String,
     /// One endpoint for every AWS service (a local server); default: the SDK's standard
     /// settings.
     #[arg(long, value_name = "URL")]

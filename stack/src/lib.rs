@@ -43,6 +43,9 @@ pub struct LocalStack {
     /// subscribers delivering to the consumers' queues), since moto has none.
     #[serde(default)]
     pub custom_bus: bool,
+    /// The archive of the service's events on a Classic bus (`relay replay` reads it).
+    #[serde(default)]
+    pub archive: Option<Archive>,
     /// The tables the relay reads.
     pub tables: Vec<Table>,
     /// The event source mapping's settings.
@@ -78,6 +81,18 @@ impl LocalStack {
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables.iter().find(|t| t.name == name)
     }
+}
+
+/// An archive of events on a Classic bus.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Archive {
+    /// Its name.
+    pub name: String,
+    /// Which events it keeps.
+    pub pattern: serde_json::Value,
+    /// Days it keeps them.
+    pub retention_days: u32,
 }
 
 /// A table.
@@ -153,6 +168,7 @@ mod tests {
             comment: "@generated".into(),
             bus: "arn:aws:events:eu-west-1:123456789012:event-bus/shop".into(),
             custom_bus: false,
+            archive: None,
             tables: vec![Table {
                 name: "t".into(),
                 partition_key: Key {

@@ -113,6 +113,7 @@ fn model(plan: &Plan) -> Value {
         "bus": {
             "name": plan.bus.name,
             "create": plan.bus.created,
+            "archive": plan.bus.archive.as_ref().map(|a| infra::archive(a, plan)),
             "custom": plan.bus.custom.then(|| json!({
                 "name": infra::bus_name(&plan.bus.name),
                 "retentionDays": plan.bus.retention_days,

@@ -249,7 +249,7 @@ pub fn subscriber(consumer: &ConsumerPlan) -> Value {
         }
         crate::plan::TargetPlan::Sqs { .. } => {}
     }
-    json!({
+    let mut subscriber = json!({
         "Name": consumer.rule,
         "Description": consumer.rule_description,
         "Type": if consumer.ordered { "FIFO" } else { "UNORDERED" },
@@ -261,5 +261,28 @@ pub fn subscriber(consumer: &ConsumerPlan) -> Value {
             "MaxRetryAttempts": consumer.maximum_attempts.min(185),
             "MaxEventAgeInSeconds": consumer.maximum_event_age
         }
+    });
+    match consumer.start_at {
+        None => {}
+        Some(crate::plan::StartAt::Horizon) => {
+            subscriber["StartingPosition"] = json!("POINT_IN_TIME");
+            subscriber["PointInTimeConfiguration"] = json!({ "PointType": "HORIZON" });
+        }
+        Some(crate::plan::StartAt::Time(seconds)) => {
+            subscriber["StartingPosition"] = json!("POINT_IN_TIME");
+            subscriber["PointInTimeConfiguration"] =
+                json!({ "PointType": "TIMESTAMP", "StartingPoint": seconds });
+        }
+    }
+    subscriber
+}
+
+/// The archive of the service's events (a Classic bus), without its `SourceArn`.
+pub fn archive(archive: &crate::plan::ArchivePlan, plan: &Plan) -> Value {
+    json!({
+        "ArchiveName": archive.name,
+        "Description": format!("The events of {} (for `relay replay`).", plan.service),
+        "EventPattern": archive.pattern,
+        "RetentionDays": archive.retention_days
     })
 }

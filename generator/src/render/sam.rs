@@ -110,6 +110,15 @@ pub fn render(plan: &Plan, files: &mut Files) -> Result<(), RenderError> {
         "RelayFunctionArn": { "Value": get_att(&relay, "Arn") },
         "RelayFailureQueueUrl": { "Value": reference(&failure_queue) }
     });
+    if let Some(archive) = &plan.bus.archive {
+        let mut properties = infra::archive(archive, plan);
+        properties["SourceArn"] = bus.arn.clone();
+        let id = t.add(
+            "event archive",
+            json!({ "Type": "AWS::Events::Archive", "Properties": properties }),
+        );
+        outputs["EventArchiveName"] = json!({ "Value": reference(&id) });
+    }
     if let Some(monitoring) = &plan.monitoring {
         let (topic, dashboard) = monitoring_resources(monitoring, &mut t);
         outputs["AlarmTopicArn"] = json!({ "Value": topic });

@@ -22,6 +22,8 @@ export interface Bus {
   /** A name, or the ARN of an existing bus. */
   name: string;
   create: boolean;
+  /** An archive of the service's events (CloudFormation's property names, but `SourceArn`). */
+  archive: Record<string, any> | null;
   /** The new Custom Event Bus (`kind: custom`); null for a Classic bus. */
   custom: CustomBus | null;
 }

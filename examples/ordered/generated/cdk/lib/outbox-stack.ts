@@ -198,6 +198,17 @@ export class OutboxStack extends cdk.Stack {
     new cdk.CfnOutput(this, 'EventBusArn', { value: bus.eventBusArn });
     new cdk.CfnOutput(this, 'RelayFunctionArn', { value: relay.functionArn });
     new cdk.CfnOutput(this, 'RelayFailureQueueUrl', { value: failureQueue.queueUrl });
+    if (model.bus.archive !== null) {
+      const a = model.bus.archive;
+      const archive = new events.CfnArchive(this, 'EventArchive', {
+        archiveName: a.ArchiveName,
+        description: a.Description,
+        eventPattern: a.EventPattern,
+        retentionDays: a.RetentionDays,
+        sourceArn: bus.eventBusArn,
+      });
+      new cdk.CfnOutput(this, 'EventArchiveName', { value: archive.ref });
+    }
     if (model.monitoring !== null) {
       const { topicArn, dashboard } = monitoring(this, model.monitoring, queues);
       new cdk.CfnOutput(this, 'AlarmTopicArn', { value: topicArn });
