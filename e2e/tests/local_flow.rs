@@ -1305,3 +1305,58 @@ async fn a_replay_sends_the_archived_range_to_one_consumer_again() {
     assert_eq!(ids(&again), ids(&first), "the same events, the same ids");
     assert!(again.iter().all(|e| e["replay-name"] == summary["replay"]));
 }
+
+/// `relay backfill --dry-run` prints the entries and changes nothing; `--consumer` keeps what
+/// that consumer's rule matches, `--event` one event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_dry_run_shows_what_one_consumer_would_get() {
+    let stack = Stack::start().await;
+    for id in 1..=3 {
+        stack.put(user(id)).await;
+    }
+    stack.put(order(9, "SHIPPED")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("cp.json");
+    let entries = |extra: &[&str]| {
+        let mut args = vec![
+            "backfill",
+            "--table",
+            TABLE,
+            "--dry-run",
+            "--checkpoint",
+            checkpoint.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let output = relay(&stack.moto, &args);
+        assert!(output.status.success(), "{output:?}");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let lines: Vec<Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let (summary, entries) = lines.split_last().unwrap();
+        assert_eq!(summary["dryRun"], true);
+        entries.to_vec()
+    };
+    let all = entries(&[]);
+    assert_eq!(
+        all.len(),
+        3,
+        "a UserCreated per user, nothing for the order"
+    );
+    assert!(all.iter().all(|e| {
+        e["DetailType"] == "UserCreated"
+            && e["Resources"][1]
+                .as_str()
+                .unwrap()
+                .starts_with("urn:outbox:backfill:")
+    }));
+    assert_eq!(entries(&["--consumer", "userCreatedConsumer"]).len(), 3);
+    assert_eq!(entries(&["--consumer", "shippedOrders"]).len(), 0);
+    assert_eq!(entries(&["--event", "OrderStatusChanged"]).len(), 0);
+    assert!(!checkpoint.exists(), "a dry run keeps no checkpoint");
+    assert!(
+        stack.drain(USERS_QUEUE).await.is_empty(),
+        "and publishes nothing"
+    );
+}

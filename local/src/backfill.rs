@@ -39,6 +39,8 @@ pub struct BackfillOptions {
     pub rate: Option<f64>,
     /// Only this event.
     pub event: Option<String>,
+    /// Only the events this pattern (a consumer's rule) matches.
+    pub consumer: Option<outbox_pattern::Pattern>,
     /// Print the entries; publish nothing, keep no checkpoint.
     pub dry_run: bool,
     /// Where the positions are kept (resume by running again with the same file).
@@ -87,6 +89,22 @@ pub struct BackfillSummary {
 struct Snapshots<'m, M> {
     mapper: &'m M,
     event: Option<String>,
+    consumer: Option<outbox_pattern::Pattern>,
+}
+
+impl<M> Snapshots<'_, M> {
+    /// Whether the consumer's rule matches the event as the bus will carry it.
+    fn wanted(&self, event: &MappedEvent) -> bool {
+        let Some(pattern) = &self.consumer else {
+            return true;
+        };
+        let envelope = json!({
+            "source": event.spec.source,
+            "detail-type": event.spec.detail_type,
+            "detail": serde_json::from_str::<Value>(&event.detail).unwrap_or_default(),
+        });
+        pattern.matches(&envelope)
+    }
 }
 
 impl<M: Mapper> Mapper for Snapshots<'_, M> {
@@ -95,7 +113,11 @@ impl<M: Mapper> Mapper for Snapshots<'_, M> {
         self.mapper.map(record, out)?;
         let kept: Vec<MappedEvent> = out
             .drain(start..)
-            .filter(|m| m.spec.snapshot && self.event.as_deref().is_none_or(|e| m.spec.name == e))
+            .filter(|m| {
+                m.spec.snapshot
+                    && self.event.as_deref().is_none_or(|e| m.spec.name == e)
+                    && self.wanted(m)
+            })
             .collect();
         out.extend(kept);
         Ok(())
@@ -242,6 +264,7 @@ impl<M: Mapper, P: Publisher> Backfill<'_, M, P> {
         let mapper = Snapshots {
             mapper: self.mapper,
             event: self.options.event.clone(),
+            consumer: self.options.consumer.clone(),
         };
         loop {
             let start_key = after.as_ref().map(to_sdk).transpose()?;

@@ -259,6 +259,27 @@ pub(crate) async fn backfill(
             args.segments
         )));
     }
+    let consumer = match &args.consumer {
+        None => None,
+        Some(name) => {
+            let consumer = stack
+                .consumers
+                .iter()
+                .find(|c| &c.name == name)
+                .ok_or_else(|| {
+                    let known: Vec<&str> =
+                        stack.consumers.iter().map(|c| c.name.as_str()).collect();
+                    CliError::Usage(format!(
+                        "--consumer {name}: no such consumer (there are: {})",
+                        known.join(", ")
+                    ))
+                })?;
+            Some(
+                outbox_pattern::Pattern::from_value(&consumer.pattern)
+                    .map_err(|e| CliError::Usage(format!("consumer {name}'s pattern: {e}")))?,
+            )
+        }
+    };
     let config = sdk_config(args.endpoint.as_deref()).await;
     if std::env::var_os("EVENT_BUS_NAME").is_none() && !relay.system_metadata {
         relay.bus = stack.bus.clone();
@@ -274,6 +295,7 @@ pub(crate) async fn backfill(
             segments: args.segments,
             rate: args.rate,
             event: args.event,
+            consumer,
             dry_run: args.dry_run,
             checkpoint: args.checkpoint,
         },

@@ -143,6 +143,10 @@ pub struct BackfillArgs {
     /// Only this event (default: every event with a snapshot form).
     #[arg(long, value_name = "NAME")]
     pub event: Option<String>,
+    /// Only the events this consumer's rule matches. Other consumers of those events receive
+    /// them too: the bus routes them.
+    #[arg(long, value_name = "NAME")]
+    pub consumer: Option<String>,
     /// Print the entries; publish nothing, keep no checkpoint.
     #[arg(long)]
     pub dry_run: bool,
