@@ -260,7 +260,9 @@ pub(crate) fn decide(
             state.log.deduplicated += 1;
             "DEDUPLICATED"
         } else {
-            state.dedup.insert(key, now);
+            if !window.is_zero() {
+                state.dedup.insert(key, now);
+            }
             fan_out(
                 &state.subscriptions,
                 &entry,
