@@ -18,10 +18,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
-use outbox_runtime::handler::{self, Mapper, Options};
+use outbox_runtime::MappedEvent;
+use outbox_runtime::handler::{Mapper, Options};
 use outbox_runtime::publish::Publisher;
-use outbox_runtime::{MapError, MappedEvent, Record};
 
+use crate::batch::{Filtered, publish_or_print};
 use crate::checkpoint::write_atomically;
 use crate::{LocalError, Table, aws_error};
 
@@ -85,43 +86,26 @@ pub struct BackfillSummary {
     pub dry_run: bool,
 }
 
-/// The mappings, restricted to the events with a snapshot form (and to `event`, if given).
-struct Snapshots<'m, M> {
-    mapper: &'m M,
-    event: Option<String>,
-    consumer: Option<outbox_pattern::Pattern>,
-}
-
-impl<M> Snapshots<'_, M> {
-    /// Whether the consumer's rule matches the event as the bus will carry it.
-    fn wanted(&self, event: &MappedEvent) -> bool {
-        let Some(pattern) = &self.consumer else {
-            return true;
-        };
-        let envelope = json!({
-            "source": event.spec.source,
-            "detail-type": event.spec.detail_type,
-            "detail": serde_json::from_str::<Value>(&event.detail).unwrap_or_default(),
-        });
-        pattern.matches(&envelope)
+/// Whether a mapped event is one the backfill publishes: it has a snapshot form, and is the
+/// `--event` and matches the `--consumer`'s rule, if given.
+fn wanted(options: &BackfillOptions, event: &MappedEvent) -> bool {
+    if !event.spec.snapshot
+        || options
+            .event
+            .as_deref()
+            .is_some_and(|e| event.spec.name != e)
+    {
+        return false;
     }
-}
-
-impl<M: Mapper> Mapper for Snapshots<'_, M> {
-    fn map(&self, record: &Record, out: &mut Vec<MappedEvent>) -> Result<(), MapError> {
-        let start = out.len();
-        self.mapper.map(record, out)?;
-        let kept: Vec<MappedEvent> = out
-            .drain(start..)
-            .filter(|m| {
-                m.spec.snapshot
-                    && self.event.as_deref().is_none_or(|e| m.spec.name == e)
-                    && self.wanted(m)
-            })
-            .collect();
-        out.extend(kept);
-        Ok(())
-    }
+    let Some(pattern) = &options.consumer else {
+        return true;
+    };
+    let envelope = json!({
+        "source": event.spec.source,
+        "detail-type": event.spec.detail_type,
+        "detail": serde_json::from_str::<Value>(&event.detail).unwrap_or_default(),
+    });
+    pattern.matches(&envelope)
 }
 
 /// Runs a backfill.
@@ -261,10 +245,9 @@ impl<M: Mapper, P: Publisher> Backfill<'_, M, P> {
             return Ok(());
         }
         let total = checkpoint.lock().expect("checkpoint lock").segments.len() as i32;
-        let mapper = Snapshots {
+        let mapper = Filtered {
             mapper: self.mapper,
-            event: self.options.event.clone(),
-            consumer: self.options.consumer.clone(),
+            keep: |m: &MappedEvent| wanted(&self.options, m),
         };
         loop {
             let start_key = after.as_ref().map(to_sdk).transpose()?;
@@ -287,7 +270,21 @@ impl<M: Mapper, P: Publisher> Backfill<'_, M, P> {
                 .collect();
             let mut total_events = progress.events.load(Ordering::Relaxed);
             if !records.is_empty() {
-                let events = self.publish(&mapper, records.len(), &records).await?;
+                let events = publish_or_print(
+                    &mapper,
+                    self.publisher,
+                    &records,
+                    &self.relay,
+                    self.options.dry_run,
+                )
+                .await
+                .map_err(|reason| LocalError::Aws {
+                    operation: "backfill",
+                    message: format!(
+                        "a page of {} items: {reason}; run again to resume",
+                        records.len()
+                    ),
+                })? as u64;
                 progress
                     .items
                     .fetch_add(records.len() as u64, Ordering::Relaxed);
@@ -357,38 +354,6 @@ impl<M: Mapper, P: Publisher> Backfill<'_, M, P> {
                 "StreamViewType": "NEW_IMAGE",
             },
         })
-    }
-
-    /// Publishes (or prints) one page's events; how many.
-    async fn publish(
-        &self,
-        mapper: &impl Mapper,
-        count: usize,
-        records: &[Value],
-    ) -> Result<u64, LocalError> {
-        let batch = json!({ "Records": records }).to_string();
-        let failed = |reason: String| LocalError::Aws {
-            operation: "backfill",
-            message: format!("a page of {count} items: {reason}; run again to resume"),
-        };
-        if self.options.dry_run {
-            let prepared = handler::prepare(mapper, &batch, &self.relay, None)
-                .map_err(|e| failed(e.to_string()))?;
-            if let Some((_, failure)) = &prepared.failure {
-                return Err(failed(failure.reason.clone()));
-            }
-            for entry in &prepared.entries {
-                println!("{}", serde_json::to_string(entry).unwrap_or_default());
-            }
-            return Ok(prepared.entries.len() as u64);
-        }
-        let outcome = handler::handle(mapper, self.publisher, &batch, &self.relay, None, None)
-            .await
-            .map_err(|e| failed(e.to_string()))?;
-        if let Some(failure) = outcome.failure {
-            return Err(failed(failure.reason));
-        }
-        Ok(outcome.stats.published as u64)
     }
 
     fn save(&self, state: &BackfillCheckpoint) -> Result<(), LocalError> {

@@ -58,15 +58,7 @@ pub async fn provision(
         }
     }
     if let Some(archive) = &stack.archive {
-        let bus_arn = events
-            .describe_event_bus()
-            .name(bus)
-            .send()
-            .await
-            .map_err(aws_error("DescribeEventBus"))?
-            .arn()
-            .unwrap_or_default()
-            .to_owned();
+        let bus_arn = bus_arn(&events, bus).await?;
         let created = events
             .create_archive()
             .archive_name(&archive.name)
@@ -127,6 +119,22 @@ pub async fn provision(
         consumer_queues,
         failure_queue_url,
     })
+}
+
+/// A Classic bus's ARN, by name.
+pub(crate) async fn bus_arn(
+    events: &aws_sdk_eventbridge::Client,
+    bus: &str,
+) -> Result<String, LocalError> {
+    Ok(events
+        .describe_event_bus()
+        .name(bus)
+        .send()
+        .await
+        .map_err(aws_error("DescribeEventBus"))?
+        .arn()
+        .unwrap_or_default()
+        .to_owned())
 }
 
 async fn create_table(

@@ -5,6 +5,7 @@
 //! `main` with these subcommands beside `--event-file`.
 
 pub mod backfill;
+mod batch;
 pub mod bus;
 pub mod checkpoint;
 mod cli;

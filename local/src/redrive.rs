@@ -15,11 +15,11 @@ use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use outbox_runtime::handler::{self, Mapper, Options};
+use outbox_runtime::MappedEvent;
+use outbox_runtime::handler::{Mapper, Options};
 use outbox_runtime::publish::Publisher;
-use outbox_runtime::record::Record;
-use outbox_runtime::{MapError, MappedEvent};
 
+use crate::batch::{Filtered, publish_or_print};
 use crate::event::{lambda_record, sequence_number};
 use crate::{LocalError, aws_error};
 
@@ -112,28 +112,6 @@ impl Letter {
 fn sequence_key(sequence_number: &str) -> (usize, &str) {
     let digits = sequence_number.trim_start_matches('0');
     (digits.len(), digits)
-}
-
-/// The mappings, restricted to one event when a dead letter stands for one drifted event (the
-/// record's other events were published when it was first read).
-struct Only<'m, M> {
-    mapper: &'m M,
-    event: Option<String>,
-}
-
-impl<M: Mapper> Mapper for Only<'_, M> {
-    fn map(&self, record: &Record, out: &mut Vec<MappedEvent>) -> Result<(), MapError> {
-        let start = out.len();
-        self.mapper.map(record, out)?;
-        if let Some(event) = &self.event {
-            let mapped: Vec<MappedEvent> = out
-                .drain(start..)
-                .filter(|m| m.spec.name == event.as_str())
-                .collect();
-            out.extend(mapped);
-        }
-        Ok(())
-    }
 }
 
 /// Redrives the messages of some queues.
@@ -296,37 +274,16 @@ impl<M: Mapper, P: Publisher> Redriver<'_, M, P> {
     /// Runs records through the mappings (only `event`'s, if given) and publishes the entries,
     /// or prints them (`--dry-run`).
     async fn publish(&self, records: Vec<Value>, event: Option<String>) -> Result<usize, String> {
-        let wanted = event.clone();
-        let mapper = Only {
+        // A dead letter stands for one drifted event: the record's others were published
+        // when it was first read.
+        let mapper = Filtered {
             mapper: self.mapper,
-            event,
+            keep: |m: &MappedEvent| event.as_deref().is_none_or(|e| m.spec.name == e),
         };
-        let batch = json!({ "Records": records }).to_string();
-        let failed = |failure: &outbox_runtime::error::RecordError| {
-            let kind = serde_json::to_value(failure.kind).unwrap_or_default();
-            format!("{}: {}", kind.as_str().unwrap_or("failed"), failure.reason)
-        };
-        let published = if self.dry_run {
-            let prepared =
-                handler::prepare(&mapper, &batch, &self.relay, None).map_err(|e| e.to_string())?;
-            if let Some((_, failure)) = &prepared.failure {
-                return Err(failed(failure));
-            }
-            for entry in &prepared.entries {
-                println!("{}", serde_json::to_string(entry).unwrap_or_default());
-            }
-            prepared.entries.len()
-        } else {
-            let outcome = handler::handle(&mapper, self.publisher, &batch, &self.relay, None, None)
-                .await
-                .map_err(|e| e.to_string())?;
-            if let Some(failure) = &outcome.failure {
-                return Err(failed(failure));
-            }
-            outcome.stats.published
-        };
+        let published =
+            publish_or_print(&mapper, self.publisher, &records, &self.relay, self.dry_run).await?;
         if published == 0
-            && let Some(event) = wanted
+            && let Some(event) = &event
         {
             return Err(format!("it no longer produces {event}"));
         }

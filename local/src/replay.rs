@@ -67,15 +67,7 @@ pub async fn replay(
         .arn()
         .unwrap_or_default()
         .to_owned();
-    let bus_arn = events
-        .describe_event_bus()
-        .name(bus)
-        .send()
-        .await
-        .map_err(aws_error("DescribeEventBus"))?
-        .arn()
-        .unwrap_or_default()
-        .to_owned();
+    let bus_arn = crate::dev::bus_arn(&events, bus).await?;
     let archive_arn = events
         .describe_archive()
         .archive_name(&archive.name)

@@ -152,10 +152,11 @@ pub(super) fn plan(config: &Alarms, watched: &Watched) -> Option<MonitoringPlan>
         (None, Some(name)) => TopicPlan::Create(name.clone()),
         (None, None) => TopicPlan::Create(format!("{service}-alarms")),
     };
-    let alarms = alarms(config, watched);
+    let ages = config.iterator_age.resolve(watched.maximum_record_age);
+    let alarms = alarms(config, watched, ages);
     Some(MonitoringPlan {
         topic,
-        dashboard: dashboard(config, watched, &alarms),
+        dashboard: dashboard(watched, ages, &alarms),
         alarms,
     })
 }
@@ -237,7 +238,8 @@ fn any(
     }
 }
 
-fn alarms(config: &Alarms, watched: &Watched) -> Vec<AlarmPlan> {
+/// The alarms; `(warn, page)` are the iterator-age thresholds in seconds.
+fn alarms(config: &Alarms, watched: &Watched, (warn, page): (u32, u32)) -> Vec<AlarmPlan> {
     let Watched {
         service,
         function,
@@ -246,7 +248,6 @@ fn alarms(config: &Alarms, watched: &Watched) -> Vec<AlarmPlan> {
         maximum_record_age,
         ..
     } = *watched;
-    let (warn, page) = config.iterator_age.resolve(maximum_record_age);
     let age = |severity: &'static str, seconds: u32, evaluation_periods: u32, runbook: &str| {
         AlarmPlan {
             name: format!("{service}-relay-iterator-age-{severity}"),
@@ -397,16 +398,14 @@ fn graph(title: &str, metrics: Vec<Value>, extra: Value) -> Value {
     json!({ "type": "metric", "width": 12, "height": 6, "properties": properties })
 }
 
-fn dashboard(config: &Alarms, watched: &Watched, alarms: &[AlarmPlan]) -> DashboardPlan {
+fn dashboard(watched: &Watched, (warn, page): (u32, u32), alarms: &[AlarmPlan]) -> DashboardPlan {
     let Watched {
         service,
         function,
         bus,
         consumers,
-        maximum_record_age,
         ..
     } = *watched;
-    let (warn, page) = config.iterator_age.resolve(maximum_record_age);
     let sum = |label: &str| json!({ "stat": "Sum", "label": label });
     let max = |label: &str| json!({ "stat": "Maximum", "label": label });
     let relay_counts = [

@@ -372,22 +372,8 @@ fn consumer_resources(consumer: &ConsumerPlan, bus: &Bus, t: &mut Template) {
         TargetPlan::Sqs {
             queue: queue_name, ..
         } => {
-            let unprocessed = t.add_queue(
-                QueueKey::queue_dead_letters(&consumer.name),
-                dead_letter_queue(fifo),
-            );
-            let mut properties = json!({
-                "QueueName": queue_name,
-                "RedrivePolicy": { "deadLetterTargetArn": get_att(&unprocessed, "Arn"), "maxReceiveCount": infra::MAX_RECEIVE_COUNT }
-            });
-            if fifo {
-                properties["FifoQueue"] = json!(true);
-                properties["ContentBasedDeduplication"] = json!(true);
-            }
-            let queue_id = t.add(
-                &format!("{} queue", consumer.name),
-                queue(infra::queue_metadata(), properties),
-            );
+            // A rule sends no deduplication id: the FIFO queue derives one from the content.
+            let queue_id = consumer_queue(consumer, queue_name, fifo, t);
             t.add(
                 &format!("{} queue policy", consumer.name),
                 queue_policy(&queue_id, &rule_arn),
@@ -443,30 +429,46 @@ fn consumer_resources(consumer: &ConsumerPlan, bus: &Bus, t: &mut Template) {
     t.resources.insert(rule_id, rule);
 }
 
+/// A consumer's own queue (FIFO for a `.fifo` target, with content-based deduplication if
+/// `content_deduplication`) and the dead letters it moves messages received too often to;
+/// returns the queue's id.
+fn consumer_queue(
+    consumer: &ConsumerPlan,
+    queue_name: &str,
+    content_deduplication: bool,
+    t: &mut Template,
+) -> String {
+    let fifo = consumer.target.is_fifo();
+    let unprocessed = t.add_queue(
+        QueueKey::queue_dead_letters(&consumer.name),
+        dead_letter_queue(fifo),
+    );
+    let mut properties = json!({
+        "QueueName": queue_name,
+        "RedrivePolicy": { "deadLetterTargetArn": get_att(&unprocessed, "Arn"), "maxReceiveCount": infra::MAX_RECEIVE_COUNT }
+    });
+    if fifo {
+        properties["FifoQueue"] = json!(true);
+        if content_deduplication {
+            properties["ContentBasedDeduplication"] = json!(true);
+        }
+    }
+    t.add(
+        &format!("{} queue", consumer.name),
+        queue(infra::queue_metadata(), properties),
+    )
+}
+
 /// A consumer on a Custom Event Bus: its queue (or function), a subscriber with the
 /// consumer's filter, ordering, retry policy and dead-letter queue, and the role it delivers
 /// with (exactly the target and the dead-letter queue).
 fn subscriber_resources(consumer: &ConsumerPlan, bus: &Bus, t: &mut Template) {
-    let fifo = consumer.target.is_fifo();
     let (target_arn, action) = match &consumer.target {
         TargetPlan::Sqs {
             queue: queue_name, ..
         } => {
-            let unprocessed = t.add_queue(
-                QueueKey::queue_dead_letters(&consumer.name),
-                dead_letter_queue(fifo),
-            );
-            let mut properties = json!({
-                "QueueName": queue_name,
-                "RedrivePolicy": { "deadLetterTargetArn": get_att(&unprocessed, "Arn"), "maxReceiveCount": infra::MAX_RECEIVE_COUNT }
-            });
-            if fifo {
-                properties["FifoQueue"] = json!(true);
-            }
-            let queue_id = t.add(
-                &format!("{} queue", consumer.name),
-                queue(infra::queue_metadata(), properties),
-            );
+            // The subscriber sends each event's id as its deduplication id.
+            let queue_id = consumer_queue(consumer, queue_name, false, t);
             (get_att(&queue_id, "Arn"), "sqs:SendMessage")
         }
         TargetPlan::Lambda { function } => (lambda_arn(function), "lambda:InvokeFunction"),

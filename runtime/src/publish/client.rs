@@ -93,23 +93,7 @@ pub async fn load_config(endpoint: Option<&str>) -> SdkConfig {
 /// then the SDK's endpoint rules (region, FIPS, dual stack).
 async fn resolve_endpoint(config: &SdkConfig) -> Result<String, String> {
     use aws_sdk_eventbridge::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
-    let url = if config.get_origin("endpoint_url").is_client_config() {
-        config.endpoint_url().map(str::to_owned)
-    } else {
-        config
-            .service_config()
-            .and_then(|service| {
-                service.load_config(
-                    aws_types::service_config::ServiceConfigKey::builder()
-                        .service_id("EventBridge")
-                        .env("AWS_ENDPOINT_URL")
-                        .profile("endpoint_url")
-                        .build()
-                        .expect("every field is set"),
-                )
-            })
-            .or_else(|| config.endpoint_url().map(str::to_owned))
-    };
+    let url = configured_endpoint(config, "EventBridge");
     let params = Params::builder()
         .set_region(config.region().map(|r| r.to_string()))
         .set_use_fips(config.use_fips())
@@ -124,29 +108,34 @@ async fn resolve_endpoint(config: &SdkConfig) -> Result<String, String> {
         .map_err(|e| format!("no EventBridge endpoint: {}", DisplayErrorContext(&*e)))
 }
 
+/// An endpoint URL configured as the SDK reads it for the service `service_id`: one set on the
+/// configuration itself, else the service's own setting (`AWS_ENDPOINT_URL_<SERVICE>`,
+/// `endpoint_url` in its profile section), else the general one.
+fn configured_endpoint(config: &SdkConfig, service_id: &str) -> Option<String> {
+    if config.get_origin("endpoint_url").is_client_config() {
+        return config.endpoint_url().map(str::to_owned);
+    }
+    config
+        .service_config()
+        .and_then(|service| {
+            service.load_config(
+                aws_types::service_config::ServiceConfigKey::builder()
+                    .service_id(service_id)
+                    .env("AWS_ENDPOINT_URL")
+                    .profile("endpoint_url")
+                    .build()
+                    .expect("every field is set"),
+            )
+        })
+        .or_else(|| config.endpoint_url().map(str::to_owned))
+}
+
 /// The endpoint the SDK's `eventbridgev2` client would call: an endpoint URL set on the
 /// configuration, else `AWS_ENDPOINT_URL_EVENTBRIDGEV2` (or `endpoint_url` in the profile's
 /// service section), else the general one, else the regional host (FIPS and dual stack as the
 /// endpoint rules spell them).
 fn resolve_endpoint_v2(config: &SdkConfig) -> Result<String, String> {
-    let configured = if config.get_origin("endpoint_url").is_client_config() {
-        config.endpoint_url().map(str::to_owned)
-    } else {
-        config
-            .service_config()
-            .and_then(|service| {
-                service.load_config(
-                    aws_types::service_config::ServiceConfigKey::builder()
-                        .service_id("EventBridgeV2")
-                        .env("AWS_ENDPOINT_URL")
-                        .profile("endpoint_url")
-                        .build()
-                        .expect("every field is set"),
-                )
-            })
-            .or_else(|| config.endpoint_url().map(str::to_owned))
-    };
-    if let Some(url) = configured {
+    if let Some(url) = configured_endpoint(config, "EventBridgeV2") {
         return Ok(url);
     }
     let region = config
