@@ -33,7 +33,7 @@ class Template:
         r = self.resources[logical_id]
         p = r.get("Properties", {})
         for key in ("TableName", "QueueName", "Name", "FunctionName", "LogGroupName", "RegistryName",
-                    "TopicName", "AlarmName", "DashboardName"):
+                    "TopicName", "AlarmName", "DashboardName", "PolicyName"):
             if key in p:
                 return p[key]
         return f"{r['Type']}:{re.sub(r'[0-9A-F]{8}$', '', logical_id)}"
@@ -104,6 +104,26 @@ def least_privilege(t, problems):
         trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         if any(s.get("Principal") != {"Service": "events.amazonaws.com"} or "Condition" not in s for s in trust):
             problems.append(f"{t.path}: a delivery role not limited to EventBridge of its account: {trust}")
+    for rule in t.of_type("AWS::Events::Rule").values():
+        for target in rule["Properties"]["Targets"]:
+            if "RoleArn" not in target:
+                continue
+            role = t.resources[target["RoleArn"]["Fn::GetAtt"][0]]["Properties"]
+            for policy in role.get("Policies", []):
+                for s in policy["PolicyDocument"]["Statement"]:
+                    if "*" in as_list(s["Resource"]) or any("*" in a for a in as_list(s["Action"])):
+                        problems.append(f"{t.path}: a rule target role statement with `*`: {s}")
+            if any(s.get("Principal") != {"Service": "events.amazonaws.com"} or "Condition" not in s
+                   for s in role["AssumeRolePolicyDocument"]["Statement"]):
+                problems.append(f"{t.path}: a rule target role not limited to EventBridge of its account")
+    for policy in t.of_type("AWS::SNS::TopicPolicy").values():
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if s.get("Principal") == "*" or not s.get("Condition", {}).get("ArnEquals", {}).get("aws:SourceArn"):
+                problems.append(f"{t.path}: topic policy statement not pinned to a rule: {s}")
+    for policy in t.of_type("AWS::Logs::ResourcePolicy").values():
+        text = json.dumps(policy["Properties"]["PolicyDocument"])
+        if "aws:SourceArn" not in text:
+            problems.append(f"{t.path}: log group resource policy not pinned to a rule")
     for permission in t.of_type("AWS::Lambda::Permission").values():
         if "SourceArn" not in permission["Properties"]:
             problems.append(f"{t.path}: Lambda permission without SourceArn")
@@ -155,6 +175,10 @@ def views(t):
                 "RetryPolicy": target.get("RetryPolicy"),
                 "DeadLetter": "DeadLetterConfig" in target,
                 "SqsParameters": target.get("SqsParameters"),
+                "KinesisParameters": target.get("KinesisParameters"),
+                "Role": r(target.get("RoleArn")),
+                "InputPath": target.get("InputPath"),
+                "InputTransformer": target.get("InputTransformer"),
             } for target in p["Targets"]],
         }), sort_keys=True)
         for x in t.of_type("AWS::Events::Rule").values()
@@ -225,6 +249,28 @@ def views(t):
         for x in t.of_type("AWS::EventsV2::Subscriber").values()
         for p in [x["Properties"]]
     )
+    # What each rule target's role trusts and allows, by rule.
+    target_roles = sorted(
+        json.dumps({
+            "rule": p["Name"],
+            "trust": r(role["AssumeRolePolicyDocument"]),
+            "statements": sorted(
+                json.dumps(r({k: s_[k] for k in ("Effect", "Action", "Resource")}), sort_keys=True)
+                for policy in role.get("Policies", [])
+                for s_ in policy["PolicyDocument"]["Statement"]
+            ),
+        }, sort_keys=True)
+        for x in t.of_type("AWS::Events::Rule").values()
+        for p in [x["Properties"]]
+        for target in p["Targets"] if "RoleArn" in target
+        for role in [t.resources[target["RoleArn"]["Fn::GetAtt"][0]]["Properties"]]
+    )
+    # The further targets' own resources and resource policies, as deployed.
+    further = {
+        kind: sorted(json.dumps(r(x["Properties"]), sort_keys=True) for x in t.of_type(kind).values())
+        for kind in ("AWS::SNS::TopicPolicy", "AWS::Logs::ResourcePolicy", "AWS::Kinesis::Stream",
+                     "AWS::Events::Connection", "AWS::Events::ApiDestination")
+    }
     alarms = sorted(
         json.dumps(r({k: p.get(k) for k in (
             "AlarmName", "AlarmDescription", "Namespace", "MetricName", "Dimensions", "Statistic", "Period",
@@ -260,6 +306,7 @@ def views(t):
         "schemas": schemas, "registries": registries, "log groups": log_groups, "buses": buses,
         "alarms": alarms, "alarm topics": topics, "dashboards": dashboards,
         "archives": archives, "custom buses": custom_buses, "subscribers": subscribers, "delivery roles": delivery,
+        "target roles": target_roles, **further,
         "relay IAM (action -> resources, conditions)": grants,
         "outputs": sorted(t.data.get("Outputs", {})),
     }

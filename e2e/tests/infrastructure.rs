@@ -351,3 +351,86 @@ fn every_golden_case_describes_its_local_stack() {
     }
     assert_eq!(checked, 5);
 }
+
+/// The contract example with one consumer of every kind of target: each rule delivers to its
+/// target with the least it needs (a role allowed exactly the target's action on the target,
+/// or a resource policy pinned to the rule), a retry policy and a dead-letter queue.
+#[test]
+fn every_kind_of_target_gets_least_privilege_retries_and_a_dead_letter_queue() {
+    let text = std::fs::read_to_string(
+        e2e::workspace().join("examples/targets/generated/sam/template.yaml"),
+    )
+    .unwrap();
+    let template: Value = serde_saphyr::from_str(&text).unwrap();
+    let all = template["Resources"].as_object().unwrap();
+    let rules = resources(&template, "AWS::Events::Rule");
+    // What each kind's role may do; `None`: a resource policy lets the rule in instead.
+    let expected: [(&str, Option<&[&str]>); 9] = [
+        ("UserCreatedConsumer", None),
+        ("ShippedOrdersQueue", None),
+        ("OrderNotifications", None),
+        ("Fulfilment", Some(&["states:StartExecution"])),
+        ("OrderStream", Some(&["kinesis:PutRecord"])),
+        (
+            "Analytics",
+            Some(&["firehose:PutRecord", "firehose:PutRecordBatch"]),
+        ),
+        ("CrmWebhook", Some(&["events:InvokeApiDestination"])),
+        ("DebugTap", None),
+        ("PartnerBus", Some(&["events:PutEvents"])),
+    ];
+    for (id, actions) in expected {
+        let (_, rule) = rules
+            .iter()
+            .find(|(_, r)| r["Properties"]["Targets"][0]["Id"] == id)
+            .unwrap_or_else(|| panic!("no rule targets {id}"));
+        let target = &rule["Properties"]["Targets"][0];
+        assert!(
+            target["RetryPolicy"]["MaximumRetryAttempts"].is_u64(),
+            "{id}"
+        );
+        let dlq = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+            .as_str()
+            .unwrap();
+        assert_eq!(all[dlq]["Type"], "AWS::SQS::Queue", "{id}");
+        match actions {
+            Some(actions) => {
+                let role_id = target["RoleArn"]["Fn::GetAtt"][0].as_str().unwrap();
+                let role = &all[role_id]["Properties"];
+                let trust = &role["AssumeRolePolicyDocument"]["Statement"][0];
+                assert_eq!(trust["Principal"]["Service"], "events.amazonaws.com");
+                assert!(trust["Condition"]["StringEquals"]["aws:SourceAccount"].is_object());
+                let statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+                    .as_array()
+                    .unwrap();
+                assert_eq!(statements.len(), 1, "{id}");
+                assert_eq!(statements[0]["Action"], serde_json::json!(actions), "{id}");
+                assert_eq!(
+                    statements[0]["Resource"], target["Arn"],
+                    "{id}: exactly its target"
+                );
+            }
+            None => assert!(target.get("RoleArn").is_none(), "{id}"),
+        }
+    }
+    // The topic policy pins the orderNotifications rule; the log policy the debugTap rule.
+    let topic_policy = &resources(&template, "AWS::SNS::TopicPolicy")[0].1["Properties"];
+    assert_eq!(
+        topic_policy["PolicyDocument"]["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::GetAtt"]
+            [0],
+        "OrderNotificationsRule"
+    );
+    let log_policy = &resources(&template, "AWS::Logs::ResourcePolicy")[0].1["Properties"];
+    assert_eq!(
+        log_policy["PolicyDocument"]["Fn::Sub"][1]["RuleArn"]["Fn::GetAtt"][0],
+        "DebugTapRule"
+    );
+    // The secret is resolved at deploy time, never written into the template.
+    let connection = &resources(&template, "AWS::Events::Connection")[0].1["Properties"];
+    let key = connection["AuthParameters"]["ApiKeyAuthParameters"]["ApiKeyValue"]
+        .as_str()
+        .unwrap();
+    assert!(key.starts_with("{{resolve:secretsmanager:arn:"), "{key}");
+    // Another account's bus names this stack's role: the stack outputs it.
+    assert!(template["Outputs"]["PartnerBusDeliveryRoleArn"]["Value"].is_object());
+}

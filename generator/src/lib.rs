@@ -11,6 +11,7 @@ pub mod breaking;
 pub mod config;
 pub mod dev;
 pub mod diag;
+pub mod event_paths;
 pub mod ident;
 pub mod load;
 pub mod names;
@@ -83,6 +84,7 @@ fn generate_loaded_planned(
         .then(|| plan::plan(&loaded.config, &file_name));
     if let Some(plan) = &planned {
         items.extend(rules::check(plan));
+        items.extend(event_paths::check(plan));
     }
     let diagnostics = loaded.diagnostics(items);
     let Some(plan) = planned.filter(|_| diagnostics.error_count() == 0) else {

@@ -66,7 +66,9 @@ enum Command {
     },
     /// Run a DynamoDB Streams Lambda event through the declared flow, offline: per record,
     /// whether the stream filters pass it, the events the generated relay (in OUT/relay, run
-    /// with --dry-run) produces, and the consumers whose rules match each event.
+    /// with --dry-run) produces, the consumers whose rules match each event, and what each
+    /// of them receives (its `input`). Numbers are shown as 64-bit floats (the relay itself
+    /// sends every digit; its dry run shows them).
     Simulate {
         /// A DynamoDB Streams Lambda event (JSON); `-` reads standard input.
         #[arg(long, value_name = "FILE")]

@@ -321,6 +321,79 @@ pub fn existing_topic(arn: &str) -> Result<(), String> {
     }
 }
 
+/// An ARN of `service` whose resource starts with `resource` (`stateMachine:`,
+/// `deliverystream/`, ...) and names something after it; `example` shows the form.
+pub fn arn(arn: &str, service: &str, resource: &str, example: &str) -> Result<(), String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && is_partition(parts[1])
+        && parts[2] == service
+        && !parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && parts[5].len() > resource.len()
+        && parts[5].starts_with(resource);
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("is not an ARN of the form {example}"))
+    }
+}
+
+/// The account an ARN names (its fifth field).
+pub fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4)
+}
+
+/// A Step Functions state machine name.
+pub fn state_machine(name: &str) -> Result<(), String> {
+    check(name, 1, 80, alnum_or("_-"), "letters, digits, `_` and `-`")
+}
+
+/// A Kinesis data stream name.
+pub fn kinesis_stream(name: &str) -> Result<(), String> {
+    check(
+        name,
+        1,
+        128,
+        alnum_or("_.-"),
+        "letters, digits, `_`, `.` and `-`",
+    )
+}
+
+/// A Firehose delivery stream name.
+pub fn delivery_stream(name: &str) -> Result<(), String> {
+    check(
+        name,
+        1,
+        64,
+        alnum_or("_.-"),
+        "letters, digits, `_`, `.` and `-`",
+    )
+}
+
+/// A log group the stack creates as an EventBridge target (EventBridge writes only to groups
+/// under `/aws/events/`).
+pub fn event_log_group(name: &str) -> Result<(), String> {
+    let Some(rest) = name.strip_prefix("/aws/events/") else {
+        return Err("must start with `/aws/events/` (EventBridge writes only there)".into());
+    };
+    check(
+        rest,
+        1,
+        512 - "/aws/events/".len(),
+        alnum_or("_-/.#"),
+        "letters, digits, `_`, `-`, `/`, `.` and `#`",
+    )
+}
+
+/// The retention periods CloudWatch Logs takes, in days.
+pub const LOG_RETENTION_DAYS: [u32; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,16 +14,30 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 use crate::pattern::Pattern;
-use crate::plan::Plan;
+use crate::plan::{ConsumerPlan, Plan};
 
 /// Runs the simulation; the result as JSON (`records`, each with its events and consumers).
 pub fn simulate(plan: &Plan, out: &Path, event_text: &str) -> Result<Value, String> {
     let event: Value =
         serde_json::from_str(event_text).map_err(|e| format!("the event is not JSON: {e}"))?;
-    let records = event["Records"]
+    event["Records"]
         .as_array()
         .ok_or("the event is not a DynamoDB Streams event (no `Records` array)")?;
     let (entries, failure) = dry_run(out, event_text)?;
+    trace(plan, &event, &entries, failure)
+}
+
+/// The simulation of a stream event whose relay dry run printed `entries` (and reported
+/// `failure`): what passes the filters, the events, and what each consumer receives.
+pub fn trace(
+    plan: &Plan,
+    event: &Value,
+    entries: &[Value],
+    failure: Option<String>,
+) -> Result<Value, String> {
+    let records = event["Records"]
+        .as_array()
+        .ok_or("the event is not a DynamoDB Streams event (no `Records` array)")?;
 
     let filters: Vec<(String, Vec<Pattern>)> = plan
         .tables
@@ -39,19 +53,19 @@ pub fn simulate(plan: &Plan, out: &Path, event_text: &str) -> Result<Value, Stri
             Ok((t.name.clone(), patterns))
         })
         .collect::<Result<_, String>>()?;
-    let rules: Vec<(&str, Pattern)> = plan
+    let rules: Vec<(&ConsumerPlan, Pattern)> = plan
         .consumers
         .iter()
         .map(|c| {
             Pattern::from_value(&c.rule_pattern)
-                .map(|p| (c.name.as_str(), p))
+                .map(|p| (c, p))
                 .map_err(|e| format!("consumer {}: rule: {e}", c.name))
         })
         .collect::<Result<_, _>>()?;
 
     // Entries by the record they came from: ids are `urn:outbox:event:<eventID>:<event>`.
     let mut by_record: BTreeMap<&str, Vec<(&str, &Value)>> = BTreeMap::new();
-    for entry in &entries {
+    for entry in entries {
         if let Some((record, name)) = entry["Resources"][0]
             .as_str()
             .and_then(|id| id.strip_prefix("urn:outbox:event:"))
@@ -88,15 +102,26 @@ pub fn simulate(plan: &Plan, out: &Path, event_text: &str) -> Result<Value, Stri
                     "detail-type": entry["DetailType"],
                     "source": entry["Source"],
                     "account": "123456789012",
-                    "time": entry["Time"],
+                    "time": time(&entry["Time"]),
                     "region": "us-east-1",
                     "resources": entry["Resources"],
                     "detail": detail,
                 });
-                let consumers: Vec<&str> = rules
+                let reached: Vec<&ConsumerPlan> = rules
                     .iter()
                     .filter(|(_, rule)| rule.matches(&envelope))
-                    .map(|(name, _)| *name)
+                    .map(|(consumer, _)| *consumer)
+                    .collect();
+                let deliveries: Vec<Value> = reached
+                    .iter()
+                    .map(|c| {
+                        json!({
+                            "consumer": c.name,
+                            "target": format!("{} {}", c.target_noun, c.target_name),
+                            "receives": c.input.as_ref().map_or_else(|| envelope.clone(), |input| input.apply(&envelope)),
+                            "whole": c.input.is_none(),
+                        })
+                    })
                     .collect();
                 Some(json!({
                     "event": name,
@@ -104,7 +129,8 @@ pub fn simulate(plan: &Plan, out: &Path, event_text: &str) -> Result<Value, Stri
                     "source": entry["Source"],
                     "detailType": entry["DetailType"],
                     "detail": envelope["detail"],
-                    "consumers": consumers,
+                    "consumers": reached.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+                    "deliveries": deliveries,
                 }))
             })
             .collect();
@@ -127,6 +153,16 @@ pub fn simulate(plan: &Plan, out: &Path, event_text: &str) -> Result<Value, Stri
         }));
     }
     Ok(json!({ "records": out_records, "failure": failure }))
+}
+
+/// An entry's `Time` (epoch seconds) as the envelope's `time` (RFC 3339, as EventBridge
+/// delivers it); anything else as it is.
+fn time(value: &Value) -> Value {
+    use aws_smithy_types::date_time::{DateTime, Format};
+    value
+        .as_i64()
+        .and_then(|secs| DateTime::from_secs(secs).fmt(Format::DateTime).ok())
+        .map_or_else(|| value.clone(), Value::String)
 }
 
 /// `{"pk": {"S": "USER#1"}}` as `{"pk": "USER#1"}`, for reading.
@@ -257,6 +293,18 @@ pub fn text(result: &Value) -> String {
                     consumers.join(", ")
                 }
             ));
+            for delivery in e["deliveries"].as_array().into_iter().flatten() {
+                let receives = if delivery["whole"] == true {
+                    "the whole event".to_owned()
+                } else {
+                    delivery["receives"].to_string()
+                };
+                out.push_str(&format!(
+                    "    {} ({}) receives {receives}\n",
+                    delivery["consumer"].as_str().unwrap_or("?"),
+                    delivery["target"].as_str().unwrap_or("?"),
+                ));
+            }
         }
     }
     if let Some(failure) = result["failure"].as_str() {

@@ -52,7 +52,8 @@ fn the_schema_rejects_unknown_fields_wrong_versions_and_bad_types() {
         ("version: 1", "version: 2"),
         ("age: N", "age: INT"),
         ("on: [INSERT]", "on: [UPSERT]"),
-        ("sqs: { queue: welcome }", "sns: { topic: welcome }"),
+        ("sqs: { queue: welcome }", "pubsub: { topic: welcome }"),
+        ("sqs: { queue: welcome }", "kinesis: { stream: welcome }"),
     ] {
         assert!(base.contains(old), "{old}");
         let changed = yaml(&base.replace(old, new));

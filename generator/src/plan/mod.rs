@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 
 use crate::attrs::ImagePath;
 use crate::config::{
-    BusKind, Config, DriftPolicy, Event, GroupSpec, Operation, PoisonPolicy, Table, Target,
+    ApiAuth, BusKind, Config, DriftPolicy, Event, GroupSpec, Input, Operation, PoisonPolicy, Table,
+    Target,
 };
 use detail::Detail;
 use select::Condition;
@@ -173,6 +174,14 @@ pub struct ConsumerPlan {
     pub rule_pattern: serde_json::Value,
     /// Where the rule delivers.
     pub target: TargetPlan,
+    /// What the target receives instead of the whole event.
+    pub input: Option<InputPlan>,
+    /// What the target is, for people (`SNS topic`).
+    pub target_noun: &'static str,
+    /// The target's name or ARN.
+    pub target_name: String,
+    /// What the target receives, for people (`the whole event`, `` `$.detail.order` ``).
+    pub input_text: String,
     /// Dead-letter queue name, if any.
     pub dead_letter_queue: Option<String>,
     /// Delivered in order per event group (a FIFO subscriber of a Custom Event Bus).
@@ -217,7 +226,7 @@ impl StartAt {
 
 /// A rule's target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
+#[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum TargetPlan {
     /// A Lambda function, by name or ARN.
     Lambda {
@@ -231,22 +240,116 @@ pub enum TargetPlan {
         /// A FIFO queue (`.fifo`).
         fifo: bool,
     },
+    /// An SNS topic.
+    Sns {
+        /// Name (created) or ARN (existing).
+        topic: String,
+        /// The stack creates it.
+        created: bool,
+    },
+    /// A Step Functions state machine, by name or ARN.
+    StepFunctions {
+        /// Name or ARN.
+        state_machine: String,
+    },
+    /// A Kinesis data stream.
+    Kinesis {
+        /// Name (created) or ARN (existing).
+        stream: String,
+        /// The stack creates it.
+        created: bool,
+        /// The partition key's path into the event.
+        partition_key: String,
+    },
+    /// A Firehose delivery stream, by name or ARN.
+    Firehose {
+        /// Name or ARN.
+        delivery_stream: String,
+    },
+    /// An API destination.
+    ApiDestination {
+        /// The destination's name (created) or ARN (existing).
+        destination: String,
+        /// The endpoint, its method, rate limit and auth when the stack creates it.
+        created: Option<ApiDestinationPlan>,
+    },
+    /// A CloudWatch Logs log group.
+    Logs {
+        /// Name (created) or ARN (existing).
+        log_group: String,
+        /// Days a created log group keeps events.
+        retention_days: Option<u32>,
+    },
+    /// An event bus (usually another account's), by ARN.
+    EventBus {
+        /// Its ARN.
+        arn: String,
+    },
+}
+
+/// An API destination and connection the stack creates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiDestinationPlan {
+    /// The connection's name.
+    pub connection: String,
+    /// The HTTPS endpoint.
+    pub endpoint: String,
+    /// The HTTP method.
+    pub method: String,
+    /// Invocations per second at most.
+    pub rate_limit: u32,
+    /// `API_KEY` or `BASIC`.
+    pub authorization: &'static str,
+    /// The API key's header (`API_KEY`).
+    pub header: Option<String>,
+    /// The secret's ARN.
+    pub secret: String,
 }
 
 impl TargetPlan {
-    /// `lambda` or `sqs`.
+    /// The target's kind as outbox.yaml spells it (`lambda`, `sqs`, `step-functions`, ...).
     pub fn kind(&self) -> &'static str {
         match self {
             TargetPlan::Lambda { .. } => "lambda",
             TargetPlan::Sqs { .. } => "sqs",
+            TargetPlan::Sns { .. } => "sns",
+            TargetPlan::StepFunctions { .. } => "step-functions",
+            TargetPlan::Kinesis { .. } => "kinesis",
+            TargetPlan::Firehose { .. } => "firehose",
+            TargetPlan::ApiDestination { .. } => "api-destination",
+            TargetPlan::Logs { .. } => "logs",
+            TargetPlan::EventBus { .. } => "event-bus",
         }
     }
 
-    /// The function's or the queue's name.
+    /// The target's name or ARN.
     pub fn name(&self) -> &str {
         match self {
             TargetPlan::Lambda { function } => function,
             TargetPlan::Sqs { queue, .. } => queue,
+            TargetPlan::Sns { topic, .. } => topic,
+            TargetPlan::StepFunctions { state_machine } => state_machine,
+            TargetPlan::Kinesis { stream, .. } => stream,
+            TargetPlan::Firehose { delivery_stream } => delivery_stream,
+            TargetPlan::ApiDestination { destination, .. } => destination,
+            TargetPlan::Logs { log_group, .. } => log_group,
+            TargetPlan::EventBus { arn } => arn,
+        }
+    }
+
+    /// What it is, for people: `SQS queue`, `Step Functions state machine`, ...
+    pub fn noun(&self) -> &'static str {
+        match self {
+            TargetPlan::Lambda { .. } => "Lambda function",
+            TargetPlan::Sqs { fifo: true, .. } => "SQS FIFO queue",
+            TargetPlan::Sqs { .. } => "SQS queue",
+            TargetPlan::Sns { .. } => "SNS topic",
+            TargetPlan::StepFunctions { .. } => "Step Functions state machine",
+            TargetPlan::Kinesis { .. } => "Kinesis data stream",
+            TargetPlan::Firehose { .. } => "Firehose delivery stream",
+            TargetPlan::ApiDestination { .. } => "API destination",
+            TargetPlan::Logs { .. } => "CloudWatch Logs log group",
+            TargetPlan::EventBus { .. } => "event bus",
         }
     }
 
@@ -254,6 +357,151 @@ impl TargetPlan {
     pub fn is_fifo(&self) -> bool {
         matches!(self, TargetPlan::Sqs { fifo: true, .. })
     }
+
+    fn from_config(target: &Target, rule: &str) -> TargetPlan {
+        let existing = |name: &str| name.starts_with("arn:");
+        match target {
+            Target::Lambda(lambda) => TargetPlan::Lambda {
+                function: lambda.function.clone(),
+            },
+            Target::Sqs(sqs) => TargetPlan::Sqs {
+                queue: sqs.queue.clone(),
+                fifo: sqs.queue.ends_with(".fifo"),
+            },
+            Target::Sns(sns) => TargetPlan::Sns {
+                topic: sns.topic.clone(),
+                created: !existing(&sns.topic),
+            },
+            Target::StepFunctions(sfn) => TargetPlan::StepFunctions {
+                state_machine: sfn.state_machine.clone(),
+            },
+            Target::Kinesis(kinesis) => TargetPlan::Kinesis {
+                stream: kinesis.stream.clone(),
+                created: !existing(&kinesis.stream),
+                partition_key: kinesis.partition_key.clone(),
+            },
+            Target::Firehose(firehose) => TargetPlan::Firehose {
+                delivery_stream: firehose.delivery_stream.clone(),
+            },
+            Target::ApiDestination(api) => match (&api.arn, &api.endpoint, &api.auth) {
+                (Some(arn), _, _) => TargetPlan::ApiDestination {
+                    destination: arn.clone(),
+                    created: None,
+                },
+                (None, endpoint, auth) => TargetPlan::ApiDestination {
+                    destination: rule.to_owned(),
+                    created: Some(ApiDestinationPlan {
+                        connection: format!("{rule}-connection"),
+                        endpoint: endpoint.clone().unwrap_or_default(),
+                        method: api.method.to_ascii_uppercase(),
+                        rate_limit: api.rate_limit,
+                        authorization: match auth {
+                            Some(ApiAuth::Basic { .. }) => "BASIC",
+                            _ => "API_KEY",
+                        },
+                        header: match auth {
+                            Some(ApiAuth::ApiKey { header, .. }) => Some(header.clone()),
+                            _ => None,
+                        },
+                        secret: match auth {
+                            Some(ApiAuth::ApiKey { secret, .. } | ApiAuth::Basic { secret }) => {
+                                secret.clone()
+                            }
+                            None => String::new(),
+                        },
+                    }),
+                },
+            },
+            Target::Logs(logs) => TargetPlan::Logs {
+                log_group: logs.log_group.clone(),
+                retention_days: (!existing(&logs.log_group)).then_some(logs.retention_days),
+            },
+            Target::EventBus(bus) => TargetPlan::EventBus {
+                arn: bus.arn.clone(),
+            },
+        }
+    }
+}
+
+/// What a consumer's target receives instead of the whole event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum InputPlan {
+    /// The detail only (`$.detail`).
+    Detail,
+    /// One value, by path.
+    Path(String),
+    /// A JSON object of fields, each a path (`$.`...) or a constant string.
+    Template(Vec<(String, String)>),
+}
+
+impl InputPlan {
+    fn from_config(input: &Input) -> InputPlan {
+        match input {
+            Input::Detail => InputPlan::Detail,
+            Input::Path(path) => InputPlan::Path(path.clone()),
+            Input::Template(fields) => {
+                InputPlan::Template(fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            }
+        }
+    }
+
+    /// What a target receives, for people.
+    pub fn describe(input: Option<&InputPlan>) -> String {
+        match input {
+            None => "the whole event".into(),
+            Some(InputPlan::Detail) => "the detail".into(),
+            Some(InputPlan::Path(path)) => format!("`{path}`"),
+            Some(InputPlan::Template(fields)) => {
+                let fields: Vec<String> = fields.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                format!("`{{ {} }}`", fields.join(", "))
+            }
+        }
+    }
+
+    /// What the target receives of `envelope` (EventBridge's InputPath and InputTransformer
+    /// semantics: a path that is not in the event gives nothing, `null` in a template).
+    pub fn apply(&self, envelope: &Value) -> Value {
+        match self {
+            InputPlan::Detail => envelope["detail"].clone(),
+            InputPlan::Path(path) => lookup(envelope, path).cloned().unwrap_or(Value::Null),
+            InputPlan::Template(fields) => fields
+                .iter()
+                .map(|(name, value)| {
+                    let value = if is_path(value) {
+                        lookup(envelope, value).cloned().unwrap_or(Value::Null)
+                    } else {
+                        Value::String(value.clone())
+                    };
+                    (name.clone(), value)
+                })
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
+        }
+    }
+}
+
+/// Whether a template value is a path into the event (else a constant).
+pub fn is_path(value: &str) -> bool {
+    value == "$" || value.starts_with("$.")
+}
+
+/// The segments of a path `$.a.b` (`None` if it is not one).
+pub fn path_segments(path: &str) -> Option<Vec<&str>> {
+    if path == "$" {
+        return Some(Vec::new());
+    }
+    let segments: Vec<&str> = path.strip_prefix("$.")?.split('.').collect();
+    segments
+        .iter()
+        .all(|s| !s.is_empty() && !s.contains(['[', ']', '*', ' ']))
+        .then_some(segments)
+}
+
+fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    path_segments(path)?
+        .into_iter()
+        .try_fold(value, |v, key| v.get(key))
 }
 
 /// The relay function: its names and what it may put on the bus.
@@ -321,18 +569,10 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
         .iter()
         .map(|(name, consumer)| {
             let rule = format!("{}-{}", config.service, name);
-            let target = match &consumer.target {
-                Target::Lambda(lambda) => TargetPlan::Lambda {
-                    function: lambda.function.clone(),
-                },
-                Target::Sqs(sqs) => TargetPlan::Sqs {
-                    queue: sqs.queue.clone(),
-                    fifo: sqs.queue.ends_with(".fifo"),
-                },
-            };
+            let target = TargetPlan::from_config(&consumer.target, &rule);
             let local_queue = match &target {
                 TargetPlan::Sqs { queue, .. } => queue.clone(),
-                TargetPlan::Lambda { .. } => format!("{name}-local"),
+                _ => format!("{name}-local"),
             };
             ConsumerPlan {
                 dead_letter_queue: consumer.dead_letter_queue.then(|| format!("{rule}-dlq")),
@@ -348,7 +588,13 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
                 events: consumer.events.clone(),
                 pattern: consumer.pattern.clone(),
                 pattern_text: consumer.pattern.as_ref().map(Value::to_string),
+                target_noun: target.noun(),
+                target_name: target.name().to_owned(),
+                input_text: InputPlan::describe(
+                    consumer.input.as_ref().map(InputPlan::from_config).as_ref(),
+                ),
                 target,
+                input: consumer.input.as_ref().map(InputPlan::from_config),
                 maximum_attempts: consumer.retry.maximum_attempts,
                 maximum_event_age: consumer.retry.maximum_event_age,
                 description: consumer.description.clone(),
@@ -447,6 +693,10 @@ fn dead_letter_route(service: &str, poison_source: &str) -> ConsumerPlan {
             queue: queue.clone(),
             fifo: false,
         },
+        input: None,
+        target_noun: "SQS queue",
+        target_name: queue.clone(),
+        input_text: InputPlan::describe(None),
         maximum_attempts: retry.maximum_attempts,
         maximum_event_age: retry.maximum_event_age,
         description: Some(

@@ -195,6 +195,29 @@ pub fn alarm_topic_metadata() -> Value {
     )
 }
 
+/// Metadata of a topic the stack creates as a consumer's target.
+pub fn target_topic_metadata() -> Value {
+    metadata(
+        vec![skip(
+            "CKV_AWS_26",
+            "EventBridge cannot publish to a topic encrypted with the AWS-managed SNS key; give an existing topic with a customer-managed key (whose key policy lets events.amazonaws.com use it) by ARN to encrypt",
+        )],
+        None,
+    )
+}
+
+/// The role EventBridge delivers to a consumer's target with: trusted by EventBridge of this
+/// account only, allowed exactly `statements`.
+pub fn target_role(statements: &[Value]) -> Value {
+    json!({
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": delivery_trust_policy(),
+            "Policies": [{ "PolicyName": "delivery", "PolicyDocument": { "Version": "2012-10-17", "Statement": statements } }]
+        }
+    })
+}
+
 /// A Custom Event Bus's description.
 pub fn custom_bus_description(plan: &Plan) -> String {
     format!(
@@ -247,7 +270,7 @@ pub fn subscriber(consumer: &ConsumerPlan) -> Value {
                 "InvocationType": if consumer.ordered { "REQUEST_RESPONSE" } else { "EVENT" }
             });
         }
-        crate::plan::TargetPlan::Sqs { .. } => {}
+        _ => {}
     }
     let mut subscriber = json!({
         "Name": consumer.rule,

@@ -10,6 +10,7 @@ mod relay;
 mod relay_code;
 mod sam;
 pub mod schemas;
+pub mod targets;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

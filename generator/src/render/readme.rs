@@ -25,6 +25,7 @@ pub fn render(plan: &Plan, files: &Files) -> Result<String, RenderError> {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_| AutoEscape::None);
     env.add_filter("label", mermaid_label);
+    env.add_filter("pascal", |name: String| crate::ident::pascal(&name));
     let fail = |e: minijinja::Error| RenderError {
         path: PATH.to_owned(),
         message: format!("{e:#}"),

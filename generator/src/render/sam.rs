@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::infra;
 use super::{Files, RenderError};
+use super::{infra, targets};
 use crate::ident::{self, Scope};
 use crate::plan::monitor::{DimensionValue, MonitoringPlan, QueueKey, TopicPlan};
 use crate::plan::{ConsumerPlan, Plan, TablePlan, TargetPlan};
@@ -38,6 +38,8 @@ struct Template {
     /// The logical ids of the queues created without a name, by key (alarms and the
     /// dashboard refer to them).
     queues: BTreeMap<QueueKey, String>,
+    /// Outputs beyond the stack's own (a cross-account target's delivery role).
+    outputs: Map<String, Value>,
 }
 
 impl Template {
@@ -66,6 +68,7 @@ pub fn render(plan: &Plan, files: &mut Files) -> Result<(), RenderError> {
         resources: Map::new(),
         ids: Scope::default(),
         queues: BTreeMap::new(),
+        outputs: Map::new(),
     };
     let bus = bus(plan, &mut t);
     let tables: Vec<(Value, &TablePlan)> = plan
@@ -124,6 +127,10 @@ pub fn render(plan: &Plan, files: &mut Files) -> Result<(), RenderError> {
         outputs["AlarmTopicArn"] = json!({ "Value": topic });
         outputs["DashboardName"] = json!({ "Value": reference(&dashboard) });
     }
+    outputs
+        .as_object_mut()
+        .expect("outputs are an object")
+        .extend(std::mem::take(&mut t.outputs));
     let template = json!({
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
@@ -368,6 +375,8 @@ fn consumer_resources(consumer: &ConsumerPlan, bus: &Bus, t: &mut Template) {
     let rule_id = t.ids.pascal(&format!("{} rule", consumer.name));
     let rule_arn = get_att(&rule_id, "Arn");
     let fifo = consumer.target.is_fifo();
+    // Target properties beyond its id, ARN and delivery settings.
+    let mut properties = Map::new();
     let (target_arn, target_id) = match &consumer.target {
         TargetPlan::Sqs {
             queue: queue_name, ..
@@ -392,6 +401,25 @@ fn consumer_resources(consumer: &ConsumerPlan, bus: &Bus, t: &mut Template) {
             );
             (function, ident::pascal(&consumer.name))
         }
+        _ => {
+            let spec = targets::rule_target(consumer, &mut t.ids)
+                .expect("every further kind of target has a spec");
+            for resource in spec.resources {
+                let value = targets::with_rule_arn(&resource.resource, &rule_arn);
+                t.resources.insert(resource.id, value);
+            }
+            if let Some((id, statements)) = &spec.role {
+                t.resources
+                    .insert(id.clone(), infra::target_role(statements));
+                properties.insert("RoleArn".into(), get_att(id, "Arn"));
+            }
+            if let Some((name, description, value)) = spec.output {
+                t.outputs
+                    .insert(name, json!({ "Description": description, "Value": value }));
+            }
+            properties.extend(spec.parameters);
+            (spec.arn, ident::pascal(&consumer.name))
+        }
     };
     let mut target = json!({
         "Id": target_id,
@@ -401,6 +429,11 @@ fn consumer_resources(consumer: &ConsumerPlan, bus: &Bus, t: &mut Template) {
     if fifo {
         target["SqsParameters"] = json!({ "MessageGroupId": consumer.name });
     }
+    properties.extend(targets::input(consumer));
+    target
+        .as_object_mut()
+        .expect("a target is an object")
+        .extend(properties);
     if consumer.dead_letter_queue.is_some() {
         let dlq = t.add_queue(
             QueueKey::rule_dead_letters(&consumer.name),
@@ -472,6 +505,7 @@ fn subscriber_resources(consumer: &ConsumerPlan, bus: &Bus, t: &mut Template) {
             (get_att(&queue_id, "Arn"), "sqs:SendMessage")
         }
         TargetPlan::Lambda { function } => (lambda_arn(function), "lambda:InvokeFunction"),
+        _ => unreachable!("validation keeps a Custom Event Bus's targets to queues and functions"),
     };
     let mut statements = vec![
         json!({ "Sid": "DeliverToItsTarget", "Effect": "Allow", "Action": action, "Resource": target_arn }),

@@ -131,6 +131,9 @@ impl Checker {
         }
         for (name, consumer) in &config.consumers {
             let path = path!["consumers", name];
+            if custom {
+                self.custom_bus_consumer(&path, consumer);
+            }
             if let Some(start) = &consumer.start_at {
                 if !custom {
                     self.error(

@@ -3,6 +3,7 @@
 //! attributes the entity does not have, and conditions that can never hold.
 
 mod deployment;
+mod targets;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -157,22 +158,20 @@ impl Checker {
                 );
             }
         }
-        const RETENTION: [u32; 22] = [
-            1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-            2922, 3288, 3653,
-        ];
-        if !RETENTION.contains(&relay.log_retention) {
-            let nearest = RETENTION
+        self.log_retention(path!["relay", "log-retention"], relay.log_retention);
+    }
+
+    /// A number of days CloudWatch Logs can keep logs.
+    fn log_retention(&mut self, path: Path, days: u32) {
+        if !names::LOG_RETENTION_DAYS.contains(&days) {
+            let nearest = names::LOG_RETENTION_DAYS
                 .iter()
-                .min_by_key(|d| d.abs_diff(relay.log_retention))
+                .min_by_key(|d| d.abs_diff(days))
                 .copied()
                 .unwrap_or(30);
             self.error(
-                path!["relay", "log-retention"],
-                format!(
-                    "CloudWatch Logs cannot keep logs {} days",
-                    relay.log_retention
-                ),
+                path,
+                format!("CloudWatch Logs cannot keep logs {days} days"),
             )
             .hint = Some(format!("the nearest allowed value is {nearest}"));
         }
@@ -916,6 +915,15 @@ impl Checker {
                 );
             }
             match &consumer.target {
+                further @ (Target::Sns(_)
+                | Target::StepFunctions(_)
+                | Target::Kinesis(_)
+                | Target::Firehose(_)
+                | Target::ApiDestination(_)
+                | Target::Logs(_)
+                | Target::EventBus(_)) => {
+                    self.further_target(&path.key("target"), &config.service, name, further);
+                }
                 Target::Lambda(lambda) => {
                     self.name(
                         path.key("target").key("lambda").key("function"),

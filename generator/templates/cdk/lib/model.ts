@@ -8,6 +8,8 @@ export type Metadata = Record<string, unknown>;
 
 export interface Outbox {
   stackName: string;
+  /** What stands for a consumer's rule ARN in a further target's resources: `{ [it]: null }`. */
+  ruleArnPlaceholder: string;
   description: string;
   bus: Bus;
   tables: Table[];
@@ -105,7 +107,30 @@ export type Target =
       /** A function name in the stack's account and region, or a function ARN. */
       function: string;
       permissionMetadata: Metadata;
-    };
+    }
+  | FurtherTarget;
+
+/** A CloudFormation resource as the model spells it (`Type`, `Properties`, `Metadata`). */
+export interface RawResource {
+  Type: string;
+  Properties: Record<string, unknown>;
+  Metadata?: Metadata;
+}
+
+/**
+ * A target beyond a queue or a function (SNS, Step Functions, Kinesis, Firehose, API
+ * destination, CloudWatch Logs, another bus): what to create for it, the ARN the rule delivers
+ * to, the role it delivers with, further target properties (CloudFormation spelling). Values
+ * may hold `Ref`, `Fn::GetAtt` and `Fn::Sub`, and the rule ARN placeholder.
+ */
+export interface FurtherTarget {
+  kind: 'sns' | 'step-functions' | 'kinesis' | 'firehose' | 'api-destination' | 'logs' | 'event-bus';
+  arn: unknown;
+  resources: { id: string; resource: RawResource }[];
+  role: { id: string; resource: RawResource } | null;
+  parameters: Record<string, unknown>;
+  output: { name: string; description: string; value: unknown } | null;
+}
 
 export interface Consumer {
   id: string;
@@ -115,6 +140,8 @@ export interface Consumer {
   /** The rule's event pattern, as EventBridge takes it. */
   pattern: Record<string, unknown>;
   target: Target;
+  /** What the target receives instead of the whole event: `InputPath` or `InputTransformer`. */
+  input: { InputPath?: string; InputTransformer?: { InputPathsMap: Record<string, string>; InputTemplate: string } } | null;
   retry: { maximumAttempts: number; maximumEventAge: number };
   deadLetterQueue: LastStopQueue | null;
   ruleMetadata: Metadata | null;

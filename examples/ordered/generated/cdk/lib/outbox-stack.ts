@@ -22,7 +22,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { RustFunction, cargoLambdaVersion } from 'cargo-lambda-cdk';
 import { Construct, IConstruct } from 'constructs';
-import { Consumer, CustomBus, LastStopQueue, Metadata, Monitoring, Outbox, Relay } from './model';
+import { Consumer, CustomBus, FurtherTarget, LastStopQueue, Metadata, Monitoring, Outbox, Relay } from './model';
 
 /** The queues created without a name, by the key alarms and the dashboard know them by. */
 type Queues = Map<string, sqs.IQueue>;
@@ -174,7 +174,7 @@ export class OutboxStack extends cdk.Stack {
       if (custom !== null) {
         subscriberResources(this, customBusArn!, custom, consumer, queues);
       } else {
-        consumerResources(this, bus, consumer, queues);
+        consumerResources(this, bus, consumer, queues, model.ruleArnPlaceholder);
       }
     }
 
@@ -380,9 +380,11 @@ function subscriberResources(
     annotate(queue, target.metadata);
     targetArn = queue.queueArn;
     action = 'sqs:SendMessage';
-  } else {
+  } else if (target.kind === 'lambda') {
     targetArn = functionArn(scope, target.function);
     action = 'lambda:InvokeFunction';
+  } else {
+    throw new Error(`${consumer.name}: a Custom Event Bus delivers to queues and functions only (outbox.yaml is validated for it)`);
   }
   const statements = [
     new iam.PolicyStatement({ sid: 'DeliverToItsTarget', actions: [action], resources: [targetArn] }),
@@ -435,7 +437,90 @@ function functionArn(scope: Construct, fn: string): string {
       });
 }
 
-function consumerResources(scope: Construct, bus: events.IEventBus, consumer: Consumer, queues: Queues): void {
+/** What a consumer receives, exactly as the model spells it (`InputPath` or `InputTransformer`). */
+class ModelInput extends events.RuleTargetInput {
+  constructor(private readonly spec: NonNullable<Consumer['input']>) {
+    super();
+  }
+
+  public bind(_rule: events.IRule): events.RuleTargetInputProperties {
+    const transformer = this.spec.InputTransformer;
+    return transformer
+      ? { inputPathsMap: transformer.InputPathsMap, inputTemplate: transformer.InputTemplate }
+      : { inputPath: this.spec.InputPath };
+  }
+}
+
+/** A model value (text, `Ref`, `Fn::GetAtt`, `Fn::Sub`) as a CDK string. */
+function token(value: unknown): string {
+  return typeof value === 'string' ? value : cdk.Token.asString(new cdk.Intrinsic(value));
+}
+
+/** `value` with the rule ARN placeholder (`{ [placeholder]: null }`) replaced by `ruleArn`. */
+function withRuleArn(value: unknown, placeholder: string, ruleArn: string): unknown {
+  if (Array.isArray(value)) {
+    return value.map((v) => withRuleArn(v, placeholder, ruleArn));
+  }
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value);
+    if (entries.length === 1 && entries[0][0] === placeholder) {
+      return ruleArn;
+    }
+    return Object.fromEntries(entries.map(([k, v]) => [k, withRuleArn(v, placeholder, ruleArn)]));
+  }
+  return value;
+}
+
+/** A resource the model spells in CloudFormation terms, at the top of the stack (its id is its logical id). */
+function rawResource(scope: Construct, id: string, spec: { Type: string; Properties: Record<string, unknown>; Metadata?: Metadata }, fill: (v: unknown) => unknown): cdk.CfnResource {
+  const resource = new cdk.CfnResource(scope, id, {
+    type: spec.Type,
+    properties: fill(spec.Properties) as Record<string, unknown>,
+  });
+  annotate(resource, spec.Metadata ?? null);
+  return resource;
+}
+
+/**
+ * A target beyond a queue or a function: its resources (the target, resource policies pinned
+ * to the rule), the role EventBridge delivers with, and the target as the model spells it.
+ */
+function furtherTarget(
+  scope: Construct,
+  rule: events.Rule,
+  spec: FurtherTarget,
+  placeholder: string,
+  delivery: { deadLetterQueue?: sqs.IQueue; retryAttempts: number; maxEventAge: cdk.Duration; input?: events.RuleTargetInput },
+): events.IRuleTarget {
+  const fill = (v: unknown) => withRuleArn(v, placeholder, rule.ruleArn);
+  for (const { id, resource } of spec.resources) {
+    rawResource(scope, id, resource, fill);
+  }
+  const role = spec.role
+    ? iam.Role.fromRoleArn(scope, `${spec.role.id}Ref`, rawResource(scope, spec.role.id, spec.role.resource, fill).getAtt('Arn').toString(), { mutable: false })
+    : undefined;
+  if (spec.output) {
+    new cdk.CfnOutput(scope, spec.output.name, { description: spec.output.description, value: token(spec.output.value) });
+  }
+  const parameters = spec.parameters as { KinesisParameters?: { PartitionKeyPath: string } };
+  return {
+    bind: () => {
+      if (delivery.deadLetterQueue) {
+        targets.addToDeadLetterQueueResourcePolicy(rule, delivery.deadLetterQueue);
+      }
+      return {
+        arn: token(spec.arn),
+        role,
+        input: delivery.input,
+        retryPolicy: { maximumRetryAttempts: delivery.retryAttempts, maximumEventAgeInSeconds: delivery.maxEventAge.toSeconds() },
+        deadLetterConfig: delivery.deadLetterQueue ? { arn: delivery.deadLetterQueue.queueArn } : undefined,
+        kinesisParameters: parameters.KinesisParameters ? { partitionKeyPath: parameters.KinesisParameters.PartitionKeyPath } : undefined,
+      };
+    },
+  };
+}
+
+function consumerResources(scope: Construct, bus: events.IEventBus, consumer: Consumer, queues: Queues, placeholder: string): void {
   const { detail, ...envelope } = consumer.pattern as { detail?: Record<string, unknown> } & Record<string, string[]>;
   const rule = new events.Rule(scope, `${consumer.id}Rule`, {
     ruleName: consumer.ruleName,
@@ -452,6 +537,7 @@ function consumerResources(scope: Construct, bus: events.IEventBus, consumer: Co
     retryAttempts: consumer.retry.maximumAttempts,
     maxEventAge: cdk.Duration.seconds(consumer.retry.maximumEventAge),
   };
+  const input = consumer.input ? new ModelInput(consumer.input) : undefined;
   const target = consumer.target;
   if (target.kind === 'sqs') {
     const deadLetters = lastStopQueue(scope, `${consumer.id}QueueDeadLetters`, target.deadLetters, target.fifo, queues);
@@ -463,18 +549,20 @@ function consumerResources(scope: Construct, bus: events.IEventBus, consumer: Co
       contentBasedDeduplication: target.fifo || undefined,
     });
     annotate(queue, target.metadata);
-    rule.addTarget(new targets.SqsQueue(queue, { ...delivery, messageGroupId: target.messageGroupId ?? undefined }));
-  } else {
+    rule.addTarget(new targets.SqsQueue(queue, { ...delivery, message: input, messageGroupId: target.messageGroupId ?? undefined }));
+  } else if (target.kind === 'lambda') {
     const fn = lambda.Function.fromFunctionAttributes(scope, `${consumer.id}Function`, {
       functionArn: functionArn(scope, target.function),
       sameEnvironment: true,
     });
-    rule.addTarget(new targets.LambdaFunction(fn, delivery));
+    rule.addTarget(new targets.LambdaFunction(fn, { ...delivery, event: input }));
     // The target adds the permission (pinned to the rule's ARN) under the rule.
     for (const child of rule.node.findAll()) {
       if (child instanceof lambda.CfnPermission) {
         annotate(child, target.permissionMetadata);
       }
     }
+  } else {
+    rule.addTarget(furtherTarget(scope, rule, target, placeholder, { ...delivery, input }));
   }
 }

@@ -1,0 +1,244 @@
+//! The checks of a consumer's target beyond a queue or a function: names AWS takes, ARNs of the
+//! right service, an API destination's endpoint, method, rate and secret, a log group
+//! EventBridge can write to. Paths into events (a Kinesis partition key, an input transform)
+//! are checked against the events' schemas after planning ([`crate::rules`]).
+
+use super::*;
+use crate::config::{ApiAuth, Consumer};
+
+/// The HTTP methods an API destination takes.
+const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "OPTIONS", "PUT", "DELETE", "PATCH"];
+
+impl Checker {
+    /// `value` is a name `name_rule` takes (the stack creates it, or finds it in its account
+    /// and region) or an ARN of `service` with a resource starting `resource`.
+    fn name_or_arn(
+        &mut self,
+        path: Path,
+        what: &str,
+        value: &str,
+        name_rule: fn(&str) -> Result<(), String>,
+        arn: (&str, &str, &str),
+    ) {
+        let (service, resource, example) = arn;
+        let result = if value.starts_with("arn:") {
+            names::arn(value, service, resource, example)
+        } else {
+            name_rule(value)
+        };
+        if let Err(why) = result {
+            self.error(path, format!("{what} `{value}` {why}"));
+        }
+    }
+
+    /// A target of one of the further kinds, at `path` (`consumers.NAME.target`).
+    pub(super) fn further_target(
+        &mut self,
+        path: &Path,
+        service: &str,
+        consumer: &str,
+        target: &Target,
+    ) {
+        match target {
+            Target::Sns(sns) => {
+                let at = path.key("sns").key("topic");
+                if sns.topic.ends_with(".fifo") {
+                    self.error(
+                        at,
+                        format!("`{}` is a FIFO topic, which a rule cannot keep in order", sns.topic),
+                    )
+                    .hint = Some("use a standard topic, or an `sqs` target with a `.fifo` queue on a Custom Event Bus for order".into());
+                } else if sns.topic.starts_with("arn:") {
+                    self.name(at, "topic", &sns.topic, names::existing_topic);
+                } else {
+                    self.name(at, "topic name", &sns.topic, names::topic);
+                }
+            }
+            Target::StepFunctions(sfn) => self.name_or_arn(
+                path.key("step-functions").key("state-machine"),
+                "state machine",
+                &sfn.state_machine,
+                names::state_machine,
+                (
+                    "states",
+                    "stateMachine:",
+                    "arn:aws:states:REGION:ACCOUNT:stateMachine:NAME",
+                ),
+            ),
+            Target::Kinesis(kinesis) => {
+                self.name_or_arn(
+                    path.key("kinesis").key("stream"),
+                    "stream",
+                    &kinesis.stream,
+                    names::kinesis_stream,
+                    (
+                        "kinesis",
+                        "stream/",
+                        "arn:aws:kinesis:REGION:ACCOUNT:stream/NAME",
+                    ),
+                );
+                if crate::plan::path_segments(&kinesis.partition_key).is_none() {
+                    self.error(
+                        path.key("kinesis").key("partition-key"),
+                        format!("`{}` is not a path into the event", kinesis.partition_key),
+                    )
+                    .hint = Some("for example `$.detail.orderId`".into());
+                }
+            }
+            Target::Firehose(firehose) => self.name_or_arn(
+                path.key("firehose").key("delivery-stream"),
+                "delivery stream",
+                &firehose.delivery_stream,
+                names::delivery_stream,
+                (
+                    "firehose",
+                    "deliverystream/",
+                    "arn:aws:firehose:REGION:ACCOUNT:deliverystream/NAME",
+                ),
+            ),
+            Target::ApiDestination(api) => {
+                let at = path.key("api-destination");
+                self.api_destination(&at, service, consumer, api);
+            }
+            Target::Logs(logs) => {
+                let at = path.key("logs");
+                self.name_or_arn(
+                    at.key("log-group"),
+                    "log group",
+                    &logs.log_group,
+                    names::event_log_group,
+                    (
+                        "logs",
+                        "log-group:/aws/events/",
+                        "arn:aws:logs:REGION:ACCOUNT:log-group:/aws/events/NAME",
+                    ),
+                );
+                self.log_retention(at.key("retention-days"), logs.retention_days);
+            }
+            Target::EventBus(bus) => {
+                self.name(path.key("event-bus").key("arn"), "bus", &bus.arn, |arn| {
+                    names::arn(
+                        arn,
+                        "events",
+                        "event-bus/",
+                        "arn:aws:events:REGION:ACCOUNT:event-bus/NAME",
+                    )
+                })
+            }
+            Target::Lambda(_) | Target::Sqs(_) => {}
+        }
+    }
+
+    fn api_destination(
+        &mut self,
+        at: &Path,
+        service: &str,
+        consumer: &str,
+        api: &crate::config::ApiDestinationTarget,
+    ) {
+        if let Some(arn) = &api.arn {
+            self.name(at.key("arn"), "API destination", arn, |arn| {
+                names::arn(
+                    arn,
+                    "events",
+                    "api-destination/",
+                    "arn:aws:events:REGION:ACCOUNT:api-destination/NAME/ID",
+                )
+            });
+            if api.endpoint.is_some() || api.auth.is_some() {
+                self.error(
+                    at.clone(),
+                    "give either an existing destination's `arn` or an `endpoint` and `auth`, not both",
+                );
+            }
+            return;
+        }
+        match &api.endpoint {
+            None => {
+                self.error(
+                    at.clone(),
+                    "give the `endpoint` (with `auth`), or an existing destination's `arn`",
+                )
+                .hint = Some("for example `endpoint: https://example.com/hooks/orders`".into());
+            }
+            Some(endpoint) if !endpoint.starts_with("https://") || endpoint.len() <= 8 => {
+                self.error(
+                    at.key("endpoint"),
+                    format!(
+                        "`{endpoint}` is not an HTTPS URL (EventBridge calls only HTTPS endpoints)"
+                    ),
+                );
+            }
+            Some(_) => {}
+        }
+        let method = api.method.to_ascii_uppercase();
+        if !METHODS.contains(&method.as_str()) {
+            self.error(
+                at.key("method"),
+                format!("`{}` is not an HTTP method EventBridge takes", api.method),
+            )
+            .hint = Some(format!("one of {}", METHODS.join(", ")));
+        }
+        if !(1..=300).contains(&api.rate_limit) {
+            self.error(
+                at.key("rate-limit"),
+                format!(
+                    "{} invocations per second is outside what EventBridge allows (1 to 300)",
+                    api.rate_limit
+                ),
+            );
+        }
+        let connection = format!("{service}-{consumer}-connection");
+        if let Err(why) = names::rule(&connection) {
+            self.error(
+                at.clone(),
+                format!("its connection would be named `{connection}`, which {why}"),
+            )
+            .hint = Some("shorten the service or consumer name".into());
+        }
+        let secret_arn = |arn: &str| {
+            names::arn(
+                arn,
+                "secretsmanager",
+                "secret:",
+                "arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME",
+            )
+        };
+        match &api.auth {
+            None => {
+                self.error(at.clone(), "an API destination needs `auth` (its connection must authenticate)")
+                    .hint = Some("`auth: { api-key: { header: x-api-key, secret: SECRET_ARN } }` or `auth: { basic: { secret: SECRET_ARN } }`".into());
+            }
+            Some(ApiAuth::ApiKey { header, secret }) => {
+                let auth = at.key("auth").key("api-key");
+                if header.trim().is_empty() {
+                    self.error(auth.key("header"), "name the header the key is sent in");
+                }
+                self.name(auth.key("secret"), "secret", secret, secret_arn);
+            }
+            Some(ApiAuth::Basic { secret }) => {
+                let auth = at.key("auth").key("basic");
+                self.name(auth.key("secret"), "secret", secret, secret_arn);
+            }
+        }
+    }
+
+    /// What a Custom Event Bus's subscribers cannot do yet: targets beyond queues and
+    /// functions, input transforms.
+    pub(super) fn custom_bus_consumer(&mut self, path: &Path, consumer: &Consumer) {
+        if !matches!(consumer.target, Target::Lambda(_) | Target::Sqs(_)) {
+            self.error(
+                path.key("target"),
+                "on a Custom Event Bus, outbox delivers to `lambda` and `sqs` targets only",
+            )
+            .hint = Some("put this consumer on a Classic bus stack, or deliver to a queue and forward from there".into());
+        }
+        if consumer.input.is_some() {
+            self.error(
+                path.key("input"),
+                "on a Custom Event Bus, outbox delivers whole events (no input transforms yet)",
+            )
+            .hint = Some("leave `input` out; the consumer reads `detail` from the event".into());
+        }
+    }
+}
