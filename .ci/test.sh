@@ -36,6 +36,7 @@ python_tools() {
     venv .venv .ci/requirements.txt
     venv .venv-sam .ci/requirements-sam.txt
     venv .venv-v2 .ci/requirements-v2.txt
+    venv .venv-bindings .ci/requirements-bindings.txt
     .venv/bin/cargo-lambda lambda --help > /dev/null
     .venv-sam/bin/sam --version
 }
@@ -157,6 +158,31 @@ PY
     fi
 }
 
+bindings() {
+    # Every generated output's TypeScript and Python bindings: type-checked (tsc strict, mypy
+    # --strict), then run on the relay's own dry-run output (the example's, written by
+    # e2e/tests/bindings.rs from 1,500 records; each golden case's and example's
+    # expected.dryrun). The Rust bindings are a workspace crate, linted and tested above.
+    local tsc=$PWD/generated/cdk/node_modules/.bin/tsc
+    for generated in generated examples/*/generated generator/tests/cases/ok-*/expected; do
+        local name dryrun out
+        if [[ $generated == generated ]]; then
+            name=example
+            dryrun=target/bindings-check/myapp.dryrun
+        else
+            name=$(basename "$(dirname "$generated")")
+            dryrun=$(dirname "$generated")/expected.dryrun
+        fi
+        out=target/bindings-check/$name
+        rm -rf "$out"
+        "$tsc" -p "$generated/bindings/typescript" --outDir "$out/ts"
+        echo '{"type":"module"}' > "$out/ts/package.json"
+        node .ci/bindings/check.mjs "$generated" "$dryrun" "$out/ts"
+        .venv-bindings/bin/mypy --strict --no-error-summary --cache-dir target/bindings-check/mypy-cache "$generated/bindings/python/outbox_events.py"
+        .venv-bindings/bin/python .ci/bindings/check.py "$generated" "$dryrun"
+    done
+}
+
 lambda_build() {
     cargo lambda build --release --arm64 --locked -p relay
     local bootstrap=target/lambda/relay/bootstrap
@@ -189,6 +215,7 @@ generated_is_current() {
 
 stage generated-is-current generated_is_current
 stage contracts contracts
+stage bindings bindings
 stage lambda-build lambda_build
 stage infrastructure infrastructure
 # The documented benchmark command works (one quick round on the test stage's debug binaries:

@@ -2,7 +2,8 @@
 //! workspace beside the repository's `runtime/` (with the workspace's profiles and target
 //! directory, so dependencies are not built again), built with `clippy -D warnings`, and
 //! `relay --event-file event.json --dry-run` must print the case's `expected.dryrun`
-//! (`OUTBOX_BLESS=1` to accept changes).
+//! (`OUTBOX_BLESS=1` to accept changes). Its Rust bindings crate is linted and its own test
+//! (every sample parses) run the same way.
 
 mod common;
 
@@ -114,6 +115,41 @@ fn every_case_relay_compiles_lints_clean_and_maps_its_sample_event() {
         }
         let _ = fs::remove_dir_all(&dir);
         let _ = fs::remove_file(target.join("debug").join(&binary));
+
+        // The Rust bindings: linted, and their samples parsed by their own test.
+        let bindings = expected_dir(&case).join("bindings/rust");
+        let dir = workspace
+            .join("target")
+            .join(format!("golden-bindings-{name}"));
+        let _ = fs::remove_dir_all(&dir);
+        write_tree(&dir, &read_tree(&bindings));
+        let manifest = dir.join("Cargo.toml");
+        let crate_manifest = fs::read_to_string(&manifest).unwrap();
+        fs::write(&manifest, crate_manifest + "\n[workspace]\n\n" + profiles).unwrap();
+        fs::copy(workspace.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+        for args in [
+            &[
+                "clippy",
+                "--offline",
+                "--quiet",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ][..],
+            &["test", "--offline", "--quiet"][..],
+        ] {
+            let run = cargo(&dir, args, &target);
+            if !run.status.success() {
+                failures.push(format!(
+                    "{name}: bindings: cargo {} failed:\n{}{}",
+                    args[0],
+                    String::from_utf8_lossy(&run.stdout),
+                    String::from_utf8_lossy(&run.stderr)
+                ));
+            }
+        }
+        let _ = fs::remove_dir_all(&dir);
     }
     assert!(compiled >= 4, "compiled {compiled} cases");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));

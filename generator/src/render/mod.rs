@@ -2,6 +2,7 @@
 //! I/O, no clock, no absolute paths, so the same config always renders the same bytes.
 
 mod asyncapi;
+pub mod bindings;
 mod cdk;
 mod config_schema;
 pub mod infra;
@@ -39,6 +40,7 @@ pub fn render(plan: &Plan) -> Result<Files, RenderError> {
     asyncapi::render(plan, &mut files);
     sam::render(plan, &mut files)?;
     cdk::render(plan, &mut files)?;
+    bindings::render(plan, &mut files);
     let readme = readme::render(plan, &files)?;
     files.insert(PathBuf::from(readme::PATH), readme);
     Ok(files)
@@ -46,6 +48,9 @@ pub fn render(plan: &Plan) -> Result<Files, RenderError> {
 
 /// What a generated file is, for the generated README's file list.
 pub(crate) fn describe(path: &str) -> &'static str {
+    if let Some(what) = bindings::describe(path) {
+        return what;
+    }
     if let Some(what) = cdk::describe(path) {
         return what;
     }
