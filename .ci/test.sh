@@ -32,6 +32,15 @@ venv() {
     fi
 }
 
+system_tools() {
+    # Debian's Chromium for the event catalog's browser test (npm never downloads a browser).
+    if ! command -v chromium > /dev/null; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null
+    fi
+    chromium --version
+}
+
 python_tools() {
     venv .venv .ci/requirements.txt
     venv .venv-sam .ci/requirements-sam.txt
@@ -57,6 +66,7 @@ node_tools() {
     npm_ci .ci/asyncapi
     npm_ci generated/cdk
     npm_ci bench/node
+    npm_ci .ci/catalog
 }
 
 contracts() {
@@ -183,6 +193,22 @@ bindings() {
     done
 }
 
+catalog() {
+    # Every generated event catalog in Chromium: pages, links, the diagram, a static server;
+    # screenshots in target/catalog-check/.
+    node .ci/catalog/check.mjs generated examples/*/generated generator/tests/cases/ok-*/expected
+    # A catalog with a missing page must be refused.
+    local broken=target/catalog-check/broken
+    rm -rf "$broken"
+    mkdir -p "$broken"
+    cp -r examples/targets/generated/catalog examples/targets/generated/schemas "$broken"/
+    rm "$broken/catalog/events/UserCreated.html"
+    if node .ci/catalog/check.mjs "$broken" > /dev/null 2>&1; then
+        echo "the catalog check accepted a broken link"
+        exit 1
+    fi
+}
+
 lambda_build() {
     cargo lambda build --release --arm64 --locked -p relay
     local bootstrap=target/lambda/relay/bootstrap
@@ -199,6 +225,7 @@ lambda_build() {
     echo "arm64 bootstrap: $(stat -c %s "$bootstrap") bytes"
 }
 
+stage system-tools system_tools
 stage python-tools python_tools
 stage node-tools node_tools
 export PATH="$PWD/.venv/bin:$PATH"
@@ -216,6 +243,7 @@ generated_is_current() {
 stage generated-is-current generated_is_current
 stage contracts contracts
 stage bindings bindings
+stage catalog catalog
 stage lambda-build lambda_build
 stage infrastructure infrastructure
 # The documented benchmark command works (one quick round on the test stage's debug binaries:

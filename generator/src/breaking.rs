@@ -282,3 +282,88 @@ fn join(items: Vec<&String>) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// One version of an event in its history: what changed from the version before it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Version {
+    /// The schema version.
+    pub version: u64,
+    /// Whether it is the version being generated.
+    pub current: bool,
+    /// Changes that broke consumers of the version before.
+    pub breaking: Vec<String>,
+    /// Changes consumers of the version before accept.
+    pub compatible: Vec<String>,
+}
+
+/// Event name -> its versions, oldest first (only events with an earlier version).
+pub type History = BTreeMap<String, Vec<Version>>;
+
+/// The schema versions of each event before the current one, read from the git history of
+/// `<out>/schemas/` (the committed schema files; nothing uncommitted), with what `compare` finds
+/// between each version and the next. Depends only on the committed versions, not on commits
+/// or dates, so committing the current version does not change it. Empty outside a git
+/// repository.
+pub fn history(out: &Path, current: &Snapshots, files: &BTreeMap<String, String>) -> History {
+    let mut history = History::new();
+    for (name, now) in current {
+        let Some(file) = files.get(name) else {
+            continue;
+        };
+        let path = format!("schemas/{file}");
+        let Ok(log) = git_in(out, &["log", "--format=%H", "--", &path]) else {
+            continue;
+        };
+        // Newest first: the last snapshot of each earlier version.
+        let mut versions: BTreeMap<u64, Snapshot> = BTreeMap::new();
+        for commit in log.lines() {
+            let Ok(text) = git_in(out, &["show", &format!("{commit}:./{path}")]) else {
+                continue;
+            };
+            let Some((_, snapshot)) = serde_json::from_str(&text)
+                .ok()
+                .and_then(|schema: Value| Snapshot::from_schema(&schema))
+            else {
+                continue;
+            };
+            if snapshot.version < now.version {
+                versions.entry(snapshot.version).or_insert(snapshot);
+            }
+        }
+        if versions.is_empty() {
+            continue;
+        }
+        let mut entries = Vec::new();
+        let mut previous: Option<&Snapshot> = None;
+        for (version, snapshot) in versions.iter().chain([(&now.version, now)]) {
+            let report = previous.map(|before| {
+                let earlier = Snapshots::from([(name.clone(), before.clone())]);
+                let later = Snapshots::from([(name.clone(), snapshot.clone())]);
+                compare(&earlier, &later).remove(name).unwrap_or_default()
+            });
+            let report = report.unwrap_or_default();
+            entries.push(Version {
+                version: *version,
+                current: *version == now.version,
+                breaking: report.breaking,
+                compatible: report.compatible,
+            });
+            previous = Some(snapshot);
+        }
+        history.insert(name.clone(), entries);
+    }
+    history
+}
+
+fn git_in(dir: &Path, args: &[&str]) -> Result<String, String> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).trim().to_owned());
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}

@@ -6,7 +6,9 @@
 use serde_json::Value;
 
 use crate::diag::Diagnostic;
-use crate::plan::{ConsumerPlan, EventPlan, InputPlan, Plan, TargetPlan, is_path, path_segments};
+use crate::plan::{
+    ConsumerPlan, EventPlan, InputPlan, Plan, Step, TargetPlan, is_path, path_segments,
+};
 use crate::yaml_index::Path;
 
 /// The fields of the EventBridge envelope every event has.
@@ -87,7 +89,7 @@ fn check_path(
     let Some(segments) = path_segments(text) else {
         out.push(
             Diagnostic::error(at.clone(), format!("`{text}` is not a path into the event")).hint(
-                "a path is `$.` and field names joined by `.`, for example `$.detail.orderId`",
+                "a path is `$.` and field names joined by `.` (`[0]` for a list item), for example `$.detail.orderId`",
             ),
         );
         return;
@@ -127,51 +129,78 @@ fn check_path(
     }
 }
 
-fn find<'a>(event: &'a EventPlan, segments: &[&str]) -> Found<'a> {
-    let Some((first, rest)) = segments.split_first() else {
+fn find<'a>(event: &'a EventPlan, steps: &[Step<'_>]) -> Found<'a> {
+    let Some((first, rest)) = steps.split_first() else {
         return Found::Node(None);
     };
-    if !ENVELOPE.contains(first) {
+    let Step::Key(first) = *first else {
+        return Found::Missing("the event is an object, not a list".into());
+    };
+    if !ENVELOPE.contains(&first) {
         return Found::Missing(format!(
             "`{first}` is not a field of the envelope ({})",
             ENVELOPE.join(", ")
         ));
     }
-    if *first != "detail" {
+    if first == "resources" {
+        return match rest {
+            [] | [Step::Index(_)] => Found::Node(None),
+            _ => Found::Missing("`resources` is a list of strings".into()),
+        };
+    }
+    if first != "detail" {
         return match rest.first() {
-            Some(next) if *first != "resources" => {
-                Found::Missing(format!("`{first}` is a string and has no field `{next}`"))
-            }
-            _ => Found::Node(None),
+            Some(_) => Found::Missing(format!("`{first}` is a string")),
+            None => Found::Node(None),
         };
     }
     let mut node = &event.detail.schema;
     let mut walked = String::from("detail");
-    for key in rest {
-        let Some(properties) = node.get("properties").and_then(Value::as_object) else {
-            return match non_scalar(node) {
-                None if node.get("type").is_some() => Found::Missing(format!(
-                    "`{walked}` is {} and has no field `{key}`",
-                    type_name(node)
-                )),
-                _ => Found::Node(None),
-            };
-        };
-        match properties.get(*key) {
-            Some(child) => node = child,
-            None if node.get("additionalProperties") == Some(&Value::Bool(false)) => {
-                let known: Vec<&str> = properties.keys().map(String::as_str).collect();
-                return Found::Missing(format!(
-                    "`{walked}` has no field `{key}` (its fields: {})",
-                    known.join(", ")
-                ));
+    for step in rest {
+        match *step {
+            Step::Index(i) => {
+                if types(node).contains(&"array") {
+                    match node.get("items") {
+                        Some(items) => node = items,
+                        None => return Found::Node(None),
+                    }
+                } else if node.get("type").is_some() {
+                    return Found::Missing(format!(
+                        "`{walked}` is {}, not a list",
+                        type_name(node)
+                    ));
+                } else {
+                    return Found::Node(None);
+                }
+                walked.push_str(&format!("[{i}]"));
             }
-            None => {
-                return Found::Undeclared(format!("`{walked}` does not declare `{key}`"));
+            Step::Key(key) => {
+                let Some(properties) = node.get("properties").and_then(Value::as_object) else {
+                    return match non_scalar(node) {
+                        None if node.get("type").is_some() => Found::Missing(format!(
+                            "`{walked}` is {} and has no field `{key}`",
+                            type_name(node)
+                        )),
+                        _ => Found::Node(None),
+                    };
+                };
+                match properties.get(key) {
+                    Some(child) => node = child,
+                    None if node.get("additionalProperties") == Some(&Value::Bool(false)) => {
+                        let known: Vec<&str> = properties.keys().map(String::as_str).collect();
+                        return Found::Missing(format!(
+                            "`{walked}` has no field `{key}` (its fields: {})",
+                            known.join(", ")
+                        ));
+                    }
+                    None => {
+                        return Found::Undeclared(format!("`{walked}` does not declare `{key}`"));
+                    }
+                }
+                walked.push('.');
+                walked.push_str(key);
             }
         }
-        walked.push('.');
-        walked.push_str(key);
     }
     Found::Node(Some(node))
 }

@@ -60,7 +60,18 @@ pub fn generate(config_path: &Path) -> Result<Generated, GenerateError> {
 /// [`generate`], with the plan the files were rendered from.
 pub fn generate_planned(config_path: &Path) -> Result<(Generated, plan::Plan), GenerateError> {
     let loaded = load::load_file(config_path).map_err(GenerateError::Config)?;
-    generate_loaded_planned(&loaded)
+    generate_loaded_planned(&loaded, None)
+}
+
+/// [`generate_planned`] for the output directory `out`: the event catalog also shows each
+/// event's earlier schema versions, from the git history of `out`'s schemas
+/// ([`breaking::history`]).
+pub fn generate_in(
+    config_path: &Path,
+    out: &Path,
+) -> Result<(Generated, plan::Plan), GenerateError> {
+    let loaded = load::load_file(config_path).map_err(GenerateError::Config)?;
+    generate_loaded_planned(&loaded, Some(out))
 }
 
 /// Runs validate -> plan -> render on config text; `file` names it in diagnostics.
@@ -70,11 +81,12 @@ pub fn generate_text(file: &str, text: &[u8]) -> Result<Generated, GenerateError
 }
 
 fn generate_loaded(loaded: &load::Loaded) -> Result<Generated, GenerateError> {
-    generate_loaded_planned(loaded).map(|(generated, _)| generated)
+    generate_loaded_planned(loaded, None).map(|(generated, _)| generated)
 }
 
 fn generate_loaded_planned(
     loaded: &load::Loaded,
+    out: Option<&Path>,
 ) -> Result<(Generated, plan::Plan), GenerateError> {
     let file_name = Path::new(&loaded.file)
         .file_name()
@@ -90,7 +102,10 @@ fn generate_loaded_planned(
     let Some(plan) = planned.filter(|_| diagnostics.error_count() == 0) else {
         return Err(GenerateError::Config(diagnostics));
     };
-    let files = render::render(&plan)?;
+    let history = out
+        .map(|out| render::history(&plan, out))
+        .unwrap_or_default();
+    let files = render::render_with_history(&plan, &history)?;
     Ok((
         Generated {
             files,

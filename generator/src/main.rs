@@ -122,8 +122,8 @@ fn main() -> ExitCode {
 
 /// The default command: generate into the output directory (or `--check` it).
 fn generate(cli: &Cli) -> ExitCode {
-    let generated = match generator::generate(&cli.config) {
-        Ok(generated) => generated,
+    let generated = match generator::generate_in(&cli.config, &cli.out) {
+        Ok((generated, _)) => generated,
         Err(GenerateError::Config(diagnostics)) => {
             eprint!("{diagnostics}");
             let errors = diagnostics.error_count();
@@ -288,7 +288,7 @@ fn test_pattern(pattern: &str, event: &str) -> ExitCode {
 }
 
 fn simulate(cli: &Cli, event_file: &str, json: bool) -> ExitCode {
-    let (generated, plan) = match generator::generate_planned(&cli.config) {
+    let (generated, plan) = match generator::generate_in(&cli.config, &cli.out) {
         Ok(planned) => planned,
         Err(e) => {
             eprint!("{e}");

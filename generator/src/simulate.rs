@@ -96,9 +96,11 @@ pub fn trace(
             .filter_map(|&(name, entry)| {
                 let id = entry["Resources"][0].as_str()?;
                 let detail: Value = serde_json::from_str(entry["Detail"].as_str()?).ok()?;
+                // EventBridge gives each delivered event an id of its own; the event's own
+                // (deterministic) id is the first of `resources`.
                 let envelope = json!({
                     "version": "0",
-                    "id": id,
+                    "id": "(assigned by EventBridge)",
                     "detail-type": entry["DetailType"],
                     "source": entry["Source"],
                     "account": "123456789012",

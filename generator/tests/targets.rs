@@ -98,6 +98,7 @@ fn each_consumer_receives_what_its_input_says() {
             .unwrap()
             .contains(r#"\"price\":123456789012345678901234567890.5"#)
     );
+    // The deterministic id (the first resource), for the queue's consumer to deduplicate on.
     assert!(
         message["eventId"]
             .as_str()

@@ -486,22 +486,49 @@ pub fn is_path(value: &str) -> bool {
     value == "$" || value.starts_with("$.")
 }
 
-/// The segments of a path `$.a.b` (`None` if it is not one).
-pub fn path_segments(path: &str) -> Option<Vec<&str>> {
+/// A step of a path into an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step<'a> {
+    /// A field of an object.
+    Key(&'a str),
+    /// An item of a list.
+    Index(usize),
+}
+
+/// The steps of a path `$.a.b[0].c` (`None` if it is not one).
+pub fn path_segments(path: &str) -> Option<Vec<Step<'_>>> {
     if path == "$" {
         return Some(Vec::new());
     }
-    let segments: Vec<&str> = path.strip_prefix("$.")?.split('.').collect();
-    segments
-        .iter()
-        .all(|s| !s.is_empty() && !s.contains(['[', ']', '*', ' ']))
-        .then_some(segments)
+    let mut steps = Vec::new();
+    for segment in path.strip_prefix("$.")?.split('.') {
+        let (key, mut indexes) = match segment.find('[') {
+            Some(at) => (&segment[..at], &segment[at..]),
+            None => (segment, ""),
+        };
+        if key.is_empty() || key.contains([']', '*', ' ']) {
+            return None;
+        }
+        steps.push(Step::Key(key));
+        while !indexes.is_empty() {
+            let close = indexes.find(']')?;
+            steps.push(Step::Index(indexes.get(1..close)?.parse().ok()?));
+            indexes = indexes.get(close + 1..)?;
+            if !indexes.is_empty() && !indexes.starts_with('[') {
+                return None;
+            }
+        }
+    }
+    Some(steps)
 }
 
 fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
     path_segments(path)?
         .into_iter()
-        .try_fold(value, |v, key| v.get(key))
+        .try_fold(value, |v, step| match step {
+            Step::Key(key) => v.get(key),
+            Step::Index(i) => v.get(i),
+        })
 }
 
 /// The relay function: its names and what it may put on the bus.

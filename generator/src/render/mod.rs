@@ -3,6 +3,7 @@
 
 mod asyncapi;
 pub mod bindings;
+mod catalog;
 mod cdk;
 mod config_schema;
 pub mod infra;
@@ -33,6 +34,29 @@ pub struct RenderError {
 
 /// Renders every output file for `plan`.
 pub fn render(plan: &Plan) -> Result<Files, RenderError> {
+    render_with_history(plan, &crate::breaking::History::new())
+}
+
+/// The earlier schema versions of `plan`'s events, from the git history of `out`.
+pub fn history(plan: &Plan, out: &std::path::Path) -> crate::breaking::History {
+    let mut current = crate::breaking::Snapshots::new();
+    let mut files = BTreeMap::new();
+    for event in &plan.events {
+        if let Some((name, snapshot)) =
+            crate::breaking::Snapshot::from_schema(&schemas::envelope(event, &plan.service))
+        {
+            files.insert(name.clone(), format!("{}.json", event.slug));
+            current.insert(name, snapshot);
+        }
+    }
+    crate::breaking::history(out, &current, &files)
+}
+
+/// Renders every output file for `plan`, with the events' earlier versions in the catalog.
+pub fn render_with_history(
+    plan: &Plan,
+    history: &crate::breaking::History,
+) -> Result<Files, RenderError> {
     let mut files = Files::new();
     files.insert(PathBuf::from(config_schema::PATH), config_schema::render());
     relay::render(plan, &mut files)?;
@@ -41,6 +65,7 @@ pub fn render(plan: &Plan) -> Result<Files, RenderError> {
     sam::render(plan, &mut files)?;
     cdk::render(plan, &mut files)?;
     bindings::render(plan, &mut files);
+    catalog::render(plan, history, &mut files)?;
     let readme = readme::render(plan, &files)?;
     files.insert(PathBuf::from(readme::PATH), readme);
     Ok(files)
@@ -48,6 +73,9 @@ pub fn render(plan: &Plan) -> Result<Files, RenderError> {
 
 /// What a generated file is, for the generated README's file list.
 pub(crate) fn describe(path: &str) -> &'static str {
+    if let Some(what) = catalog::describe(path) {
+        return what;
+    }
     if let Some(what) = bindings::describe(path) {
         return what;
     }

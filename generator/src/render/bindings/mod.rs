@@ -252,8 +252,9 @@ fn object(schema: &Value, name: &str, names: &mut Scope, objects: &mut Vec<Objec
     }
 }
 
-/// A sample value of a schema node: every declared field, plausible values.
-fn sample(schema: &Value) -> Value {
+/// A sample value of a schema node (the value of field `key`): every declared field,
+/// plausible values.
+fn sample(schema: &Value, key: &str) -> Value {
     if let Some(value) = schema.get("const") {
         return value.clone();
     }
@@ -271,21 +272,21 @@ fn sample(schema: &Value) -> Value {
             Some("date") => json!("2026-01-01"),
             Some("email") => json!("someone@example.com"),
             Some("uri") => json!("https://example.com/"),
-            _ => json!("text"),
+            _ => json!(format!("{key}-1")),
         },
         Some("number") => json!(12.5),
         Some("integer") => json!(3),
         Some("boolean") => json!(true),
         Some("null") => Value::Null,
         Some("array") => match schema.get("items") {
-            Some(items) => json!([sample(items)]),
+            Some(items) => json!([sample(items, key)]),
             None => json!([]),
         },
         Some("object") => Value::Object(
             schema
                 .get("properties")
                 .and_then(Value::as_object)
-                .map(|p| p.iter().map(|(k, v)| (k.clone(), sample(v))).collect())
+                .map(|p| p.iter().map(|(k, v)| (k.clone(), sample(v, k))).collect())
                 .unwrap_or_default(),
         ),
         _ => json!("any"),
@@ -304,7 +305,7 @@ pub fn sample_event(event: &EventPlan) -> Value {
         "time": "2026-01-01T12:00:00Z",
         "region": "eu-west-1",
         "resources": [format!("urn:outbox:event:sample:{}", crate::ident::id_slug(&event.name))],
-        "detail": sample(&event.detail.schema)
+        "detail": sample(&event.detail.schema, "detail")
     })
 }
 

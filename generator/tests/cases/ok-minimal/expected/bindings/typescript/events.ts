@@ -167,5 +167,5 @@ export function eventId(event: Envelope<string, string, unknown>): string {
 export const samples: {
   readonly "UserCreated": UserCreated;
 } = {
-  "UserCreated": {"version":"0","id":"6f0a7c1e-0000-4000-8000-000000000000","detail-type":"UserCreated","source":"shop.users","account":"123456789012","time":"2026-01-01T12:00:00Z","region":"eu-west-1","resources":["urn:outbox:event:sample:UserCreated"],"detail":{"email":"text","userId":"text"}},
+  "UserCreated": {"version":"0","id":"6f0a7c1e-0000-4000-8000-000000000000","detail-type":"UserCreated","source":"shop.users","account":"123456789012","time":"2026-01-01T12:00:00Z","region":"eu-west-1","resources":["urn:outbox:event:sample:UserCreated"],"detail":{"email":"email-1","userId":"userId-1"}},
 };

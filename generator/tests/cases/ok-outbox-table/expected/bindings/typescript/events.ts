@@ -214,6 +214,6 @@ export const samples: {
   readonly "InvoiceIssued": InvoiceIssued;
   readonly "InvoicePaid": InvoicePaid;
 } = {
-  "InvoiceIssued": {"version":"0","id":"6f0a7c1e-0000-4000-8000-000000000000","detail-type":"Invoice Issued","source":"billing.invoices","account":"123456789012","time":"2026-01-01T12:00:00Z","region":"eu-west-1","resources":["urn:outbox:event:sample:InvoiceIssued"],"detail":{"amount":12.5,"invoiceId":"text","lines":[{"qty":12.5,"sku":"text"}]}},
-  "InvoicePaid": {"version":"0","id":"6f0a7c1e-0000-4000-8000-000000000000","detail-type":"InvoicePaid","source":"billing.invoices","account":"123456789012","time":"2026-01-01T12:00:00Z","region":"eu-west-1","resources":["urn:outbox:event:sample:InvoicePaid"],"detail":{"invoiceId":"text"}},
+  "InvoiceIssued": {"version":"0","id":"6f0a7c1e-0000-4000-8000-000000000000","detail-type":"Invoice Issued","source":"billing.invoices","account":"123456789012","time":"2026-01-01T12:00:00Z","region":"eu-west-1","resources":["urn:outbox:event:sample:InvoiceIssued"],"detail":{"amount":12.5,"invoiceId":"invoiceId-1","lines":[{"qty":12.5,"sku":"sku-1"}]}},
+  "InvoicePaid": {"version":"0","id":"6f0a7c1e-0000-4000-8000-000000000000","detail-type":"InvoicePaid","source":"billing.invoices","account":"123456789012","time":"2026-01-01T12:00:00Z","region":"eu-west-1","resources":["urn:outbox:event:sample:InvoicePaid"],"detail":{"invoiceId":"invoiceId-1"}},
 };

@@ -190,7 +190,7 @@ pub fn parse_event(json: &str) -> Result<OutboxEvent, ParseError> {
 /// A sample of each event (JSON text), as a consumer receives it.
 pub mod samples {
     /// A sample event.
-    pub const USER_CREATED: &str = "{\"version\":\"0\",\"id\":\"6f0a7c1e-0000-4000-8000-000000000000\",\"detail-type\":\"UserCreated\",\"source\":\"shop.users\",\"account\":\"123456789012\",\"time\":\"2026-01-01T12:00:00Z\",\"region\":\"eu-west-1\",\"resources\":[\"urn:outbox:event:sample:UserCreated\"],\"detail\":{\"email\":\"text\",\"userId\":\"text\"}}";
+    pub const USER_CREATED: &str = "{\"version\":\"0\",\"id\":\"6f0a7c1e-0000-4000-8000-000000000000\",\"detail-type\":\"UserCreated\",\"source\":\"shop.users\",\"account\":\"123456789012\",\"time\":\"2026-01-01T12:00:00Z\",\"region\":\"eu-west-1\",\"resources\":[\"urn:outbox:event:sample:UserCreated\"],\"detail\":{\"email\":\"email-1\",\"userId\":\"userId-1\"}}";
 
     /// Every sample.
     pub const ALL: &[&str] = &[USER_CREATED];

@@ -223,9 +223,9 @@ pub fn parse_event(json: &str) -> Result<OutboxEvent, ParseError> {
 /// A sample of each event (JSON text), as a consumer receives it.
 pub mod samples {
     /// A sample event.
-    pub const INVOICE_ISSUED: &str = "{\"version\":\"0\",\"id\":\"6f0a7c1e-0000-4000-8000-000000000000\",\"detail-type\":\"Invoice Issued\",\"source\":\"billing.invoices\",\"account\":\"123456789012\",\"time\":\"2026-01-01T12:00:00Z\",\"region\":\"eu-west-1\",\"resources\":[\"urn:outbox:event:sample:InvoiceIssued\"],\"detail\":{\"amount\":12.5,\"invoiceId\":\"text\",\"lines\":[{\"qty\":12.5,\"sku\":\"text\"}]}}";
+    pub const INVOICE_ISSUED: &str = "{\"version\":\"0\",\"id\":\"6f0a7c1e-0000-4000-8000-000000000000\",\"detail-type\":\"Invoice Issued\",\"source\":\"billing.invoices\",\"account\":\"123456789012\",\"time\":\"2026-01-01T12:00:00Z\",\"region\":\"eu-west-1\",\"resources\":[\"urn:outbox:event:sample:InvoiceIssued\"],\"detail\":{\"amount\":12.5,\"invoiceId\":\"invoiceId-1\",\"lines\":[{\"qty\":12.5,\"sku\":\"sku-1\"}]}}";
     /// A sample event.
-    pub const INVOICE_PAID: &str = "{\"version\":\"0\",\"id\":\"6f0a7c1e-0000-4000-8000-000000000000\",\"detail-type\":\"InvoicePaid\",\"source\":\"billing.invoices\",\"account\":\"123456789012\",\"time\":\"2026-01-01T12:00:00Z\",\"region\":\"eu-west-1\",\"resources\":[\"urn:outbox:event:sample:InvoicePaid\"],\"detail\":{\"invoiceId\":\"text\"}}";
+    pub const INVOICE_PAID: &str = "{\"version\":\"0\",\"id\":\"6f0a7c1e-0000-4000-8000-000000000000\",\"detail-type\":\"InvoicePaid\",\"source\":\"billing.invoices\",\"account\":\"123456789012\",\"time\":\"2026-01-01T12:00:00Z\",\"region\":\"eu-west-1\",\"resources\":[\"urn:outbox:event:sample:InvoicePaid\"],\"detail\":{\"invoiceId\":\"invoiceId-1\"}}";
 
     /// Every sample.
     pub const ALL: &[&str] = &[INVOICE_ISSUED, INVOICE_PAID];

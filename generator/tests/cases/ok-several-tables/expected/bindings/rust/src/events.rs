@@ -272,13 +272,13 @@ pub fn parse_event(json: &str) -> Result<OutboxEvent, ParseError> {
 /// A sample of each event (JSON text), as a consumer receives it.
 pub mod samples {
     /// A sample event.
-    pub const CUSTOMER_REGISTERED: &str = "{\"version\":\"0\",\"id\":\"6f0a7c1e-0000-4000-8000-000000000000\",\"detail-type\":\"CustomerRegistered\",\"source\":\"shop.customers\",\"account\":\"123456789012\",\"time\":\"2026-01-01T12:00:00Z\",\"region\":\"eu-west-1\",\"resources\":[\"urn:outbox:event:sample:CustomerRegistered\"],\"detail\":{\"customerId\":\"text\",\"email\":\"text\",\"tier\":\"BASIC\"}}";
+    pub const CUSTOMER_REGISTERED: &str = "{\"version\":\"0\",\"id\":\"6f0a7c1e-0000-4000-8000-000000000000\",\"detail-type\":\"CustomerRegistered\",\"source\":\"shop.customers\",\"account\":\"123456789012\",\"time\":\"2026-01-01T12:00:00Z\",\"region\":\"eu-west-1\",\"resources\":[\"urn:outbox:event:sample:CustomerRegistered\"],\"detail\":{\"customerId\":\"customerId-1\",\"email\":\"email-1\",\"tier\":\"BASIC\"}}";
     /// A sample event.
-    pub const ORDER_CANCELLED: &str = "{\"version\":\"0\",\"id\":\"6f0a7c1e-0000-4000-8000-000000000000\",\"detail-type\":\"OrderCancelled\",\"source\":\"shop.orders\",\"account\":\"123456789012\",\"time\":\"2026-01-01T12:00:00Z\",\"region\":\"eu-west-1\",\"resources\":[\"urn:outbox:event:sample:OrderCancelled\"],\"detail\":{\"orderId\":\"text\"}}";
+    pub const ORDER_CANCELLED: &str = "{\"version\":\"0\",\"id\":\"6f0a7c1e-0000-4000-8000-000000000000\",\"detail-type\":\"OrderCancelled\",\"source\":\"shop.orders\",\"account\":\"123456789012\",\"time\":\"2026-01-01T12:00:00Z\",\"region\":\"eu-west-1\",\"resources\":[\"urn:outbox:event:sample:OrderCancelled\"],\"detail\":{\"orderId\":\"orderId-1\"}}";
     /// A sample event.
-    pub const ORDER_PAID: &str = "{\"version\":\"0\",\"id\":\"6f0a7c1e-0000-4000-8000-000000000000\",\"detail-type\":\"OrderPaid\",\"source\":\"shop.orders\",\"account\":\"123456789012\",\"time\":\"2026-01-01T12:00:00Z\",\"region\":\"eu-west-1\",\"resources\":[\"urn:outbox:event:sample:OrderPaid\"],\"detail\":{\"orderId\":\"text\",\"total\":12.5}}";
+    pub const ORDER_PAID: &str = "{\"version\":\"0\",\"id\":\"6f0a7c1e-0000-4000-8000-000000000000\",\"detail-type\":\"OrderPaid\",\"source\":\"shop.orders\",\"account\":\"123456789012\",\"time\":\"2026-01-01T12:00:00Z\",\"region\":\"eu-west-1\",\"resources\":[\"urn:outbox:event:sample:OrderPaid\"],\"detail\":{\"orderId\":\"orderId-1\",\"total\":12.5}}";
     /// A sample event.
-    pub const REFUND_ISSUED: &str = "{\"version\":\"0\",\"id\":\"6f0a7c1e-0000-4000-8000-000000000000\",\"detail-type\":\"RefundIssued\",\"source\":\"shop.payments\",\"account\":\"123456789012\",\"time\":\"2026-01-01T12:00:00Z\",\"region\":\"eu-west-1\",\"resources\":[\"urn:outbox:event:sample:RefundIssued\"],\"detail\":{\"amount\":12.5,\"orderId\":\"text\"}}";
+    pub const REFUND_ISSUED: &str = "{\"version\":\"0\",\"id\":\"6f0a7c1e-0000-4000-8000-000000000000\",\"detail-type\":\"RefundIssued\",\"source\":\"shop.payments\",\"account\":\"123456789012\",\"time\":\"2026-01-01T12:00:00Z\",\"region\":\"eu-west-1\",\"resources\":[\"urn:outbox:event:sample:RefundIssued\"],\"detail\":{\"amount\":12.5,\"orderId\":\"orderId-1\"}}";
 
     /// Every sample.
     pub const ALL: &[&str] = &[CUSTOMER_REGISTERED, ORDER_CANCELLED, ORDER_PAID, REFUND_ISSUED];
