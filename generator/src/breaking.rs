@@ -94,8 +94,12 @@ fn insert(snapshots: &mut Snapshots, text: &str, origin: &str) -> Result<(), Str
 }
 
 fn git(args: &[&str]) -> Result<String, String> {
-    let output = Command::new("git")
-        .args(args)
+    run_git(Command::new("git").args(args))
+}
+
+/// Runs a git command; its output, or what it said on failure.
+fn run_git(command: &mut Command) -> Result<String, String> {
+    let output = command
         .output()
         .map_err(|e| format!("cannot run git: {e}"))?;
     if !output.status.success() {
@@ -356,14 +360,5 @@ pub fn history(out: &Path, current: &Snapshots, files: &BTreeMap<String, String>
 }
 
 fn git_in(dir: &Path, args: &[&str]) -> Result<String, String> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    if !output.status.success() {
-        return Err(String::from_utf8_lossy(&output.stderr).trim().to_owned());
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    run_git(Command::new("git").arg("-C").arg(dir).args(args))
 }

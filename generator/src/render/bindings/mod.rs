@@ -122,6 +122,22 @@ pub struct Event {
     pub description: Option<String>,
 }
 
+impl Event {
+    /// `Name: description (schema version N)`, for doc comments.
+    pub fn summary(&self) -> String {
+        let description = self
+            .description
+            .as_deref()
+            .map(|d| format!(": {}", one_line(d).trim_end_matches('.')))
+            .unwrap_or_default();
+        format!(
+            "{}{description} (schema version {})",
+            self.name.replace('`', "'"),
+            self.schema_version
+        )
+    }
+}
+
 /// The events and every object type their details contain.
 #[derive(Debug, Clone)]
 pub struct Model {

@@ -256,12 +256,7 @@ pub fn render(plan: &Plan, model: &Model, files: &mut Files) {
             out,
             "\n\n@dataclass(frozen=True)\nclass {ty}(_Envelope):\n    {doc}\n\n    detail: {detail}\n    detail_type: Literal[{dt}] = {dt}\n    source: Literal[{source}] = {source}\n\n    @staticmethod\n    def parse(data: str | bytes | Mapping[str, Any]) -> {ty}:\n        \"\"\"A {name} from its JSON text or value; raises `OutboxEventError` naming the field.\"\"\"\n        o = _object(_loads(data), \"$\")\n        head = _envelope(o, {dt}, {source})\n        return {ty}(detail={detail}.parse(_required(o, \"detail\", \"$\"), \"$.detail\"), **head)\n",
             ty = event.type_name,
-            doc = literal(&format!(
-                "{}{} (schema version {}).",
-                event.name,
-                event.description.as_deref().map(|d| format!(": {}", one_line(d).trim_end_matches('.'))).unwrap_or_default(),
-                event.schema_version
-            )),
+            doc = literal(&format!("{}.", event.summary())),
             dt = literal(&event.detail_type),
             source = literal(&event.source),
             name = event.name.replace('"', "'"),

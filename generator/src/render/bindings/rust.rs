@@ -248,14 +248,8 @@ pub fn render(plan: &Plan, model: &Model, files: &mut Files) {
     for event in &model.events {
         writeln!(
             out,
-            "\n/// {}{} (schema version {}).\npub type {} = Envelope<{}>;",
-            event.name.replace('`', "'"),
-            event
-                .description
-                .as_deref()
-                .map(|d| format!(": {}", one_line(d).trim_end_matches('.')))
-                .unwrap_or_default(),
-            event.schema_version,
+            "\n/// {}.\npub type {} = Envelope<{}>;",
+            event.summary(),
             event.type_name,
             model.objects[event.detail].name
         )

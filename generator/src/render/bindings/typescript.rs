@@ -210,14 +210,8 @@ pub fn render(plan: &Plan, model: &Model, files: &mut Files) {
         let detail = &model.objects[event.detail].name;
         writeln!(
             out,
-            "/** {}{} (schema version {}). */\nexport type {} = Envelope<{}, {}, {detail}>;\n",
-            event.name,
-            event
-                .description
-                .as_deref()
-                .map(|d| format!(": {}", one_line(d).trim_end_matches('.')))
-                .unwrap_or_default(),
-            event.schema_version,
+            "/** {}. */\nexport type {} = Envelope<{}, {}, {detail}>;\n",
+            event.summary(),
             event.type_name,
             ts_string(&event.detail_type),
             ts_string(&event.source),
