@@ -154,6 +154,34 @@ infrastructure() {
         OUTBOX_RELAY_ASSET=$PWD/target/lambda/relay synth_cdk "$out/app" "$out"
         check_stacks "$generated" "$out"
     done
+    # The comparison must catch a stack that differs where the targets example is most
+    # specific: a target role widened, an input transformer changed, a topic policy unpinned.
+    local targets=target/infra-check/targets
+    local cdk_template=$targets/cdk.out/myapp-targets.template.json
+    for mutation in role input topic; do
+        python - "$cdk_template" "$targets/mutated.json" "$mutation" <<'PY'
+import json, sys
+template = json.load(open(sys.argv[1]))
+resources = template["Resources"]
+mutation = sys.argv[3]
+rules = [r for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
+if mutation == "role":
+    target = next(t for r in rules for t in r["Properties"]["Targets"] if "RoleArn" in t)
+    role = resources[target["RoleArn"]["Fn::GetAtt"][0]]
+    role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]["Resource"] = "*"
+elif mutation == "input":
+    target = next(t for r in rules for t in r["Properties"]["Targets"] if "InputTransformer" in t)
+    target["InputTransformer"]["InputTemplate"] = target["InputTransformer"]["InputTemplate"].replace("<", "<<")
+else:
+    policy = next(p for p in resources.values() if p["Type"] == "AWS::SNS::TopicPolicy")
+    del policy["Properties"]["PolicyDocument"]["Statement"][0]["Condition"]
+json.dump(template, open(sys.argv[2], "w"))
+PY
+        if python .ci/infra/compare.py "$targets/sam.json" "$targets/mutated.json" > /dev/null; then
+            echo "the SAM/CDK comparison missed a mutated $mutation"
+            exit 1
+        fi
+    done
     # The pattern validator must refuse a rule whose detail pattern is not a list.
     python - target/infra-check/example/sam.json target/infra-check/broken.json <<'PY'
 import json, sys

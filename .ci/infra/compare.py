@@ -116,6 +116,13 @@ def least_privilege(t, problems):
             if any(s.get("Principal") != {"Service": "events.amazonaws.com"} or "Condition" not in s
                    for s in role["AssumeRolePolicyDocument"]["Statement"]):
                 problems.append(f"{t.path}: a rule target role not limited to EventBridge of its account")
+    for role in t.of_type("AWS::IAM::Role").values():
+        if "firehose.amazonaws.com" not in json.dumps(role["Properties"]["AssumeRolePolicyDocument"]):
+            continue
+        for policy in role["Properties"].get("Policies", []):
+            for s in policy["PolicyDocument"]["Statement"]:
+                if "*" in as_list(s["Resource"]) or any("*" in a for a in as_list(s["Action"])):
+                    problems.append(f"{t.path}: a delivery stream role statement with `*`: {s}")
     for policy in t.of_type("AWS::SNS::TopicPolicy").values():
         for s in policy["Properties"]["PolicyDocument"]["Statement"]:
             if s.get("Principal") == "*" or not s.get("Condition", {}).get("ArnEquals", {}).get("aws:SourceArn"):
@@ -269,8 +276,14 @@ def views(t):
     further = {
         kind: sorted(json.dumps(r(x["Properties"]), sort_keys=True) for x in t.of_type(kind).values())
         for kind in ("AWS::SNS::TopicPolicy", "AWS::Logs::ResourcePolicy", "AWS::Kinesis::Stream",
-                     "AWS::Events::Connection", "AWS::Events::ApiDestination")
+                     "AWS::Events::Connection", "AWS::Events::ApiDestination",
+                     "AWS::KinesisFirehose::DeliveryStream")
     }
+    # The roles created delivery streams write to their buckets with.
+    further["firehose roles"] = sorted(
+        json.dumps(r(x["Properties"]), sort_keys=True) for x in t.of_type("AWS::IAM::Role").values()
+        if "firehose.amazonaws.com" in json.dumps(x["Properties"]["AssumeRolePolicyDocument"])
+    )
     alarms = sorted(
         json.dumps(r({k: p.get(k) for k in (
             "AlarmName", "AlarmDescription", "Namespace", "MetricName", "Dimensions", "Statistic", "Period",

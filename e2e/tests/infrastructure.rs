@@ -425,6 +425,28 @@ fn every_kind_of_target_gets_least_privilege_retries_and_a_dead_letter_queue() {
         log_policy["PolicyDocument"]["Fn::Sub"][1]["RuleArn"]["Fn::GetAtt"][0],
         "DebugTapRule"
     );
+    // A created delivery stream writes to its bucket alone, with a role only Firehose of this
+    // account can assume.
+    let (_, role) = resources(&template, "AWS::IAM::Role")
+        .into_iter()
+        .find(|(_, r)| {
+            r["Properties"]["AssumeRolePolicyDocument"]
+                .to_string()
+                .contains("firehose.amazonaws.com")
+        })
+        .expect("the delivery stream's role");
+    let trust = &role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0];
+    assert!(trust["Condition"]["StringEquals"]["sts:ExternalId"].is_object());
+    for statement in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap()
+    {
+        let resource = statement["Resource"].as_str().unwrap();
+        assert!(
+            resource.starts_with("arn:aws:s3:::myapp-data-lake"),
+            "{resource}"
+        );
+    }
     // The secret is resolved at deploy time, never written into the template.
     let connection = &resources(&template, "AWS::Events::Connection")[0].1["Properties"];
     let key = connection["AuthParameters"]["ApiKeyAuthParameters"]["ApiKeyValue"]

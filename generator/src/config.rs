@@ -923,7 +923,8 @@ pub enum Target {
     StepFunctions(StepFunctionsTarget),
     /// A Kinesis data stream: created by name (on-demand, encrypted), or existing by ARN.
     Kinesis(KinesisTarget),
-    /// An existing Amazon Data Firehose delivery stream.
+    /// An Amazon Data Firehose delivery stream: created by name (writing to an existing S3
+    /// bucket), or existing by name or ARN.
     Firehose(FirehoseTarget),
     /// An HTTP endpoint (an API destination and its connection, created), or an existing API
     /// destination by ARN.
@@ -967,8 +968,13 @@ pub struct KinesisTarget {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct FirehoseTarget {
-    /// The delivery stream's name (in the stack's account and region) or ARN.
+    /// The delivery stream's name or ARN. With `bucket`, the stack creates a stream of that
+    /// name; without, it exists (in the stack's account and region, by name).
     pub delivery_stream: String,
+    /// The S3 bucket (ARN, `arn:aws:s3:::NAME`) a created stream writes to, gzipped.
+    pub bucket: Option<String>,
+    /// The key prefix of the objects it writes (default `events/`).
+    pub prefix: Option<String>,
 }
 
 /// An API destination target: an HTTP endpoint the stack creates a connection and a

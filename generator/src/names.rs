@@ -373,6 +373,23 @@ pub fn delivery_stream(name: &str) -> Result<(), String> {
     )
 }
 
+/// An S3 bucket's ARN (`arn:aws:s3:::NAME`).
+pub fn bucket_arn(arn: &str) -> Result<(), String> {
+    let name = arn
+        .strip_prefix("arn:")
+        .and_then(|rest| rest.split_once(":s3:::"))
+        .filter(|(partition, _)| is_partition(partition))
+        .map(|(_, name)| name)
+        .ok_or_else(|| "is not an S3 bucket ARN (arn:aws:s3:::NAME)".to_owned())?;
+    check(
+        name,
+        3,
+        63,
+        |c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-".contains(c),
+        "lowercase letters, digits, `.` and `-`",
+    )
+}
+
 /// A log group the stack creates as an EventBridge target (EventBridge writes only to groups
 /// under `/aws/events/`).
 pub fn event_log_group(name: &str) -> Result<(), String> {

@@ -265,6 +265,8 @@ pub enum TargetPlan {
     Firehose {
         /// Name or ARN.
         delivery_stream: String,
+        /// The bucket ARN and key prefix of a stream the stack creates.
+        created: Option<(String, String)>,
     },
     /// An API destination.
     ApiDestination {
@@ -330,7 +332,9 @@ impl TargetPlan {
             TargetPlan::Sns { topic, .. } => topic,
             TargetPlan::StepFunctions { state_machine } => state_machine,
             TargetPlan::Kinesis { stream, .. } => stream,
-            TargetPlan::Firehose { delivery_stream } => delivery_stream,
+            TargetPlan::Firehose {
+                delivery_stream, ..
+            } => delivery_stream,
             TargetPlan::ApiDestination { destination, .. } => destination,
             TargetPlan::Logs { log_group, .. } => log_group,
             TargetPlan::EventBus { arn } => arn,
@@ -382,6 +386,10 @@ impl TargetPlan {
             },
             Target::Firehose(firehose) => TargetPlan::Firehose {
                 delivery_stream: firehose.delivery_stream.clone(),
+                created: firehose.bucket.clone().map(|bucket| {
+                    let prefix = firehose.prefix.clone().unwrap_or_else(|| "events/".into());
+                    (bucket, prefix)
+                }),
             },
             Target::ApiDestination(api) => match (&api.arn, &api.endpoint, &api.auth) {
                 (Some(arn), _, _) => TargetPlan::ApiDestination {

@@ -168,8 +168,37 @@ pub fn rule_target(consumer: &ConsumerPlan, ids: &mut Scope) -> Option<RuleTarge
             let statements = vec![statement("PutItsRecords", &["kinesis:PutRecord"], &arn)];
             (arn, role(ids, statements))
         }
-        TargetPlan::Firehose { delivery_stream } => {
-            let arn = arn_of(delivery_stream, "firehose", "deliverystream/");
+        TargetPlan::Firehose {
+            delivery_stream,
+            created,
+        } => {
+            let arn = match created {
+                Some((bucket, prefix)) => {
+                    let role = add(ids, "delivery stream role", firehose_role(bucket));
+                    let id = add(
+                        ids,
+                        "delivery stream",
+                        json!({
+                            "Type": "AWS::KinesisFirehose::DeliveryStream",
+                            "Properties": {
+                                "DeliveryStreamName": delivery_stream,
+                                "DeliveryStreamType": "DirectPut",
+                                "DeliveryStreamEncryptionConfigurationInput": { "KeyType": "AWS_OWNED_CMK" },
+                                "ExtendedS3DestinationConfiguration": {
+                                    "BucketARN": bucket,
+                                    "RoleARN": { "Fn::GetAtt": [role, "Arn"] },
+                                    "Prefix": prefix,
+                                    "ErrorOutputPrefix": format!("{prefix}errors/!{{firehose:error-output-type}}/"),
+                                    "CompressionFormat": "GZIP",
+                                    "BufferingHints": { "IntervalInSeconds": 300, "SizeInMBs": 5 }
+                                }
+                            }
+                        }),
+                    );
+                    json!({ "Fn::GetAtt": [id, "Arn"] })
+                }
+                None => arn_of(delivery_stream, "firehose", "deliverystream/"),
+            };
             let statements = vec![statement(
                 "PutItsRecords",
                 &["firehose:PutRecord", "firehose:PutRecordBatch"],
@@ -276,6 +305,29 @@ pub fn rule_target(consumer: &ConsumerPlan, ids: &mut Scope) -> Option<RuleTarge
         role,
         parameters,
         output,
+    })
+}
+
+/// The role a created delivery stream writes to its bucket with: trusted by Firehose of this
+/// account only, allowed what Firehose's S3 destination needs on that bucket alone.
+fn firehose_role(bucket: &str) -> Value {
+    json!({
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": { "Service": "firehose.amazonaws.com" },
+                    "Action": "sts:AssumeRole",
+                    "Condition": { "StringEquals": { "sts:ExternalId": { "Ref": "AWS::AccountId" } } }
+                }]
+            },
+            "Policies": [{ "PolicyName": "delivery", "PolicyDocument": { "Version": "2012-10-17", "Statement": [
+                statement("FindItsBucket", &["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"], &json!(bucket)),
+                statement("WriteItsObjects", &["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"], &json!(format!("{bucket}/*")))
+            ] } }]
+        }
     })
 }
 

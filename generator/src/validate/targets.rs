@@ -85,17 +85,39 @@ impl Checker {
                     .hint = Some("for example `$.detail.orderId`".into());
                 }
             }
-            Target::Firehose(firehose) => self.name_or_arn(
-                path.key("firehose").key("delivery-stream"),
-                "delivery stream",
-                &firehose.delivery_stream,
-                names::delivery_stream,
-                (
-                    "firehose",
-                    "deliverystream/",
-                    "arn:aws:firehose:REGION:ACCOUNT:deliverystream/NAME",
-                ),
-            ),
+            Target::Firehose(firehose) => {
+                let at = path.key("firehose");
+                self.name_or_arn(
+                    at.key("delivery-stream"),
+                    "delivery stream",
+                    &firehose.delivery_stream,
+                    names::delivery_stream,
+                    (
+                        "firehose",
+                        "deliverystream/",
+                        "arn:aws:firehose:REGION:ACCOUNT:deliverystream/NAME",
+                    ),
+                );
+                match &firehose.bucket {
+                    Some(bucket) => {
+                        if firehose.delivery_stream.starts_with("arn:") {
+                            self.error(
+                                at.key("bucket"),
+                                "an existing delivery stream already has its destination",
+                            )
+                            .hint = Some("give a name to create a stream that writes to `bucket`, or leave `bucket` out".into());
+                        }
+                        self.name(at.key("bucket"), "bucket", bucket, names::bucket_arn);
+                    }
+                    None if firehose.prefix.is_some() => {
+                        self.error(
+                            at.key("prefix"),
+                            "`prefix` is for a stream the stack creates: give its `bucket`",
+                        );
+                    }
+                    None => {}
+                }
+            }
             Target::ApiDestination(api) => {
                 let at = path.key("api-destination");
                 self.api_destination(&at, service, consumer, api);

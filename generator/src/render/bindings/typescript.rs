@@ -168,8 +168,10 @@ pub fn render(plan: &Plan, model: &Model, files: &mut Files) {
             let known: Vec<String> = object.fields.iter().map(|f| literal(&f.json)).collect();
             writeln!(out, "  closed(o, path, [{}]);", known.join(", ")).unwrap();
         }
-        let spread = if object.closed { "" } else { "...o, " };
         let mut required = Vec::new();
+        if !object.closed {
+            required.push("...o".to_owned());
+        }
         for field in object.fields.iter().filter(|f| f.required) {
             let key = literal(&field.json);
             required.push(format!(
@@ -182,13 +184,8 @@ pub fn render(plan: &Plan, model: &Model, files: &mut Files) {
                 )
             ));
         }
-        writeln!(
-            out,
-            "  const out: {} = {{ {spread}{} }};",
-            object.name,
-            required.join(", ")
-        )
-        .unwrap();
+        let members: String = required.iter().map(|m| format!("\n    {m},")).collect();
+        writeln!(out, "  const out: {} = {{{members}\n  }};", object.name).unwrap();
         for field in object.fields.iter().filter(|f| !f.required) {
             let key = literal(&field.json);
             writeln!(

@@ -131,7 +131,12 @@ export interface OrderStatusChangedDetail {
 function checkOrderStatusChangedDetail(value: unknown, path: string): OrderStatusChangedDetail {
   const o = object(value, path);
   closed(o, path, ["order", "orderId", "previousStatus", "status"]);
-  const out: OrderStatusChangedDetail = { "order": checkOrderStatusChangedDetailOrder(required(o, "order", path), `${path}.order`), "orderId": string(required(o, "orderId", path), `${path}.orderId`), "previousStatus": oneOf(required(o, "previousStatus", path), `${path}.previousStatus`, ["PENDING", "PAID", "SHIPPED", "DELIVERED", "CANCELLED"] as const), "status": oneOf(required(o, "status", path), `${path}.status`, ["PENDING", "PAID", "SHIPPED", "DELIVERED", "CANCELLED"] as const) };
+  const out: OrderStatusChangedDetail = {
+    "order": checkOrderStatusChangedDetailOrder(required(o, "order", path), `${path}.order`),
+    "orderId": string(required(o, "orderId", path), `${path}.orderId`),
+    "previousStatus": oneOf(required(o, "previousStatus", path), `${path}.previousStatus`, ["PENDING", "PAID", "SHIPPED", "DELIVERED", "CANCELLED"] as const),
+    "status": oneOf(required(o, "status", path), `${path}.status`, ["PENDING", "PAID", "SHIPPED", "DELIVERED", "CANCELLED"] as const),
+  };
   return out;
 }
 
@@ -148,7 +153,12 @@ export interface OrderStatusChangedDetailOrder {
 
 function checkOrderStatusChangedDetailOrder(value: unknown, path: string): OrderStatusChangedDetailOrder {
   const o = object(value, path);
-  const out: OrderStatusChangedDetailOrder = { ...o, "customerId": string(required(o, "customerId", path), `${path}.customerId`), "status": oneOf(required(o, "status", path), `${path}.status`, ["PENDING", "PAID", "SHIPPED", "DELIVERED", "CANCELLED"] as const), "total": number(required(o, "total", path), `${path}.total`) };
+  const out: OrderStatusChangedDetailOrder = {
+    ...o,
+    "customerId": string(required(o, "customerId", path), `${path}.customerId`),
+    "status": oneOf(required(o, "status", path), `${path}.status`, ["PENDING", "PAID", "SHIPPED", "DELIVERED", "CANCELLED"] as const),
+    "total": number(required(o, "total", path), `${path}.total`),
+  };
   if (o["currency"] !== undefined) {
     out["currency"] = string(o["currency"], `${path}.currency`);
   }
@@ -171,7 +181,9 @@ export interface OrderStatusChangedDetailOrderLinesItem {
 
 function checkOrderStatusChangedDetailOrderLinesItem(value: unknown, path: string): OrderStatusChangedDetailOrderLinesItem {
   const o = object(value, path);
-  const out: OrderStatusChangedDetailOrderLinesItem = { ...o,  };
+  const out: OrderStatusChangedDetailOrderLinesItem = {
+    ...o,
+  };
   if (o["price"] !== undefined) {
     out["price"] = number(o["price"], `${path}.price`);
   }
@@ -200,7 +212,13 @@ export interface UserCreatedDetail {
 
 function checkUserCreatedDetail(value: unknown, path: string): UserCreatedDetail {
   const o = object(value, path);
-  const out: UserCreatedDetail = { ...o, "userId": string(required(o, "userId", path), `${path}.userId`), "createdAt": string(required(o, "createdAt", path), `${path}.createdAt`), "email": string(required(o, "email", path), `${path}.email`), "name": string(required(o, "name", path), `${path}.name`) };
+  const out: UserCreatedDetail = {
+    ...o,
+    "userId": string(required(o, "userId", path), `${path}.userId`),
+    "createdAt": string(required(o, "createdAt", path), `${path}.createdAt`),
+    "email": string(required(o, "email", path), `${path}.email`),
+    "name": string(required(o, "name", path), `${path}.name`),
+  };
   if (o["active"] !== undefined) {
     out["active"] = boolean(o["active"], `${path}.active`);
   }
@@ -226,7 +244,9 @@ export interface UserCreatedDetailAddress {
 
 function checkUserCreatedDetailAddress(value: unknown, path: string): UserCreatedDetailAddress {
   const o = object(value, path);
-  const out: UserCreatedDetailAddress = { ...o,  };
+  const out: UserCreatedDetailAddress = {
+    ...o,
+  };
   if (o["city"] !== undefined) {
     out["city"] = string(o["city"], `${path}.city`);
   }

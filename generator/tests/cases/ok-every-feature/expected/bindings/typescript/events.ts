@@ -144,7 +144,13 @@ export interface CustomerChangedDetail {
 
 function checkCustomerChangedDetail(value: unknown, path: string): CustomerChangedDetail {
   const o = object(value, path);
-  const out: CustomerChangedDetail = { ...o, "before": checkCustomerChangedDetailBefore(required(o, "before", path), `${path}.before`), "customerId": string(required(o, "customerId", path), `${path}.customerId`), "name": string(required(o, "name", path), `${path}.name`), "origin": oneOf(required(o, "origin", path), `${path}.origin`, ["crm"] as const) };
+  const out: CustomerChangedDetail = {
+    ...o,
+    "before": checkCustomerChangedDetailBefore(required(o, "before", path), `${path}.before`),
+    "customerId": string(required(o, "customerId", path), `${path}.customerId`),
+    "name": string(required(o, "name", path), `${path}.name`),
+    "origin": oneOf(required(o, "origin", path), `${path}.origin`, ["crm"] as const),
+  };
   if (o["balanceText"] !== undefined) {
     out["balanceText"] = string(o["balanceText"], `${path}.balanceText`);
   }
@@ -204,7 +210,9 @@ export interface CustomerChangedDetailBefore {
 
 function checkCustomerChangedDetailBefore(value: unknown, path: string): CustomerChangedDetailBefore {
   const o = object(value, path);
-  const out: CustomerChangedDetailBefore = { ...o,  };
+  const out: CustomerChangedDetailBefore = {
+    ...o,
+  };
   if (o["avatar"] !== undefined) {
     out["avatar"] = string(o["avatar"], `${path}.avatar`);
   }
@@ -247,7 +255,9 @@ export interface CustomerChangedDetailBeforeProfile {
 
 function checkCustomerChangedDetailBeforeProfile(value: unknown, path: string): CustomerChangedDetailBeforeProfile {
   const o = object(value, path);
-  const out: CustomerChangedDetailBeforeProfile = { ...o,  };
+  const out: CustomerChangedDetailBeforeProfile = {
+    ...o,
+  };
   if (o["city"] !== undefined) {
     out["city"] = string(o["city"], `${path}.city`);
   }
@@ -266,7 +276,9 @@ export interface CustomerChangedDetailBeforeProfileGeo {
 
 function checkCustomerChangedDetailBeforeProfileGeo(value: unknown, path: string): CustomerChangedDetailBeforeProfileGeo {
   const o = object(value, path);
-  const out: CustomerChangedDetailBeforeProfileGeo = { ...o,  };
+  const out: CustomerChangedDetailBeforeProfileGeo = {
+    ...o,
+  };
   if (o["lat"] !== undefined) {
     out["lat"] = number(o["lat"], `${path}.lat`);
   }
@@ -285,7 +297,9 @@ export interface CustomerChangedDetailProfile {
 
 function checkCustomerChangedDetailProfile(value: unknown, path: string): CustomerChangedDetailProfile {
   const o = object(value, path);
-  const out: CustomerChangedDetailProfile = { ...o,  };
+  const out: CustomerChangedDetailProfile = {
+    ...o,
+  };
   if (o["city"] !== undefined) {
     out["city"] = string(o["city"], `${path}.city`);
   }
@@ -304,7 +318,9 @@ export interface CustomerChangedDetailProfileGeo {
 
 function checkCustomerChangedDetailProfileGeo(value: unknown, path: string): CustomerChangedDetailProfileGeo {
   const o = object(value, path);
-  const out: CustomerChangedDetailProfileGeo = { ...o,  };
+  const out: CustomerChangedDetailProfileGeo = {
+    ...o,
+  };
   if (o["lat"] !== undefined) {
     out["lat"] = number(o["lat"], `${path}.lat`);
   }
@@ -321,7 +337,9 @@ export interface CustomerDeletedDetail {
 function checkCustomerDeletedDetail(value: unknown, path: string): CustomerDeletedDetail {
   const o = object(value, path);
   closed(o, path, ["customerId"]);
-  const out: CustomerDeletedDetail = { "customerId": string(required(o, "customerId", path), `${path}.customerId`) };
+  const out: CustomerDeletedDetail = {
+    "customerId": string(required(o, "customerId", path), `${path}.customerId`),
+  };
   return out;
 }
 
@@ -332,7 +350,9 @@ export interface CustomerExpiredDetail {
 function checkCustomerExpiredDetail(value: unknown, path: string): CustomerExpiredDetail {
   const o = object(value, path);
   closed(o, path, ["customerId"]);
-  const out: CustomerExpiredDetail = { "customerId": string(required(o, "customerId", path), `${path}.customerId`) };
+  const out: CustomerExpiredDetail = {
+    "customerId": string(required(o, "customerId", path), `${path}.customerId`),
+  };
   return out;
 }
 

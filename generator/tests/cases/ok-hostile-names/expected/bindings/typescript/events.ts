@@ -127,7 +127,8 @@ export interface N1stEventDetail {
 function checkN1stEventDetail(value: unknown, path: string): N1stEventDetail {
   const o = object(value, path);
   closed(o, path, ["mod"]);
-  const out: N1stEventDetail = {  };
+  const out: N1stEventDetail = {
+  };
   if (o["mod"] !== undefined) {
     out["mod"] = integer(o["mod"], `${path}.mod`);
   }
@@ -148,7 +149,12 @@ export interface TypeDetail {
 function checkTypeDetail(value: unknown, path: string): TypeDetail {
   const o = object(value, path);
   closed(o, path, ["2fa", "Zoë", "naïve crate", "self", "self_", "type", "user-id", "user_id"]);
-  const out: TypeDetail = { "Zoë": exactly<{"nested":[1,"two",null]}>(required(o, "Zoë", path), `${path}.Zoë`, {"nested":[1,"two",null]}), "self": number(required(o, "self", path), `${path}.self`), "self_": string(required(o, "self_", path), `${path}.self_`), "type": string(required(o, "type", path), `${path}.type`) };
+  const out: TypeDetail = {
+    "Zoë": exactly<{"nested":[1,"two",null]}>(required(o, "Zoë", path), `${path}.Zoë`, {"nested":[1,"two",null]}),
+    "self": number(required(o, "self", path), `${path}.self`),
+    "self_": string(required(o, "self_", path), `${path}.self_`),
+    "type": string(required(o, "type", path), `${path}.type`),
+  };
   if (o["2fa"] !== undefined) {
     out["2fa"] = boolean(o["2fa"], `${path}.2fa`);
   }
@@ -171,7 +177,8 @@ export interface UserCreatedDetail {
 function checkUserCreatedDetail(value: unknown, path: string): UserCreatedDetail {
   const o = object(value, path);
   closed(o, path, ["match"]);
-  const out: UserCreatedDetail = {  };
+  const out: UserCreatedDetail = {
+  };
   if (o["match"] !== undefined) {
     out["match"] = string(o["match"], `${path}.match`);
   }
@@ -192,7 +199,11 @@ export interface UserCreated2Detail {
 
 function checkUserCreated2Detail(value: unknown, path: string): UserCreated2Detail {
   const o = object(value, path);
-  const out: UserCreated2Detail = { ...o, "type": string(required(o, "type", path), `${path}.type`), "self": number(required(o, "self", path), `${path}.self`) };
+  const out: UserCreated2Detail = {
+    ...o,
+    "type": string(required(o, "type", path), `${path}.type`),
+    "self": number(required(o, "self", path), `${path}.self`),
+  };
   if (o["2fa"] !== undefined) {
     out["2fa"] = boolean(o["2fa"], `${path}.2fa`);
   }
@@ -219,7 +230,9 @@ export interface UserCreated2DetailNaVe {
 
 function checkUserCreated2DetailNaVe(value: unknown, path: string): UserCreated2DetailNaVe {
   const o = object(value, path);
-  const out: UserCreated2DetailNaVe = { ...o,  };
+  const out: UserCreated2DetailNaVe = {
+    ...o,
+  };
   if (o["crate"] !== undefined) {
     out["crate"] = string(o["crate"], `${path}.crate`);
   }

@@ -128,7 +128,10 @@ export interface UserCreatedDetail {
 function checkUserCreatedDetail(value: unknown, path: string): UserCreatedDetail {
   const o = object(value, path);
   closed(o, path, ["email", "userId"]);
-  const out: UserCreatedDetail = { "email": string(required(o, "email", path), `${path}.email`), "userId": string(required(o, "userId", path), `${path}.userId`) };
+  const out: UserCreatedDetail = {
+    "email": string(required(o, "email", path), `${path}.email`),
+    "userId": string(required(o, "userId", path), `${path}.userId`),
+  };
   return out;
 }
 

@@ -130,7 +130,11 @@ export interface InvoiceIssuedDetail {
 
 function checkInvoiceIssuedDetail(value: unknown, path: string): InvoiceIssuedDetail {
   const o = object(value, path);
-  const out: InvoiceIssuedDetail = { ...o, "amount": number(required(o, "amount", path), `${path}.amount`), "invoiceId": string(required(o, "invoiceId", path), `${path}.invoiceId`) };
+  const out: InvoiceIssuedDetail = {
+    ...o,
+    "amount": number(required(o, "amount", path), `${path}.amount`),
+    "invoiceId": string(required(o, "invoiceId", path), `${path}.invoiceId`),
+  };
   if (o["lines"] !== undefined) {
     out["lines"] = array(o["lines"], `${path}.lines`, (v: unknown, p: string) => checkInvoiceIssuedDetailLinesItem(v, p));
   }
@@ -146,7 +150,9 @@ export interface InvoiceIssuedDetailLinesItem {
 
 function checkInvoiceIssuedDetailLinesItem(value: unknown, path: string): InvoiceIssuedDetailLinesItem {
   const o = object(value, path);
-  const out: InvoiceIssuedDetailLinesItem = { ...o,  };
+  const out: InvoiceIssuedDetailLinesItem = {
+    ...o,
+  };
   if (o["qty"] !== undefined) {
     out["qty"] = number(o["qty"], `${path}.qty`);
   }
@@ -164,7 +170,10 @@ export interface InvoicePaidDetail {
 
 function checkInvoicePaidDetail(value: unknown, path: string): InvoicePaidDetail {
   const o = object(value, path);
-  const out: InvoicePaidDetail = { ...o, "invoiceId": string(required(o, "invoiceId", path), `${path}.invoiceId`) };
+  const out: InvoicePaidDetail = {
+    ...o,
+    "invoiceId": string(required(o, "invoiceId", path), `${path}.invoiceId`),
+  };
   return out;
 }
 

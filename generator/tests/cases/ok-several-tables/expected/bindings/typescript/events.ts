@@ -129,7 +129,10 @@ export interface CustomerRegisteredDetail {
 function checkCustomerRegisteredDetail(value: unknown, path: string): CustomerRegisteredDetail {
   const o = object(value, path);
   closed(o, path, ["customerId", "email", "tier"]);
-  const out: CustomerRegisteredDetail = { "customerId": string(required(o, "customerId", path), `${path}.customerId`), "email": string(required(o, "email", path), `${path}.email`) };
+  const out: CustomerRegisteredDetail = {
+    "customerId": string(required(o, "customerId", path), `${path}.customerId`),
+    "email": string(required(o, "email", path), `${path}.email`),
+  };
   if (o["tier"] !== undefined) {
     out["tier"] = oneOf(o["tier"], `${path}.tier`, ["BASIC", "GOLD"] as const);
   }
@@ -143,7 +146,9 @@ export interface OrderCancelledDetail {
 function checkOrderCancelledDetail(value: unknown, path: string): OrderCancelledDetail {
   const o = object(value, path);
   closed(o, path, ["orderId"]);
-  const out: OrderCancelledDetail = { "orderId": string(required(o, "orderId", path), `${path}.orderId`) };
+  const out: OrderCancelledDetail = {
+    "orderId": string(required(o, "orderId", path), `${path}.orderId`),
+  };
   return out;
 }
 
@@ -155,7 +160,10 @@ export interface OrderPaidDetail {
 function checkOrderPaidDetail(value: unknown, path: string): OrderPaidDetail {
   const o = object(value, path);
   closed(o, path, ["orderId", "total"]);
-  const out: OrderPaidDetail = { "orderId": string(required(o, "orderId", path), `${path}.orderId`), "total": number(required(o, "total", path), `${path}.total`) };
+  const out: OrderPaidDetail = {
+    "orderId": string(required(o, "orderId", path), `${path}.orderId`),
+    "total": number(required(o, "total", path), `${path}.total`),
+  };
   return out;
 }
 
@@ -168,7 +176,11 @@ export interface RefundIssuedDetail {
 
 function checkRefundIssuedDetail(value: unknown, path: string): RefundIssuedDetail {
   const o = object(value, path);
-  const out: RefundIssuedDetail = { ...o, "amount": number(required(o, "amount", path), `${path}.amount`), "orderId": string(required(o, "orderId", path), `${path}.orderId`) };
+  const out: RefundIssuedDetail = {
+    ...o,
+    "amount": number(required(o, "amount", path), `${path}.amount`),
+    "orderId": string(required(o, "orderId", path), `${path}.orderId`),
+  };
   return out;
 }
 
