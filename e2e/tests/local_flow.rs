@@ -932,6 +932,7 @@ async fn an_ordered_consumer_gets_each_orders_changes_once_and_in_order_through_
         queue: queue.into(),
         stands_in_for: None,
         ordered: true,
+        input: None,
     };
     let bus = outbox_local::bus::start(
         &[consumer],

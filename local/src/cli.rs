@@ -414,13 +414,19 @@ pub(crate) async fn dev(
         );
     }
     for (consumer, url) in &provisioned.consumer_queues {
-        tasks.push(dev::watch(&sqs, consumer, url).boxed());
+        let input = stack
+            .consumers
+            .iter()
+            .find(|c| &c.name == consumer)
+            .and_then(|c| c.input.as_ref());
+        tasks.push(dev::watch(&sqs, consumer, url, input).boxed());
     }
     tasks.push(
         dev::watch(
             &sqs,
             "on-failure destination",
             &provisioned.failure_queue_url,
+            None,
         )
         .boxed(),
     );

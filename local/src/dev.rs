@@ -216,8 +216,15 @@ async fn create_queue(
     Ok((url, arn))
 }
 
-/// Prints every message that arrives on `url`, labelled, and deletes it; forever.
-pub async fn watch(sqs: &aws_sdk_sqs::Client, label: &str, url: &str) -> Result<(), LocalError> {
+/// Prints every message that arrives on `url`, labelled, and deletes it; forever. `input` is
+/// what the consumer's deployed target receives instead of the whole event (the local queue
+/// gets the whole event; the line shows the consumer's part).
+pub async fn watch(
+    sqs: &aws_sdk_sqs::Client,
+    label: &str,
+    url: &str,
+    input: Option<&outbox_stack::input::Input>,
+) -> Result<(), LocalError> {
     loop {
         let output = sqs
             .receive_message()
@@ -228,7 +235,10 @@ pub async fn watch(sqs: &aws_sdk_sqs::Client, label: &str, url: &str) -> Result<
             .await
             .map_err(aws_error("ReceiveMessage"))?;
         for message in output.messages() {
-            println!("{}", describe(label, message.body().unwrap_or_default()));
+            println!(
+                "{}",
+                describe(label, message.body().unwrap_or_default(), input)
+            );
             if let Some(handle) = message.receipt_handle() {
                 sqs.delete_message()
                     .queue_url(url)
@@ -244,8 +254,9 @@ pub async fn watch(sqs: &aws_sdk_sqs::Client, label: &str, url: &str) -> Result<
     }
 }
 
-/// One line for a message: an event's detail-type, id and detail, or a failed batch's reason.
-pub fn describe(label: &str, body: &str) -> String {
+/// One line for a message: an event's detail-type, id and detail (or what the consumer's
+/// `input` makes of the event), or a failed batch's reason.
+pub fn describe(label: &str, body: &str, input: Option<&outbox_stack::input::Input>) -> String {
     let Ok(message) = serde_json::from_str::<HashMap<String, Value>>(body) else {
         return format!("[{label}] {body}");
     };
@@ -269,11 +280,25 @@ pub fn describe(label: &str, body: &str) -> String {
         .get("resources")
         .and_then(|r| r[0].as_str())
         .unwrap_or("?");
+    let shown = match input {
+        Some(input) => {
+            let event: Value = message
+                .clone()
+                .into_iter()
+                .collect::<serde_json::Map<_, _>>()
+                .into();
+            format!("receives {}", input.apply(&event))
+        }
+        None => message
+            .get("detail")
+            .cloned()
+            .unwrap_or_default()
+            .to_string(),
+    };
     format!(
-        "[{label}] {} from {} ({id}): {}",
+        "[{label}] {} from {} ({id}): {shown}",
         text("detail-type"),
         text("source"),
-        message.get("detail").cloned().unwrap_or_default()
     )
 }
 
@@ -285,14 +310,23 @@ mod tests {
     fn events_and_failed_batches_read_as_one_line_each() {
         let event = r#"{"detail-type":"UserCreated","source":"myapp.users","resources":["urn:outbox:event:abc"],"detail":{"userId":"1"}}"#;
         assert_eq!(
-            describe("userCreatedConsumer", event),
+            describe("userCreatedConsumer", event, None),
             r#"[userCreatedConsumer] UserCreated from myapp.users (urn:outbox:event:abc): {"userId":"1"}"#
+        );
+        let template = outbox_stack::input::Input::Template(vec![
+            ("user".into(), "$.detail.userId".into()),
+            ("id".into(), "$.resources[0]".into()),
+            ("kind".into(), "welcome".into()),
+        ]);
+        assert_eq!(
+            describe("crm", event, Some(&template)),
+            r#"[crm] UserCreated from myapp.users (urn:outbox:event:abc): receives {"user":"1","id":"urn:outbox:event:abc","kind":"welcome"}"#
         );
         let failed = r#"{"requestContext":{"condition":"RetryAttemptsExhausted"},"DDBStreamBatchInfo":{"batchSize":1,"startSequenceNumber":"7"},"outbox":{"reason":"map: email is missing"}}"#;
         assert_eq!(
-            describe("on-failure destination", failed),
+            describe("on-failure destination", failed, None),
             "[on-failure destination] 1 record(s) from sequence number 7 (RetryAttemptsExhausted): map: email is missing"
         );
-        assert_eq!(describe("q", "plain"), "[q] plain");
+        assert_eq!(describe("q", "plain", None), "[q] plain");
     }
 }

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod input;
+
 /// The `DetailType` of the events a relay dead-letters instead of publishing (poison records and
 /// drifted events): where the record is and why, never its contents.
 pub const POISON_DETAIL_TYPE: &str = "Outbox Poison Record";
@@ -156,6 +158,9 @@ pub struct Consumer {
     /// Delivered in order per event group (a FIFO subscriber).
     #[serde(default)]
     pub ordered: bool,
+    /// What its target receives instead of the whole event (`relay dev` shows it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<input::Input>,
 }
 
 #[cfg(test)]
@@ -194,6 +199,7 @@ mod tests {
                 queue: "c-local".into(),
                 stands_in_for: Some("lambda c".into()),
                 ordered: false,
+                input: Some(input::Input::Detail),
             }],
         };
         assert_eq!(LocalStack::parse(&stack.to_json()).unwrap(), stack);

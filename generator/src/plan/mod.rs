@@ -431,112 +431,18 @@ impl TargetPlan {
     }
 }
 
-/// What a consumer's target receives instead of the whole event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum InputPlan {
-    /// The detail only (`$.detail`).
-    Detail,
-    /// One value, by path.
-    Path(String),
-    /// A JSON object of fields, each a path (`$.`...) or a constant string.
-    Template(Vec<(String, String)>),
-}
+/// What a consumer's target receives instead of the whole event (shared with `relay dev`,
+/// which shows it locally).
+pub use outbox_stack::input::{Input as InputPlan, Step, is_path, path_segments};
 
-impl InputPlan {
-    fn from_config(input: &Input) -> InputPlan {
-        match input {
-            Input::Detail => InputPlan::Detail,
-            Input::Path(path) => InputPlan::Path(path.clone()),
-            Input::Template(fields) => {
-                InputPlan::Template(fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            }
+fn input_plan(input: &Input) -> InputPlan {
+    match input {
+        Input::Detail => InputPlan::Detail,
+        Input::Path(path) => InputPlan::Path(path.clone()),
+        Input::Template(fields) => {
+            InputPlan::Template(fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         }
     }
-
-    /// What a target receives, for people.
-    pub fn describe(input: Option<&InputPlan>) -> String {
-        match input {
-            None => "the whole event".into(),
-            Some(InputPlan::Detail) => "the detail".into(),
-            Some(InputPlan::Path(path)) => format!("`{path}`"),
-            Some(InputPlan::Template(fields)) => {
-                let fields: Vec<String> = fields.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-                format!("`{{ {} }}`", fields.join(", "))
-            }
-        }
-    }
-
-    /// What the target receives of `envelope` (EventBridge's InputPath and InputTransformer
-    /// semantics: a path that is not in the event gives nothing, `null` in a template).
-    pub fn apply(&self, envelope: &Value) -> Value {
-        match self {
-            InputPlan::Detail => envelope["detail"].clone(),
-            InputPlan::Path(path) => lookup(envelope, path).cloned().unwrap_or(Value::Null),
-            InputPlan::Template(fields) => fields
-                .iter()
-                .map(|(name, value)| {
-                    let value = if is_path(value) {
-                        lookup(envelope, value).cloned().unwrap_or(Value::Null)
-                    } else {
-                        Value::String(value.clone())
-                    };
-                    (name.clone(), value)
-                })
-                .collect::<serde_json::Map<_, _>>()
-                .into(),
-        }
-    }
-}
-
-/// Whether a template value is a path into the event (else a constant).
-pub fn is_path(value: &str) -> bool {
-    value == "$" || value.starts_with("$.")
-}
-
-/// A step of a path into an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step<'a> {
-    /// A field of an object.
-    Key(&'a str),
-    /// An item of a list.
-    Index(usize),
-}
-
-/// The steps of a path `$.a.b[0].c` (`None` if it is not one).
-pub fn path_segments(path: &str) -> Option<Vec<Step<'_>>> {
-    if path == "$" {
-        return Some(Vec::new());
-    }
-    let mut steps = Vec::new();
-    for segment in path.strip_prefix("$.")?.split('.') {
-        let (key, mut indexes) = match segment.find('[') {
-            Some(at) => (&segment[..at], &segment[at..]),
-            None => (segment, ""),
-        };
-        if key.is_empty() || key.contains([']', '*', ' ']) {
-            return None;
-        }
-        steps.push(Step::Key(key));
-        while !indexes.is_empty() {
-            let close = indexes.find(']')?;
-            steps.push(Step::Index(indexes.get(1..close)?.parse().ok()?));
-            indexes = indexes.get(close + 1..)?;
-            if !indexes.is_empty() && !indexes.starts_with('[') {
-                return None;
-            }
-        }
-    }
-    Some(steps)
-}
-
-fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
-    path_segments(path)?
-        .into_iter()
-        .try_fold(value, |v, step| match step {
-            Step::Key(key) => v.get(key),
-            Step::Index(i) => v.get(i),
-        })
 }
 
 /// The relay function: its names and what it may put on the bus.
@@ -625,11 +531,9 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
                 pattern_text: consumer.pattern.as_ref().map(Value::to_string),
                 target_noun: target.noun(),
                 target_name: target.name().to_owned(),
-                input_text: InputPlan::describe(
-                    consumer.input.as_ref().map(InputPlan::from_config).as_ref(),
-                ),
+                input_text: InputPlan::describe(consumer.input.as_ref().map(input_plan).as_ref()),
                 target,
-                input: consumer.input.as_ref().map(InputPlan::from_config),
+                input: consumer.input.as_ref().map(input_plan),
                 maximum_attempts: consumer.retry.maximum_attempts,
                 maximum_event_age: consumer.retry.maximum_event_age,
                 description: consumer.description.clone(),
@@ -801,6 +705,7 @@ fn local_stack(
                     target => Some(format!("{} {}", target.kind(), target.name())),
                 },
                 ordered: c.ordered,
+                input: c.input.clone(),
             })
             .collect(),
     }
