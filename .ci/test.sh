@@ -33,12 +33,17 @@ venv() {
 }
 
 system_tools() {
-    # Debian's Chromium for the event catalog's browser test (npm never downloads a browser).
-    if ! command -v chromium > /dev/null; then
+    # Debian's Chromium for the event catalog's browser test (npm never downloads a browser)
+    # and Debian's Go for the Go bindings.
+    local missing=()
+    command -v chromium > /dev/null || missing+=(chromium)
+    command -v go > /dev/null || missing+=(golang-go)
+    if (( ${#missing[@]} )); then
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" > /dev/null
     fi
     chromium --version
+    go version
 }
 
 python_tools() {
@@ -202,6 +207,8 @@ bindings() {
     # e2e/tests/bindings.rs from 1,500 records; each golden case's and example's
     # expected.dryrun). The Rust bindings are a workspace crate, linted and tested above.
     local tsc=$PWD/generated/cdk/node_modules/.bin/tsc
+    # Go from Debian (its toolchain only: no module is downloaded), caches in target/.
+    export GOCACHE=$PWD/target/go-cache GOPATH=$PWD/target/go GOTOOLCHAIN=local GOFLAGS=-mod=mod GOPROXY=off
     for generated in generated examples/*/generated generator/tests/cases/ok-*/expected; do
         local name dryrun out
         if [[ $generated == generated ]]; then
@@ -218,6 +225,15 @@ bindings() {
         node .ci/bindings/check.mjs "$generated" "$dryrun" "$out/ts"
         .venv-bindings/bin/mypy --strict --no-error-summary --cache-dir target/bindings-check/mypy-cache "$generated/bindings/python/outbox_events.py"
         .venv-bindings/bin/python .ci/bindings/check.py "$generated" "$dryrun"
+        # Go: formatted, vetted, its own test, then the check in a module requiring it.
+        local gen=$PWD/$generated/bindings/go module
+        module=$(sed -n 's/^module //p' "$gen/go.mod")
+        [[ -z $(gofmt -l "$gen") ]] || { echo "$gen is not gofmt-formatted"; gofmt -d "$gen"; exit 1; }
+        (cd "$gen" && go vet ./... && go test ./... > /dev/null)
+        mkdir -p "$out/go"
+        sed "s|EVENTS_MODULE|$module|" .ci/bindings/go/check.go > "$out/go/main.go"
+        printf 'module outbox.local/check\n\ngo 1.19\n\nrequire %s v0.0.0\n\nreplace %s => %s\n' "$module" "$module" "$gen" > "$out/go/go.mod"
+        (cd "$out/go" && go run . "$OLDPWD/$generated" "$OLDPWD/$dryrun")
     done
 }
 

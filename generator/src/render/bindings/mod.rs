@@ -1,9 +1,10 @@
 //! `bindings/`: typed consumer bindings generated from the event schemas, envelope included,
-//! for TypeScript, Python and Rust: a type per event (and per nested object), a parser that
+//! for TypeScript, Python, Rust and Go: a type per event (and per nested object), a parser that
 //! validates (types, required fields, enums, constants, closed objects), the event id for
-//! idempotency, and a sample event per type. One language-neutral model of the schemas
-//! ([`Model`]) is rendered by each language's module.
+//! idempotency, and a sample event per type; and Go, whose compiler Debian has. One
+//! language-neutral model of the schemas ([`Model`]) is rendered by each language's module.
 
+mod go;
 mod python;
 mod rust;
 mod typescript;
@@ -23,6 +24,7 @@ pub fn render(plan: &Plan, files: &mut Files) {
     typescript::render(plan, &model, files);
     python::render(plan, &model, files);
     rust::render(plan, &model, files);
+    go::render(plan, &model, files);
 }
 
 /// What a generated file of the bindings is, for the generated README.
@@ -39,6 +41,11 @@ pub fn describe(path: &str) -> Option<&'static str> {
         }
         "python/py.typed" => "marks the Python module as typed (PEP 561)",
         "rust/Cargo.toml" => "the Rust bindings crate (serde)",
+        "go/go.mod" => "the Go bindings module (standard library only)",
+        "go/events.go" => {
+            "Go types of every event, `ParseEvent` (exact `json.Number`s), `EventID`, sample events"
+        }
+        "go/events_test.go" => "every Go sample parses (`go test`)",
         "rust/src/lib.rs" => "the crate's root: re-exports `events`",
         "rust/src/events.rs" => {
             "Rust types of every event, `parse_event` (exact decimals), `event_id`, sample events"
