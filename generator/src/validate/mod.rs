@@ -952,6 +952,9 @@ impl Checker {
                     }
                 }
             }
+            if let Some(input) = &consumer.input {
+                self.input(&path.key("input"), input);
+            }
             if consumer.retry.maximum_attempts > 185 {
                 self.error(
                     path.key("retry").key("maximum-attempts"),

@@ -245,6 +245,26 @@ impl Checker {
         }
     }
 
+    /// A consumer's `input`: what EventBridge's input transformer takes (its paths are checked
+    /// against the events after planning).
+    pub(super) fn input(&mut self, path: &Path, input: &crate::config::Input) {
+        let crate::config::Input::Template(fields) = input else {
+            return;
+        };
+        let at = path.key("template");
+        let paths = fields.values().filter(|v| crate::plan::is_path(v)).count();
+        if fields.is_empty() {
+            self.error(at, "a template needs at least one field").hint = Some(
+                "for example `template: { orderId: $.detail.orderId }`, or `input: detail`".into(),
+            );
+        } else if paths > 100 {
+            self.error(
+                at,
+                format!("{paths} paths; EventBridge's input transformer takes at most 100"),
+            );
+        }
+    }
+
     /// What a Custom Event Bus's subscribers cannot do yet: targets beyond queues and
     /// functions, input transforms.
     pub(super) fn custom_bus_consumer(&mut self, path: &Path, consumer: &Consumer) {
