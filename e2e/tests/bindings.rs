@@ -1,7 +1,7 @@
 //! The generated Rust bindings (`generated/bindings/rust`, crate `myapp-events`) on the relay's
-//! own output: 1,500 mixed records through `relay --dry-run`, each entry as the envelope a
-//! consumer receives, parsed by `parse_event` with its deterministic id and every digit of its
-//! numbers; broken events are refused naming the field. The entries are also written to
+//! own output: 1,500 mixed records (some drifted, some with unicode) through `relay --dry-run`,
+//! each entry as the envelope a consumer receives, parsed by `parse_event` with its
+//! deterministic id and every digit of its numbers; dead letters and broken events are refused. The entries are also written to
 //! `target/bindings-check/myapp.dryrun`, which the test command's bindings stage feeds to the
 //! TypeScript and Python bindings.
 
@@ -19,20 +19,69 @@ fn envelope(entry: &Value, n: usize) -> String {
     )
 }
 
+/// The example batch with data that drifted from the declared entity in some new users: an
+/// `email` that is a number, a missing required `name`, an internationalized address (the
+/// entity says `format: email`, which JSON Schema keeps to ASCII; `idn-email` would take it);
+/// and valid data a happy path forgets: a unicode name, tags with an emoji.
+fn batch_with_drift() -> (Value, usize) {
+    let mut batch = e2e::example_batch(1_500, 5);
+    let records = batch["Records"].as_array_mut().unwrap();
+    let users: Vec<usize> = records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            r["eventName"] == "INSERT"
+                && r["dynamodb"]["Keys"]["pk"]["S"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("USER#")
+        })
+        .map(|(i, _)| i)
+        .collect();
+    assert!(users.len() > 8, "new users in the batch");
+    let changes = [
+        ("email", Some(serde_json::json!({ "N": "5" }))),
+        ("name", None),
+        (
+            "email",
+            Some(serde_json::json!({ "S": "δοκιμή@παράδειγμα.δοκιμή" })),
+        ),
+        ("name", Some(serde_json::json!({ "S": "Zoë 日本 Ça" }))),
+        ("tags", Some(serde_json::json!({ "SS": ["🚀", "vip"] }))),
+    ];
+    for (&user, (attribute, value)) in users.iter().zip(changes) {
+        let image = records[user]["dynamodb"]["NewImage"]
+            .as_object_mut()
+            .unwrap();
+        match value {
+            Some(value) => image.insert(attribute.into(), value),
+            None => image.remove(attribute),
+        };
+    }
+    (batch, 3)
+}
+
 #[test]
 fn the_rust_bindings_parse_every_event_the_relay_publishes() {
-    let entries = e2e::dry_run(
-        &e2e::example_batch(1_500, 5),
-        &[("EVENT_BUS_NAME", "test-bus")],
-    );
+    let (batch, drifted) = batch_with_drift();
+    let entries = e2e::dry_run(&batch, &[("EVENT_BUS_NAME", "test-bus")]);
     let out = e2e::workspace().join("target/bindings-check");
     std::fs::create_dir_all(&out).unwrap();
     let lines: Vec<String> = entries.iter().map(Value::to_string).collect();
     std::fs::write(out.join("myapp.dryrun"), lines.join("\n") + "\n").unwrap();
 
-    let (mut users, mut orders, mut exact) = (0, 0, 0);
+    let (mut users, mut orders, mut exact, mut dead) = (0, 0, 0, 0);
     for (n, entry) in entries.iter().enumerate() {
         let text = envelope(entry, n);
+        if entry["DetailType"] == "Outbox Poison Record" {
+            // A dead letter is the relay's, not an event of the service: refused as such.
+            assert!(matches!(
+                parse_event(&text),
+                Err(ParseError::UnknownEvent { .. })
+            ));
+            dead += 1;
+            continue;
+        }
         let event = parse_event(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
         assert_eq!(event.event_id(), entry["Resources"][0], "{text}");
         match &event {
@@ -69,6 +118,18 @@ fn the_rust_bindings_parse_every_event_the_relay_publishes() {
         assert_eq!(serde_json::from_str::<Value>(&again).unwrap(), sent);
     }
     assert!(users > 50 && orders > 50, "{users} users, {orders} orders");
+    assert_eq!(dead, drifted, "each drifted user is a dead letter");
+    let all = lines.join("\n");
+    for text in ["Zoë 日本 Ça", "🚀"] {
+        assert!(
+            all.contains(text),
+            "{text} was published (and parsed above)"
+        );
+    }
+    assert!(
+        all.contains("/email: violates `format`"),
+        "the address's dead letter says why"
+    );
     assert!(exact > 0, "some totals have more digits than a float keeps");
 }
 
