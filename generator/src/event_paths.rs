@@ -206,11 +206,7 @@ fn find<'a>(event: &'a EventPlan, steps: &[Step<'_>]) -> Found<'a> {
 }
 
 fn types(node: &Value) -> Vec<&str> {
-    match node.get("type") {
-        Some(Value::String(t)) => vec![t.as_str()],
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    }
+    crate::rules::types(node).unwrap_or_default()
 }
 
 fn type_name(node: &Value) -> String {

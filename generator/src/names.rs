@@ -196,6 +196,20 @@ pub fn lambda_function(name: &str) -> Result<(), String> {
     }
 }
 
+/// The resource part of an ARN of `service` (`arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`,
+/// a known partition, a region, a 12-digit account), or `None`.
+fn arn_resource<'a>(arn: &'a str, service: &str) -> Option<&'a str> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && is_partition(parts[1])
+        && parts[2] == service
+        && !parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit());
+    ok.then(|| parts[5])
+}
+
 /// The stream ARN of an existing table named `table`.
 pub fn stream_arn(arn: &str, table: &str) -> Result<(), String> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
@@ -255,15 +269,9 @@ pub fn custom_bus(name: &str) -> Result<(), String> {
 /// An existing Custom Event Bus, by ARN: `arn:PARTITION:events:REGION:ACCOUNT:event-busv2/NAME/ID`
 /// with the 25-character id AWS generated.
 pub fn custom_bus_arn(arn: &str) -> Result<(), String> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let ok = parts.len() == 6
-        && parts[0] == "arn"
-        && is_partition(parts[1])
-        && parts[2] == "events"
-        && !parts[3].is_empty()
-        && parts[4].len() == 12
-        && parts[4].chars().all(|c| c.is_ascii_digit())
-        && parts[5].strip_prefix("event-busv2/").is_some_and(|rest| {
+    let ok = arn_resource(arn, "events")
+        .and_then(|resource| resource.strip_prefix("event-busv2/"))
+        .is_some_and(|rest| {
             let mut pieces = rest.split('/');
             let name = pieces.next().unwrap_or_default();
             let id = pieces.next().unwrap_or_default();
@@ -305,15 +313,8 @@ pub fn topic(name: &str) -> Result<(), String> {
 
 /// An existing SNS topic, by ARN.
 pub fn existing_topic(arn: &str) -> Result<(), String> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let ok = parts.len() == 6
-        && parts[0] == "arn"
-        && is_partition(parts[1])
-        && parts[2] == "sns"
-        && !parts[3].is_empty()
-        && parts[4].len() == 12
-        && parts[4].chars().all(|c| c.is_ascii_digit())
-        && topic(parts[5].trim_end_matches(".fifo")).is_ok();
+    let ok =
+        arn_resource(arn, "sns").is_some_and(|name| topic(name.trim_end_matches(".fifo")).is_ok());
     if ok {
         Ok(())
     } else {
@@ -324,26 +325,13 @@ pub fn existing_topic(arn: &str) -> Result<(), String> {
 /// An ARN of `service` whose resource starts with `resource` (`stateMachine:`,
 /// `deliverystream/`, ...) and names something after it; `example` shows the form.
 pub fn arn(arn: &str, service: &str, resource: &str, example: &str) -> Result<(), String> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let ok = parts.len() == 6
-        && parts[0] == "arn"
-        && is_partition(parts[1])
-        && parts[2] == service
-        && !parts[3].is_empty()
-        && parts[4].len() == 12
-        && parts[4].chars().all(|c| c.is_ascii_digit())
-        && parts[5].len() > resource.len()
-        && parts[5].starts_with(resource);
+    let ok = arn_resource(arn, service)
+        .is_some_and(|name| name.len() > resource.len() && name.starts_with(resource));
     if ok {
         Ok(())
     } else {
         Err(format!("is not an ARN of the form {example}"))
     }
-}
-
-/// The account an ARN names (its fifth field).
-pub fn arn_account(arn: &str) -> Option<&str> {
-    arn.split(':').nth(4)
 }
 
 /// A Step Functions state machine name.

@@ -117,7 +117,8 @@ struct Problem {
     reason: String,
 }
 
-fn types(schema: &Value) -> Option<Vec<&str>> {
+/// A schema node's `type` (one, or a list), if it has one.
+pub(crate) fn types(schema: &Value) -> Option<Vec<&str>> {
     match schema.get("type")? {
         Value::String(t) => Some(vec![t.as_str()]),
         Value::Array(ts) => Some(ts.iter().filter_map(Value::as_str).collect()),

@@ -390,7 +390,7 @@ fn consumer_resources(consumer: &ConsumerPlan, bus: &Bus, t: &mut Template) {
             (get_att(&queue_id, "Arn"), queue_id)
         }
         TargetPlan::Lambda { function } => {
-            let function = lambda_arn(function);
+            let function = targets::function_arn(function);
             t.add(
                 &format!("{} permission", consumer.name),
                 json!({
@@ -504,7 +504,9 @@ fn subscriber_resources(consumer: &ConsumerPlan, bus: &Bus, t: &mut Template) {
             let queue_id = consumer_queue(consumer, queue_name, false, t);
             (get_att(&queue_id, "Arn"), "sqs:SendMessage")
         }
-        TargetPlan::Lambda { function } => (lambda_arn(function), "lambda:InvokeFunction"),
+        TargetPlan::Lambda { function } => {
+            (targets::function_arn(function), "lambda:InvokeFunction")
+        }
         _ => unreachable!("validation keeps a Custom Event Bus's targets to queues and functions"),
     };
     let mut statements = vec![
@@ -540,17 +542,6 @@ fn subscriber_resources(consumer: &ConsumerPlan, bus: &Bus, t: &mut Template) {
         properties["OnFailureConfiguration"] = json!({ "Arn": arn });
     }
     t.add(&format!("{} subscriber", consumer.name), subscriber);
-}
-
-/// A function's ARN from its name (in the stack's account and region) or ARN.
-fn lambda_arn(function: &str) -> Value {
-    if function.starts_with("arn:") {
-        json!(function)
-    } else {
-        sub(&format!(
-            "arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{function}"
-        ))
-    }
 }
 
 /// Lets exactly one rule send to a queue.

@@ -71,6 +71,11 @@ fn arn_of(name_or_arn: &str, service: &str, resource_prefix: &str) -> Value {
     }
 }
 
+/// A function's ARN from its name (in the stack's account and region) or ARN.
+pub fn function_arn(function: &str) -> Value {
+    arn_of(function, "lambda", "function:")
+}
+
 fn statement(sid: &str, actions: &[&str], resource: &Value) -> Value {
     json!({ "Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resource })
 }
