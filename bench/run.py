@@ -71,7 +71,7 @@ def build(quick):
     global BIN
     if quick:
         # The very build `cargo test --workspace` makes (same features, same artifacts: the
-        # binaries of packages with integration tests, relay-bench and fake-eventbridge among
+        # binaries of packages with integration tests, relay-bench and outbox-local-bus among
         # them), and the relay as the e2e tests build it: after the test command's test stage
         # there is nothing left to compile.
         run(["cargo", "test", "--workspace", "--locked", "--quiet", "--no-run"])
@@ -79,7 +79,7 @@ def build(quick):
         BIN = TARGET / "debug"
     else:
         run(["cargo", "build", "--release", "--locked", "--quiet",
-             "-p", "relay-bench", "-p", "fake-eventbridge", "-p", "relay"])
+             "-p", "relay-bench", "-p", "outbox-local-bus", "-p", "relay"])
     lock = NODE_DIR / "package-lock.json"
     stamp = NODE_DIR / "node_modules" / ".lock.sha256"
     want = hashlib.sha256(lock.read_bytes()).hexdigest()
@@ -175,9 +175,9 @@ def main():
 
     # No deduplication window: every iteration publishes the same batch again, and each must be
     # published, not answered DEDUPLICATED (the Custom Event Bus rows).
-    fake = subprocess.Popen([str(BIN / "fake-eventbridge"), "--count-only", "--dedup-window-s", "0"],
+    fake = subprocess.Popen([str(BIN / "outbox-local-bus"), "--count-only", "--dedup-window-s", "0"],
                             stdout=subprocess.PIPE, text=True)
-    slow = subprocess.Popen([str(BIN / "fake-eventbridge"), "--count-only", "--dedup-window-s", "0",
+    slow = subprocess.Popen([str(BIN / "outbox-local-bus"), "--count-only", "--dedup-window-s", "0",
                              "--latency-ms", LATENCY_MS],
                             stdout=subprocess.PIPE, text=True)
     env = dict(os.environ, EVENTBRIDGE_ENDPOINT=fake.stdout.readline().strip(), AWS_REGION="eu-west-1",

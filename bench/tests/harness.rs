@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use fake_eventbridge::{FakeEventBridge, Faults};
+use outbox_local_bus::{Faults, LocalEventBridge};
 use serde_json::Value;
 
 fn workspace() -> PathBuf {
@@ -70,7 +70,7 @@ async fn relay_bench_prints_its_measurements_and_sends_every_event() {
     let (_dir, file) = bench_event(300);
     let expected = expected_events(&file);
     assert!(expected > 30, "the batch produces events");
-    let fake = FakeEventBridge::start(Faults::default()).await.unwrap();
+    let fake = LocalEventBridge::start(Faults::default()).await.unwrap();
     let (warmup, iterations) = (1, 3);
     let mut sent = 0;
     for mode in ["map", "seq", "conc"] {
@@ -147,7 +147,7 @@ async fn the_node_reference_produces_the_relays_entries_and_sends_them() {
         assert_eq!(node["Time"].as_i64(), entry.time);
     }
 
-    let fake = FakeEventBridge::start(Faults::default()).await.unwrap();
+    let fake = LocalEventBridge::start(Faults::default()).await.unwrap();
     let mut command = node_bench(&file, "conc");
     command.args(["--warmup", "0", "--iterations", "2"]);
     aws_env(&mut command, &fake.endpoint());

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use fake_eventbridge::{FakeEventBridge, Faults};
+use outbox_local_bus::{Faults, LocalEventBridge};
 use outbox_runtime::entry::{Entry, SystemMetadata};
 use outbox_runtime::publish::cbor;
 
@@ -144,7 +144,7 @@ fn ciborium_like(value: &serde_json::Value, out: &mut Vec<u8>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn botocore_reads_the_fakes_answers() {
-    let fake = FakeEventBridge::start(Faults {
+    let fake = LocalEventBridge::start(Faults {
         signed_by: Some(("test".to_owned(), "test".to_owned())),
         ..Faults::default()
     })

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use generator::pattern::Pattern;
+use outbox::pattern::Pattern;
 use serde_json::Value;
 
 fn template() -> Value {
@@ -307,7 +307,7 @@ fn every_golden_case_describes_its_local_stack() {
         // What the relay reads: the file the generator wrote into its crate.
         let text =
             std::fs::read_to_string(case.join("expected/relay/src/local_stack.json")).unwrap();
-        let stack = outbox_local::LocalStack::parse(&text).unwrap();
+        let stack = outbox_ops::LocalStack::parse(&text).unwrap();
         let sam: Value = serde_saphyr::from_str(
             &std::fs::read_to_string(case.join("expected/sam/template.yaml")).unwrap(),
         )

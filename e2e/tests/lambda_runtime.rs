@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fake_eventbridge::{FakeEventBridge, Faults};
+use outbox_local_bus::{Faults, LocalEventBridge};
 
 struct Killed(Child);
 
@@ -48,7 +48,7 @@ fn cargo_lambda_invoke_answers_like_event_file() {
         .clone();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let fake = runtime
-        .block_on(FakeEventBridge::start(Faults {
+        .block_on(LocalEventBridge::start(Faults {
             reject_detail_containing: Some(format!("\"orderId\":{rejected}")),
             ..Faults::default()
         }))
@@ -157,7 +157,7 @@ fn cargo_lambda_invoke_answers_like_event_file() {
 fn event_file_publishes_and_reports_metrics_in_embedded_metric_format() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let fake = runtime
-        .block_on(FakeEventBridge::start(Faults {
+        .block_on(LocalEventBridge::start(Faults {
             throttle_entries: 0.3,
             seed: 1,
             ..Faults::default()

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use e2e::{Dice, Moto};
-use generator::validate_events::{SchemaSet, Verdict};
+use outbox::validate_events::{SchemaSet, Verdict};
 use serde_json::Value;
 
 const TABLE: &str = "app-table";
@@ -44,7 +44,7 @@ impl Stack {
             ),
             "{stdout}"
         );
-        let config = outbox_local::sdk_config(Some(&moto.endpoint)).await;
+        let config = outbox_ops::sdk_config(Some(&moto.endpoint)).await;
         Stack {
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
@@ -797,7 +797,7 @@ async fn generator_dev_prints_each_event_as_it_reaches_its_consumer() {
     };
     wait_for("outbox dev: the stack is up");
 
-    let config = outbox_local::sdk_config(Some(&moto.endpoint)).await;
+    let config = outbox_ops::sdk_config(Some(&moto.endpoint)).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     dynamodb
         .put_item()
@@ -925,7 +925,7 @@ async fn an_ordered_consumer_gets_each_orders_changes_once_and_in_order_through_
         .queue_url()
         .unwrap()
         .to_owned();
-    let consumer = outbox_local::Consumer {
+    let consumer = outbox_ops::Consumer {
         name: "fulfilment".into(),
         rule_name: "myapp-fulfilment".into(),
         pattern: serde_json::json!({ "source": ["myapp.orders"], "detail-type": ["OrderStatusChanged"] }),
@@ -934,11 +934,11 @@ async fn an_ordered_consumer_gets_each_orders_changes_once_and_in_order_through_
         ordered: true,
         input: None,
     };
-    let bus = outbox_local::bus::start(
+    let bus = outbox_ops::bus::start(
         &[consumer],
         &[("fulfilment".into(), url)],
         &stack.sqs,
-        fake_eventbridge::Faults {
+        outbox_local_bus::Faults {
             throttle_entries: 0.25,
             fail_requests: 0.15,
             // Every answer takes a while, so a kill lands mid-request: the bus has published
@@ -946,13 +946,13 @@ async fn an_ordered_consumer_gets_each_orders_changes_once_and_in_order_through_
             slow_requests: 1.0,
             slow_delay: Duration::from_millis(40),
             seed: 5,
-            ..fake_eventbridge::Faults::default()
+            ..outbox_local_bus::Faults::default()
         },
     )
     .await
     .unwrap();
     let deliveries = tokio::spawn(futures_util::future::try_join_all(bus.deliveries));
-    let arn = outbox_local::bus::local_bus_arn("myapp-ordered");
+    let arn = outbox_ops::bus::local_bus_arn("myapp-ordered");
 
     // 60 orders, each PENDING -> PAID -> SHIPPED -> DELIVERED, the orders interleaved.
     let statuses = ["PAID", "SHIPPED", "DELIVERED"];
@@ -1071,7 +1071,7 @@ async fn an_ordered_consumer_gets_each_orders_changes_once_and_in_order_through_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backfill_killed_and_resumed_publishes_every_snapshot() {
     let stack = Stack::start().await;
-    let fake = fake_eventbridge::FakeEventBridge::start(fake_eventbridge::Faults::default())
+    let fake = outbox_local_bus::LocalEventBridge::start(outbox_local_bus::Faults::default())
         .await
         .unwrap();
     let (users, orders) = (1_500u64, 500u64);
@@ -1276,7 +1276,7 @@ async fn a_replay_sends_the_archived_range_to_one_consumer_again() {
     assert_eq!(summary["state"], "COMPLETED", "{summary}");
     assert_eq!(summary["rule"], "myapp-userCreatedConsumer");
 
-    let config = outbox_local::sdk_config(Some(&stack.moto.endpoint)).await;
+    let config = outbox_ops::sdk_config(Some(&stack.moto.endpoint)).await;
     let events = aws_sdk_eventbridge::Client::new(&config);
     let replay = events
         .describe_replay()

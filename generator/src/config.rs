@@ -111,6 +111,10 @@ fn default_put_events_throttles() -> u32 {
 #[derive(Debug, Clone, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RelaySettings {
+    /// The Cargo package name of the generated relay crate (default `relay`). Give each relay
+    /// its own when several are members of one Cargo workspace; its binary stays `relay`.
+    #[serde(default = "default_package")]
+    pub package: String,
     /// Records per invocation (1-10000, default 100).
     #[serde(default = "default_batch_size")]
     pub batch_size: u32,
@@ -158,6 +162,7 @@ pub struct RelaySettings {
 impl Default for RelaySettings {
     fn default() -> Self {
         RelaySettings {
+            package: default_package(),
             batch_size: default_batch_size(),
             batching_window: default_batching_window(),
             parallelization_factor: default_one(),
@@ -172,6 +177,10 @@ impl Default for RelaySettings {
             drift_policy: DriftPolicy::default(),
         }
     }
+}
+
+fn default_package() -> String {
+    "relay".to_owned()
 }
 
 fn default_batch_size() -> u32 {

@@ -111,12 +111,18 @@ fn start_moto(endpoint: &str, address: &str) -> Result<Started, String> {
     Ok(server)
 }
 
-/// Builds `out/relay` with the `local` feature and returns the binary's path.
+/// Builds `out/relay` with the `local` feature and returns the binary's path. Cargo runs in
+/// the relay's directory, so its `.cargo/config.toml` (profiles) applies as it does to
+/// `sam build`, in a workspace of its own or as a member of the user's.
 fn build_relay(out: &Path) -> Result<PathBuf, String> {
     let manifest = out.join("relay/Cargo.toml");
-    if !manifest.exists() {
-        return Err(format!("{} does not exist", manifest.display()));
-    }
+    let Ok(manifest) = manifest.canonicalize() else {
+        return Err(format!(
+            "{} does not exist: run `outbox` to generate it",
+            manifest.display()
+        ));
+    };
+    let dir = manifest.parent().expect("a file has a directory");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("building {} (feature local)", manifest.display());
     let output = Command::new(cargo)
@@ -127,6 +133,7 @@ fn build_relay(out: &Path) -> Result<PathBuf, String> {
         ])
         .args(["--features", "local", "--manifest-path"])
         .arg(&manifest)
+        .current_dir(dir)
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| format!("cannot run cargo: {e}"))?;

@@ -98,12 +98,49 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Loaded, Diagnostics> {
     check_version(file, &text)?;
     let config = parse::<Config>(file, &text)?;
     let index = YamlIndex::build(&text);
+    let unreviewed = review_marks(&text, &index);
+    if !unreviewed.is_empty() {
+        return Err(Diagnostics {
+            file: file.to_owned(),
+            text,
+            items: unreviewed,
+        });
+    }
     Ok(Loaded {
         file: file.to_owned(),
         text,
         index,
         config,
     })
+}
+
+/// The comment `outbox init --from-table` puts on every line it inferred.
+pub const REVIEW_MARK: &str = "# REVIEW:";
+
+/// One error per line still carrying a [`REVIEW_MARK`]: a proposal generates nothing until a
+/// person has checked each inferred line and deleted its mark.
+fn review_marks(text: &str, index: &YamlIndex) -> Vec<Diagnostic> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(line, content)| {
+            let at = content.find(REVIEW_MARK)?;
+            let position = Position {
+                line: line + 1,
+                column: content[..at].chars().count() + 1,
+            };
+            let reason = content[at + REVIEW_MARK.len()..].trim();
+            let mut diagnostic = Diagnostic::error(
+                index
+                    .path_on_line(position.line)
+                    .cloned()
+                    .unwrap_or_default(),
+                format!("inferred by `outbox init --from-table`, not reviewed yet: {reason}"),
+            )
+            .hint("check the line against your table, then delete its `# REVIEW:` mark");
+            diagnostic.position = Some(position);
+            Some(diagnostic)
+        })
+        .collect()
 }
 
 /// Reports a missing or unsupported `version` before any other problem: a file written for

@@ -42,12 +42,8 @@ pub fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
 impl SchemaSet {
     /// Loads every `*.json` schema directly in `dir`.
     pub fn load(dir: &Path) -> Result<Self, String> {
-        let entries = std::fs::read_dir(dir).map_err(|e| {
-            format!(
-                "cannot read {}: {e} (run `cargo run -p generator` first)",
-                dir.display()
-            )
-        })?;
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| format!("cannot read {}: {e} (run `outbox` first)", dir.display()))?;
         let mut by_route = BTreeMap::new();
         for entry in entries.flatten() {
             let path = entry.path();

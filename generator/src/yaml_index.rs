@@ -194,6 +194,15 @@ impl YamlIndex {
         None
     }
 
+    /// The outermost field whose key or value is on `line` (1-based), if any.
+    pub fn path_on_line(&self, line: usize) -> Option<&Path> {
+        self.entries
+            .iter()
+            .filter(|(_, e)| e.key.is_some_and(|k| k.line == line) || e.value.line == line)
+            .map(|(path, _)| path)
+            .min_by_key(|path| path.0.len())
+    }
+
     /// The deepest path whose key or value starts exactly at `position`, if any (a block
     /// mapping starts where its first key does).
     pub fn path_at(&self, position: Position) -> Option<&Path> {

@@ -14,7 +14,7 @@ fn schema() -> jsonschema::Validator {
 }
 
 fn yaml(text: &str) -> serde_json::Value {
-    serde_saphyr::from_str_with_options(text, generator::load::yaml_options())
+    serde_saphyr::from_str_with_options(text, outbox::load::yaml_options())
         .expect("example configs parse")
 }
 

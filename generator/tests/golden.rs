@@ -54,8 +54,14 @@ fn passing_case(case: &Path) -> Result<(), String> {
     let tree = read_tree(&out);
     let expected_dir = expected_dir(case);
     if bless() {
+        // An example's relay keeps its Cargo.lock (not generated) across a bless.
+        let lock = expected_dir.join("relay/Cargo.lock");
+        let kept = fs::read(&lock).ok();
         let _ = fs::remove_dir_all(&expected_dir);
         write_tree(&expected_dir, &tree);
+        if let Some(kept) = kept {
+            fs::write(&lock, kept).unwrap();
+        }
     }
     let expected = read_tree(&expected_dir);
     if tree != expected {

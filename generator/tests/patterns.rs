@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use generator::pattern::{MAX_PATTERN_LENGTH, Pattern};
+use outbox::pattern::{MAX_PATTERN_LENGTH, Pattern};
 use serde_json::Value;
 
 fn cases(name: &str) -> Vec<Value> {
@@ -78,7 +78,7 @@ fn test_pattern(pattern: &str, event: &str) -> (i32, String, String) {
     );
     std::fs::write(&p, pattern).unwrap();
     std::fs::write(&e, event).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_generator"))
+    let output = Command::new(env!("CARGO_BIN_EXE_outbox"))
         .arg("test-pattern")
         .arg("--pattern")
         .arg(&p)
@@ -186,7 +186,7 @@ fn example_with_pattern(pattern: &str) -> String {
 #[test]
 fn the_example_verifies_clean() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let generated = generator::generate(&root.join("outbox.yaml")).unwrap();
+    let generated = outbox::generate(&root.join("outbox.yaml")).unwrap();
     assert_eq!(generated.warnings.error_count(), 0);
     assert_eq!(generated.warnings.to_string(), "", "no warnings");
 }
@@ -204,7 +204,7 @@ fn a_pattern_that_filters_nothing_is_a_warning() {
         "      order:\n        total: [{ anything-but: { prefix: \"1\" } }]\n",
     ] {
         let config = example_with_pattern(pattern);
-        let generated = generator::generate_text("outbox.yaml", config.as_bytes())
+        let generated = outbox::generate_text("outbox.yaml", config.as_bytes())
             .unwrap_or_else(|e| panic!("{pattern}: {e}"));
         let warnings = generated.warnings.to_string();
         assert!(
@@ -219,7 +219,7 @@ fn a_pattern_that_filters_nothing_is_a_warning() {
         "      order:\n        total: [{ anything-but: 0 }]\n",
     ] {
         let config = example_with_pattern(pattern);
-        let generated = generator::generate_text("outbox.yaml", config.as_bytes()).unwrap();
+        let generated = outbox::generate_text("outbox.yaml", config.as_bytes()).unwrap();
         assert_eq!(generated.warnings.to_string(), "", "{pattern}");
     }
 }

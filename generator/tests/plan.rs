@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use generator::plan::detail::Source;
-use generator::plan::{EventPlan, Plan};
+use outbox::plan::detail::Source;
+use outbox::plan::{EventPlan, Plan};
 
 /// The example config with `OrderStatusChanged`'s detail replaced by `detail`.
 fn example_with_order_detail(on: &str, detail: &str) -> Plan {
@@ -22,11 +22,11 @@ fn example_with_order_detail(on: &str, detail: &str) -> Plan {
             &format!("        on: {on}\n        source: myapp.orders\n{detail}"),
         )
         .replace("    pattern:\n      status: [SHIPPED]\n", "");
-    let generated = generator::generate_text("outbox.yaml", config.as_bytes())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let generated =
+        outbox::generate_text("outbox.yaml", config.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(generated.warnings.error_count(), 0);
-    let loaded = generator::load::load("outbox.yaml", config.as_bytes()).unwrap();
-    generator::plan::plan(&loaded.config, "outbox.yaml")
+    let loaded = outbox::load::load("outbox.yaml", config.as_bytes()).unwrap();
+    outbox::plan::plan(&loaded.config, "outbox.yaml")
 }
 
 fn event<'a>(plan: &'a Plan, name: &str) -> &'a EventPlan {
@@ -114,8 +114,8 @@ fn a_declared_format_reaches_the_schema_the_relay_asserts() {
         "email: { type: S, required: true, format: idn-email }",
     );
     assert_ne!(config, example);
-    let loaded = generator::load::load("outbox.yaml", config.as_bytes()).unwrap();
-    let plan = generator::plan::plan(&loaded.config, "outbox.yaml");
+    let loaded = outbox::load::load("outbox.yaml", config.as_bytes()).unwrap();
+    let plan = outbox::plan::plan(&loaded.config, "outbox.yaml");
     let user = event(&plan, "UserCreated");
     assert_eq!(
         user.detail.schema["properties"]["email"]["format"],

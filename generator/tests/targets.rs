@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use generator::plan::{InputPlan, Plan};
+use outbox::plan::{InputPlan, Plan};
 use serde_json::{Value, json};
 
 fn example() -> PathBuf {
@@ -17,8 +17,8 @@ fn example() -> PathBuf {
 
 fn plan() -> Plan {
     let config = std::fs::read(example().join("outbox.yaml")).unwrap();
-    let loaded = generator::load::load("outbox.yaml", &config).unwrap();
-    generator::plan::plan(&loaded.config, "outbox.yaml")
+    let loaded = outbox::load::load("outbox.yaml", &config).unwrap();
+    outbox::plan::plan(&loaded.config, "outbox.yaml")
 }
 
 fn trace() -> Value {
@@ -34,7 +34,7 @@ fn trace() -> Value {
         entries.len() >= 4,
         "the relay published the example's events"
     );
-    generator::simulate::trace(&plan(), &event, &entries, None).unwrap()
+    outbox::simulate::trace(&plan(), &event, &entries, None).unwrap()
 }
 
 /// What `consumer` received of each event, in order.
@@ -141,7 +141,7 @@ fn each_consumer_receives_what_its_input_says() {
 
 #[test]
 fn simulate_text_says_what_each_consumer_receives() {
-    let text = generator::simulate::text(&trace());
+    let text = outbox::simulate::text(&trace());
     assert!(
         text.contains("    shippedOrders (SQS queue shipped-orders) receives {"),
         "{text}"

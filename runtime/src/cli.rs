@@ -1,7 +1,7 @@
 //! The relay binary's entry point, shared by every generated relay: the Lambda loop under
 //! Lambda, and elsewhere `relay --event-file FILE [--dry-run]`, which handles one stream event
 //! exactly as the Lambda would. The local stand-ins (`relay poll`, `relay dev`) are the
-//! `outbox-local` crate's, which wraps this command line.
+//! `outbox-ops` crate's, which wraps this command line.
 
 use std::io::Write as _;
 use std::path::PathBuf;

@@ -6,7 +6,7 @@
 //! serde_dynamo's `AttributeValue` owns every string and keeps each map in a `HashMap`; decoding
 //! the images a relay reads into it was a fifth of the relay's instructions
 //! (`docs/benchmarks.md`). serde_dynamo still converts the SDK's values where the local poller
-//! (`outbox-local`) builds events.
+//! (`outbox-ops`) builds events.
 
 use std::borrow::Cow;
 use std::fmt;

@@ -13,7 +13,7 @@ use aws_config::SdkConfig;
 use aws_sdk_eventbridge::config::{
     BehaviorVersion, Credentials, Region, SharedCredentialsProvider,
 };
-use fake_eventbridge::{FakeEventBridge, Faults};
+use outbox_local_bus::{Faults, LocalEventBridge};
 use outbox_runtime::entry::Entry;
 use outbox_runtime::error::FailureKind;
 use outbox_runtime::handler::{self, Options, PoisonPolicy};
@@ -39,8 +39,8 @@ fn sdk_config(endpoint: &str) -> SdkConfig {
 }
 
 /// A fake that checks every request's signature against the test credentials.
-async fn verifying_fake() -> FakeEventBridge {
-    FakeEventBridge::start(Faults {
+async fn verifying_fake() -> LocalEventBridge {
+    LocalEventBridge::start(Faults {
         signed_by: Some(("test".to_owned(), "test".to_owned())),
         ..Faults::default()
     })
@@ -50,7 +50,7 @@ async fn verifying_fake() -> FakeEventBridge {
 
 /// [`handle`] with the relay's client signing with `credentials`, up to 8 attempts per entry.
 async fn handle_signed_by(
-    fake: &FakeEventBridge,
+    fake: &LocalEventBridge,
     event: &str,
     credentials: Credentials,
 ) -> handler::Outcome {
@@ -72,7 +72,7 @@ async fn handle_signed_by(
 }
 
 /// Handles `event` with the test mapper against `fake`, no deadline, no trace.
-async fn handle(fake: &FakeEventBridge, event: &str, options: &Options) -> handler::Outcome {
+async fn handle(fake: &LocalEventBridge, event: &str, options: &Options) -> handler::Outcome {
     handler::handle(
         &support::TestMapper,
         &publisher(&fake.endpoint(), Duration::from_secs(5)).await,
@@ -97,7 +97,7 @@ fn options(max_attempts: u32) -> Options {
 }
 
 /// The `n` value of each accepted detail per item, in acceptance order.
-fn accepted_per_item(fake: &FakeEventBridge) -> BTreeMap<String, Vec<u64>> {
+fn accepted_per_item(fake: &LocalEventBridge) -> BTreeMap<String, Vec<u64>> {
     let mut per_item: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for entry in fake.log().accepted {
         let detail: serde_json::Value = serde_json::from_str(&entry.detail).unwrap();
@@ -110,7 +110,7 @@ fn accepted_per_item(fake: &FakeEventBridge) -> BTreeMap<String, Vec<u64>> {
 }
 
 /// The `n` of every accepted detail.
-fn published_numbers(fake: &FakeEventBridge) -> BTreeSet<u64> {
+fn published_numbers(fake: &LocalEventBridge) -> BTreeSet<u64> {
     fake.log()
         .accepted
         .iter()
@@ -136,7 +136,7 @@ fn expected_per_item(count: usize, items: usize) -> BTreeMap<String, Vec<u64>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_and_5xx_lose_nothing_and_keep_item_order() {
     // Answers take 0 to 3 ms, so they come back out of order.
-    let fake = FakeEventBridge::start(Faults {
+    let fake = LocalEventBridge::start(Faults {
         throttle_entries: 0.3,
         fail_requests: 0.05,
         slow_requests: 1.0,
@@ -191,7 +191,7 @@ async fn throttling_and_5xx_lose_nothing_and_keep_item_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redelivery_after_a_failure_carries_the_same_ids() {
-    let fake = FakeEventBridge::start(Faults {
+    let fake = LocalEventBridge::start(Faults {
         throttle_entries: 1.0,
         ..Faults::default()
     })
@@ -240,7 +240,7 @@ async fn redelivery_after_a_failure_carries_the_same_ids() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_permanent_failure_is_reported_exactly_and_everything_before_it_is_published() {
-    let fake = FakeEventBridge::start(Faults {
+    let fake = LocalEventBridge::start(Faults {
         reject_detail_containing: Some("\"n\":600".into()),
         throttle_entries: 0.2,
         seed: 11,
@@ -276,7 +276,7 @@ async fn a_permanent_failure_is_reported_exactly_and_everything_before_it_is_pub
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeouts_and_dropped_connections_are_retried() {
-    let fake = FakeEventBridge::start(Faults {
+    let fake = LocalEventBridge::start(Faults {
         slow_requests: 0.2,
         slow_delay: Duration::from_millis(500),
         drop_connections: 0.1,
@@ -309,7 +309,7 @@ async fn timeouts_and_dropped_connections_are_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_stay_under_the_size_limit() {
-    let fake = FakeEventBridge::start(Faults {
+    let fake = LocalEventBridge::start(Faults {
         max_request_bytes: 20_000,
         ..Faults::default()
     })
@@ -342,7 +342,7 @@ async fn requests_stay_under_the_size_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_deadline_bounds_retries() {
-    let fake = FakeEventBridge::start(Faults {
+    let fake = LocalEventBridge::start(Faults {
         throttle_entries: 1.0,
         ..Faults::default()
     })
@@ -377,7 +377,7 @@ async fn the_deadline_bounds_retries() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poison_records_go_to_the_dead_letter_destination_with_their_reason() {
-    let fake = FakeEventBridge::start(Faults::default()).await.unwrap();
+    let fake = LocalEventBridge::start(Faults::default()).await.unwrap();
     let records = vec![
         support::record(0, "INSERT", "ITEM#0", 0, ""),
         support::record(1, "INSERT", "ITEM#1", 1, r#", "poison": {"BOOL": true}"#),
@@ -412,7 +412,7 @@ async fn poison_records_go_to_the_dead_letter_destination_with_their_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_x_ray_trace_is_propagated_into_every_entry() {
-    let fake = FakeEventBridge::start(Faults::default()).await.unwrap();
+    let fake = LocalEventBridge::start(Faults::default()).await.unwrap();
     let event = support::batch(5, 5);
     let trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
     handler::handle(
@@ -466,8 +466,8 @@ impl Publisher for Watching<'_> {
 async fn handle_watched(
     event: &str,
     options: &Options,
-) -> (handler::Outcome, Vec<usize>, FakeEventBridge) {
-    let fake = FakeEventBridge::start(Faults {
+) -> (handler::Outcome, Vec<usize>, LocalEventBridge) {
+    let fake = LocalEventBridge::start(Faults {
         slow_requests: 1.0,
         slow_delay: Duration::from_millis(2),
         ..Faults::default()
@@ -570,7 +570,7 @@ async fn an_item_waiting_for_its_earlier_event_holds_back_only_itself() {
     // 2,000 writes to 300 items in a scattered order: an item comes back within a few dozen
     // records, so waves that ended at an item's second entry held 2 or 3 requests; the window
     // keeps 8 full requests in flight.
-    let fake = FakeEventBridge::start(Faults {
+    let fake = LocalEventBridge::start(Faults {
         slow_requests: 1.0,
         slow_delay: Duration::from_millis(1),
         slow_jitter: Duration::from_millis(4),

@@ -14,7 +14,7 @@ use aws_config::SdkConfig;
 use aws_sdk_eventbridge::config::{
     BehaviorVersion, Credentials, Region, SharedCredentialsProvider,
 };
-use fake_eventbridge::{FakeEventBridge, Faults};
+use outbox_local_bus::{Faults, LocalEventBridge};
 use outbox_runtime::handler::{self, Options};
 use outbox_runtime::publish::{EventBridgePublisher, RetryPolicy};
 
@@ -44,7 +44,7 @@ fn options(bus: &str) -> Options {
     options
 }
 
-async fn handle(fake: &FakeEventBridge, event: &str, options: &Options) -> handler::Outcome {
+async fn handle(fake: &LocalEventBridge, event: &str, options: &Options) -> handler::Outcome {
     let publisher = EventBridgePublisher::from_sdk_config(
         &sdk_config(&fake.endpoint()),
         Duration::from_secs(5),
@@ -56,7 +56,7 @@ async fn handle(fake: &FakeEventBridge, event: &str, options: &Options) -> handl
 }
 
 /// Each group's `n` values in the order the fake accepted them.
-fn accepted_per_group(fake: &FakeEventBridge) -> BTreeMap<String, Vec<u64>> {
+fn accepted_per_group(fake: &LocalEventBridge) -> BTreeMap<String, Vec<u64>> {
     let mut per_group: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for entry in fake.log().accepted {
         let detail: serde_json::Value = serde_json::from_str(&entry.detail).unwrap();
@@ -90,7 +90,7 @@ fn expected_per_group(count: usize, items: usize) -> BTreeMap<String, Vec<u64>> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_group_in_order_once_through_throttling_and_5xx() {
-    let fake = FakeEventBridge::start(Faults {
+    let fake = LocalEventBridge::start(Faults {
         throttle_entries: 0.2,
         fail_requests: 0.1,
         slow_requests: 1.0,
@@ -128,7 +128,7 @@ async fn each_group_in_order_once_through_throttling_and_5xx() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redelivered_batch_reaches_nobody_twice() {
-    let fake = FakeEventBridge::start(Faults::default()).await.unwrap();
+    let fake = LocalEventBridge::start(Faults::default()).await.unwrap();
     let event = support::batch(300, 17);
     let first = handle(&fake, &event, &options(BUS)).await;
     let accepted = fake.log().accepted.len();
@@ -147,7 +147,7 @@ async fn a_redelivered_batch_reaches_nobody_twice() {
 
 #[tokio::test]
 async fn without_the_bus_arn_every_record_fails_saying_so() {
-    let fake = FakeEventBridge::start(Faults::default()).await.unwrap();
+    let fake = LocalEventBridge::start(Faults::default()).await.unwrap();
     let event = support::batch(5, 2);
     let outcome = handle(&fake, &event, &options("orders")).await;
     let failure = outcome.failure.expect("the first record fails");
@@ -165,7 +165,7 @@ async fn without_the_bus_arn_every_record_fails_saying_so() {
 
 #[tokio::test]
 async fn a_malformed_bus_arn_is_refused_by_the_service_not_retried() {
-    let fake = FakeEventBridge::start(Faults::default()).await.unwrap();
+    let fake = LocalEventBridge::start(Faults::default()).await.unwrap();
     let event = support::batch(3, 1);
     let bad = "arn:aws:events:us-east-1:123456789012:event-busv2/orders/TOO-SHORT";
     let outcome = handle(&fake, &event, &options(bad)).await;

@@ -93,12 +93,17 @@ pub(crate) fn describe(path: &str) -> &'static str {
         asyncapi::PATH => {
             "AsyncAPI 3 document of the bus: a channel and message per event, the relay as sender, the consumers as receivers"
         }
-        "relay/Cargo.toml" => "the relay crate (package `relay`, a workspace member)",
+        "relay/Cargo.toml" => {
+            "the relay crate: builds as its own workspace or as a member of yours; depends on the outbox runtime crates of the generator's version"
+        }
         "relay/src/lib.rs" => "the mappings as a library, for tests and benchmarks",
         "relay/src/main.rs" => {
             "the relay's entry point: the Lambda loop, or `relay --event-file FILE [--dry-run]`"
         }
         "relay/src/mapping.rs" => "every event's typed detail, filter and mapping",
+        relay::CARGO_CONFIG => {
+            "the release profile the benchmarks measure, for builds started in relay/ (sam build, cargo lambda build)"
+        }
         relay::LOCAL_STACK => {
             "the stack `relay dev` stands up and `relay poll` reads (tables, bus, rules, queues)"
         }

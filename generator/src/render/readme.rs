@@ -42,7 +42,14 @@ pub fn render(plan: &Plan, files: &Files) -> Result<String, RenderError> {
         .collect();
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     env.get_template(PATH)
-        .and_then(|t| t.render(context! { plan => Value::from(Serde(plan)), files => Value::from(Serde(&entries)) }))
+        .and_then(|t| {
+            t.render(context! {
+                plan => Value::from(Serde(plan)),
+                files => Value::from(Serde(&entries)),
+                generated => crate::generated_by(Some(&plan.config_file)),
+                version => crate::VERSION,
+            })
+        })
         .map(|mut text| {
             if !text.ends_with('\n') {
                 text.push('\n');

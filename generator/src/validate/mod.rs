@@ -159,6 +159,32 @@ impl Checker {
             }
         }
         self.log_retention(path!["relay", "log-retention"], relay.log_retention);
+        self.package_name(&relay.package);
+    }
+
+    /// The relay crate's package name: one Cargo accepts, and not one of its dependencies'.
+    fn package_name(&mut self, name: &str) {
+        let valid = name.len() <= 64
+            && name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            self.error(
+                path!["relay", "package"],
+                format!("`{name}` is not a Cargo package name"),
+            )
+            .hint = Some(
+                "use ASCII letters, digits, `-` and `_`, starting with a letter, e.g. `orders-relay`"
+                    .into(),
+            );
+        } else if ["outbox-runtime", "outbox-ops", "serde"].contains(&name) {
+            self.error(
+                path!["relay", "package"],
+                format!("`{name}` is a dependency of the relay crate"),
+            )
+            .hint = Some("name it after the service, e.g. `orders-relay`".into());
+        }
     }
 
     /// A number of days CloudWatch Logs can keep logs.

@@ -74,7 +74,7 @@ pub struct Run {
 
 /// Runs the generator binary in `dir` with `args`.
 pub fn generator(dir: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_generator"))
+    let output = Command::new(env!("CARGO_BIN_EXE_outbox"))
         .args(args)
         .current_dir(dir)
         .output()
@@ -117,6 +117,12 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         };
         for entry in entries {
             let path = entry.unwrap().path();
+            // What building leaves in an output directory is not part of it (a relay built
+            // where it stands keeps its Cargo.lock beside it).
+            let name = path.file_name().unwrap_or_default();
+            if name == "Cargo.lock" || outbox::write::IGNORED_DIRS.iter().any(|d| name == *d) {
+                continue;
+            }
             if path.is_dir() {
                 pending.push(path);
             } else {

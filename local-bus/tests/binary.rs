@@ -1,4 +1,4 @@
-//! The `fake-eventbridge` binary as `bench/run.py` and scripts use it: it prints its endpoint
+//! The `outbox-local-bus` binary as `bench/run.py` and scripts use it: it prints its endpoint
 //! first, answers PutEvents, honours its fault flags, and reports its counts when interrupted.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -26,7 +26,7 @@ fn put_events(endpoint: &str, entries: usize) -> serde_json::Value {
 }
 
 fn start(args: &[&str]) -> (std::process::Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fake-eventbridge"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_outbox-local-bus"))
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -1,4 +1,4 @@
-//! `outbox-local`: the local stand-ins for what AWS runs around a relay, linked into the relay
+//! `outbox-ops`: the local stand-ins for what AWS runs around a relay, linked into the relay
 //! binary by its `local` feature (the Lambda build leaves this crate out): the stream poller
 //! behind `relay poll` (Lambda's event source mapping) and the local stack behind `relay dev`
 //! (tables, bus, rules and queues on a local endpoint such as moto). [`run`] is the relay's
@@ -227,7 +227,7 @@ pub async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
                 "test",
                 None,
                 None,
-                "outbox-local",
+                "outbox-ops",
             ));
         }
     }

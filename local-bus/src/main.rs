@@ -1,7 +1,7 @@
-//! `fake-eventbridge`: runs the fault-injecting PutEvents server until killed, printing its
+//! `outbox-local-bus`: runs the local EventBridge (with the faults asked for) until killed, printing its
 //! endpoint URL on the first line of stdout.
 //!
-//! `fake-eventbridge [--port P] [--throttle F] [--fail-requests F] [--drop F] [--seed N]
+//! `outbox-local-bus [--port P] [--throttle F] [--fail-requests F] [--drop F] [--seed N]
 //! [--latency-ms MIN[-MAX]] [--count-only]`
 //!
 //! `--latency-ms`: answer every request after MIN ms, or after a time drawn uniformly between MIN
@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use fake_eventbridge::{FakeEventBridge, Faults};
+use outbox_local_bus::{Faults, LocalEventBridge};
 
 fn flag(args: &[String], name: &str) -> Option<String> {
     args.iter()
@@ -52,7 +52,7 @@ async fn main() -> std::io::Result<()> {
     let port = flag(&args, "--port")
         .and_then(|p| p.parse().ok())
         .unwrap_or(0);
-    let fake = FakeEventBridge::start_on(port, faults).await?;
+    let fake = LocalEventBridge::start_on(port, faults).await?;
     println!("{}", fake.endpoint());
     tokio::signal::ctrl_c().await?;
     eprintln!(

@@ -3,10 +3,10 @@
 //! to the consumer's queue one event at a time (FIFO queues with the event's group as the
 //! message group, the bus's event id as the deduplication id), which keeps each group in order.
 
-use fake_eventbridge::v2::{Delivery, Subscription};
-use fake_eventbridge::{FakeEventBridge, Faults};
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
+use outbox_local_bus::v2::{Delivery, Subscription};
+use outbox_local_bus::{Faults, LocalEventBridge};
 
 use crate::{Consumer, LocalError, aws_error};
 
@@ -21,7 +21,7 @@ pub fn local_bus_arn(name: &str) -> String {
 /// A running local bus and its subscribers' delivery tasks.
 pub struct LocalBus {
     /// The bus (stops when dropped).
-    pub fake: FakeEventBridge,
+    pub fake: LocalEventBridge,
     /// One per subscriber: delivers until the bus stops.
     pub deliveries: Vec<BoxFuture<'static, Result<(), LocalError>>>,
 }
@@ -34,7 +34,7 @@ pub async fn start(
     sqs: &aws_sdk_sqs::Client,
     faults: Faults,
 ) -> Result<LocalBus, LocalError> {
-    let fake = FakeEventBridge::start(faults)
+    let fake = LocalEventBridge::start(faults)
         .await
         .map_err(|e| LocalError::Aws {
             operation: "start the local Custom Event Bus",

@@ -377,7 +377,7 @@ pub(crate) async fn dev(
             &stack.consumers,
             &provisioned.consumer_queues,
             &sqs,
-            fake_eventbridge::Faults::default(),
+            outbox_local_bus::Faults::default(),
         )
         .await?;
         if std::env::var_os("EVENT_BUS_ARN").is_none() {

@@ -1,8 +1,9 @@
-//! A fake EventBridge for tests and benchmarks: speaks the real PutEvents wire protocols on
+//! A local EventBridge: `relay dev` runs it in process as the Custom Event Bus (moto has none),
+//! tests and benchmarks run it with faults. It speaks the real PutEvents wire protocols on
 //! 127.0.0.1 (Classic's awsJson1_1, `X-Amz-Target: AWSEvents.PutEvents`, and the new Custom
 //! Event Bus's Smithy RPC v2 CBOR, [`v2`]), records what it accepted, and injects faults on
 //! request: throttled or rejected entries, 5xx responses, slow answers, dropped connections,
-//! oversize requests. Point the AWS SDK at [`FakeEventBridge::endpoint`].
+//! oversize requests. Point the AWS SDK at [`LocalEventBridge::endpoint`].
 
 pub mod v2;
 
@@ -142,13 +143,13 @@ struct State {
 }
 
 /// A running fake; stops when dropped.
-pub struct FakeEventBridge {
+pub struct LocalEventBridge {
     addr: SocketAddr,
     state: Arc<Mutex<State>>,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl FakeEventBridge {
+impl LocalEventBridge {
     /// Starts a fake on a free port of 127.0.0.1.
     pub async fn start(faults: Faults) -> std::io::Result<Self> {
         Self::start_on(0, faults).await
@@ -179,7 +180,7 @@ impl FakeEventBridge {
                 });
             }
         });
-        Ok(FakeEventBridge { addr, state, task })
+        Ok(LocalEventBridge { addr, state, task })
     }
 
     /// The endpoint URL (`http://127.0.0.1:PORT`).
@@ -208,7 +209,7 @@ impl FakeEventBridge {
     }
 }
 
-impl Drop for FakeEventBridge {
+impl Drop for LocalEventBridge {
     fn drop(&mut self) {
         self.task.abort();
     }
