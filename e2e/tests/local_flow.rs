@@ -785,7 +785,7 @@ async fn generator_dev_prints_each_event_as_it_reaches_its_consumer() {
         }
     });
     let mut seen = Vec::new();
-    let mut wait_for = |prefix: &str| {
+    let wait_for = |seen: &mut Vec<String>, prefix: &str| {
         let deadline = std::time::Instant::now() + Duration::from_secs(600);
         while !seen.iter().any(|l: &String| l.starts_with(prefix)) {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
@@ -795,7 +795,7 @@ async fn generator_dev_prints_each_event_as_it_reaches_its_consumer() {
             }
         }
     };
-    wait_for("outbox dev: the stack is up");
+    wait_for(&mut seen, "outbox dev: the stack is up");
 
     let config = outbox_ops::sdk_config(Some(&moto.endpoint)).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
@@ -806,16 +806,57 @@ async fn generator_dev_prints_each_event_as_it_reaches_its_consumer() {
         .send()
         .await
         .unwrap();
-    wait_for("[userCreatedConsumer] UserCreated from myapp.users (urn:outbox:event:");
+    wait_for(
+        &mut seen,
+        "[userCreatedConsumer] UserCreated from myapp.users (urn:outbox:event:",
+    );
     // What the deployed alarms watch, per invocation.
-    wait_for("[metrics] app-table: IteratorAge=");
+    wait_for(&mut seen, "[metrics] app-table: IteratorAge=");
     let line = seen
         .iter()
         .find(|l| l.starts_with("[userCreatedConsumer]"))
         .unwrap();
+    // The detail as the relay published it, not parsed and printed again.
     assert!(line.contains(r#""userId":"7""#), "{line}");
     let metrics = seen.iter().find(|l| l.starts_with("[metrics]")).unwrap();
     assert!(metrics.contains("records=1 "), "{metrics}");
+
+    // A total of 21 digits is shown with every digit, as published (moto's queue holds the
+    // double 1.2345678901234567e+19).
+    let mut shipped = order(8, "PAID");
+    dynamodb
+        .put_item()
+        .table_name(TABLE)
+        .set_item(Some(shipped.clone()))
+        .send()
+        .await
+        .unwrap();
+    shipped.insert("status".into(), s("SHIPPED"));
+    shipped.insert(
+        "total".into(),
+        AttributeValue::N("12345678901234567890.5".into()),
+    );
+    dynamodb
+        .put_item()
+        .table_name(TABLE)
+        .set_item(Some(shipped))
+        .send()
+        .await
+        .unwrap();
+    wait_for(
+        &mut seen,
+        "[shippedOrders] OrderStatusChanged from myapp.orders",
+    );
+    let line = seen
+        .iter()
+        .find(|l| l.starts_with("[shippedOrders]"))
+        .unwrap();
+    assert!(line.contains(r#""total":12345678901234567890.5"#), "{line}");
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("rounded to a double (AWS keeps every digit)")),
+        "the banner says where moto rounds: {seen:#?}"
+    );
 
     // Ctrl-C reaches the whole foreground process group: everything stops, nothing is left
     // running (no relay, no server).

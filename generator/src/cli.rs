@@ -240,7 +240,7 @@ fn generate(cli: &Cli) -> ExitCode {
             }
             for path in &written.foreign {
                 eprintln!(
-                    "warning: {} is not generated from {}; left in place (--check reports it)",
+                    "warning: {} is not generated from {}; left in place",
                     cli.out.join(path).display(),
                     cli.config.display()
                 );

@@ -164,7 +164,8 @@ pub fn write(out: &Path, files: &Files) -> Result<Written, WriteError> {
             fs::remove_file(&target).map_err(at(&target))?;
             remove_empty_parents(out, &target);
             written.changes.insert(path.clone(), Change::Removed);
-        } else {
+        } else if path.file_name() != Some("Cargo.lock".as_ref()) {
+            // A relay's lock is expected beside it (committed with it): not worth a warning.
             written.foreign.push(path.clone());
         }
     }
@@ -306,10 +307,7 @@ mod tests {
                 ("old/gone.txt".to_owned(), Change::Removed),
             ]
         );
-        assert_eq!(
-            written.foreign,
-            [PathBuf::from("Cargo.lock"), PathBuf::from("user.txt")]
-        );
+        assert_eq!(written.foreign, [PathBuf::from("user.txt")]);
         assert!(!out.join("old").exists(), "emptied directories are removed");
         assert!(
             out.join("Cargo.lock").exists(),

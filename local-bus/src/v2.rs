@@ -30,14 +30,18 @@ pub struct Delivery {
     /// The event as the subscriber receives it: `version, id, detail-type, source, account,
     /// time, region, resources, detail`.
     pub event: serde_json::Value,
+    /// The same envelope as the text the subscriber's target gets, its `detail` exactly as
+    /// published (an integer of any size keeps every digit, which `event` cannot promise).
+    pub body: String,
     /// Its `EventGroupId`.
     pub group: Option<String>,
     /// The bus's `EventId` (`aws:EventId`).
     pub event_id: String,
 }
 
-/// The envelope a `RAW` subscriber receives for a published entry.
-fn envelope(entry: &Accepted, event_id: &str) -> serde_json::Value {
+/// The envelope a `RAW` subscriber receives for a published entry: as values (for matching)
+/// and as the text its target gets, the detail verbatim.
+fn envelope(entry: &Accepted, event_id: &str) -> (serde_json::Value, String) {
     let time = entry
         .time
         .as_ref()
@@ -48,26 +52,47 @@ fn envelope(entry: &Accepted, event_id: &str) -> serde_json::Value {
                 .ok()
         })
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned());
-    serde_json::json!({
-        "version": "0",
-        "id": event_id,
-        "detail-type": entry.detail_type,
-        "source": entry.source,
-        "account": "123456789012",
-        "time": time,
-        "region": "us-east-1",
-        "resources": entry.resources,
-        "detail": serde_json::from_str::<serde_json::Value>(&entry.detail).unwrap_or_default(),
-    })
+    let envelope = Envelope {
+        version: "0",
+        id: event_id,
+        detail_type: &entry.detail_type,
+        source: &entry.source,
+        account: "123456789012",
+        time: &time,
+        region: "us-east-1",
+        resources: &entry.resources,
+        // A detail that is not JSON arrives as null (AWS refuses it at PutEvents).
+        detail: serde_json::value::RawValue::from_string(entry.detail.clone())
+            .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned()),
+    };
+    let body = serde_json::to_string(&envelope).unwrap_or_default();
+    let event = serde_json::from_str(&body).unwrap_or_default();
+    (event, body)
+}
+
+/// An event as its subscriber receives it.
+#[derive(serde::Serialize)]
+struct Envelope<'a> {
+    version: &'a str,
+    id: &'a str,
+    #[serde(rename = "detail-type")]
+    detail_type: &'a str,
+    source: &'a str,
+    account: &'a str,
+    time: &'a str,
+    region: &'a str,
+    resources: &'a [String],
+    detail: Box<serde_json::value::RawValue>,
 }
 
 /// Hands a published entry to every subscriber whose filter matches it.
 fn fan_out(subscriptions: &[Subscription], entry: &Accepted, event_id: &str) {
-    let event = envelope(entry, event_id);
+    let (event, body) = envelope(entry, event_id);
     for subscription in subscriptions {
         if subscription.pattern.matches(&event) {
             let _ = subscription.deliver.send(Delivery {
                 event: event.clone(),
+                body: body.clone(),
                 group: entry.event_group_id.clone(),
                 event_id: event_id.to_owned(),
             });
@@ -342,3 +367,38 @@ fn invalid(entry: &Accepted) -> Option<String> {
 
 /// The first time each (bus, group, deduplication id) was published.
 pub(crate) type Dedup = HashMap<(String, String, String), Instant>;
+
+#[cfg(test)]
+mod tests {
+    use super::envelope;
+    use crate::Accepted;
+
+    #[test]
+    fn a_subscriber_gets_the_detail_as_published() {
+        let entry = Accepted {
+            source: "shop".into(),
+            detail_type: "OrderPlaced".into(),
+            detail: r#"{"total":98765432109876543210,"share":0.1000000000000000000001}"#.into(),
+            event_bus_name: Some("bus".into()),
+            resources: vec!["urn:1".into()],
+            time: Some(1_765_000_000.into()),
+            trace_header: None,
+            event_group_id: Some("order-1".into()),
+            deduplication_id: None,
+        };
+        let (event, body) = envelope(&entry, "id-1");
+        assert!(
+            body.ends_with(
+                r#""detail":{"total":98765432109876543210,"share":0.1000000000000000000001}}"#
+            ),
+            "{body}"
+        );
+        assert_eq!(event["detail-type"], "OrderPlaced");
+        assert_eq!(event["time"], "2025-12-06T05:46:40Z");
+        let not_json = Accepted {
+            detail: "{".into(),
+            ..entry
+        };
+        assert!(envelope(&not_json, "id-2").1.ends_with(r#""detail":null}"#));
+    }
+}

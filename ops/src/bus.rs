@@ -65,7 +65,7 @@ pub async fn start(
                     let mut send = sqs
                         .send_message()
                         .queue_url(&url)
-                        .message_body(delivery.event.to_string());
+                        .message_body(delivery.body);
                     if fifo {
                         send = send
                             .message_group_id(delivery.group.unwrap_or_else(|| name.clone()))

@@ -391,13 +391,17 @@ pub(crate) async fn dev(
         let publisher_config = sdk_config(Some(&bus.fake.endpoint())).await;
         let publisher =
             EventBridgePublisher::from_sdk_config(&publisher_config, attempt_timeout()).await;
-        (publisher, Some(bus.fake), bus.deliveries)
+        (
+            dev::Recording::new(publisher),
+            Some(bus.fake),
+            bus.deliveries,
+        )
     } else {
         if std::env::var_os("EVENT_BUS_NAME").is_none() {
             relay.bus = stack.bus_name().to_owned();
         }
         let publisher = EventBridgePublisher::from_sdk_config(&config, attempt_timeout()).await;
-        (publisher, None, Vec::new())
+        (dev::Recording::new(publisher), None, Vec::new())
     };
     let mut tasks: Vec<BoxFuture<'_, Result<(), LocalError>>> = deliveries;
     for table in &stack.tables {
@@ -419,7 +423,7 @@ pub(crate) async fn dev(
             .iter()
             .find(|c| &c.name == consumer)
             .and_then(|c| c.input.as_ref());
-        tasks.push(dev::watch(&sqs, consumer, url, input).boxed());
+        tasks.push(dev::watch(&sqs, consumer, url, input, publisher.published()).boxed());
     }
     tasks.push(
         dev::watch(
@@ -427,6 +431,7 @@ pub(crate) async fn dev(
             "on-failure destination",
             &provisioned.failure_queue_url,
             None,
+            publisher.published(),
         )
         .boxed(),
     );
@@ -467,6 +472,13 @@ fn print_banner(stack: &LocalStack, endpoint: &str) {
         );
     }
     println!("  on-failure destination: queue {}", stack.failure_queue);
+    if !stack.custom_bus {
+        // moto parses each event with Python's json: integers stay exact, fractions are floats.
+        println!(
+            "  each event's detail is shown as the relay published it: moto's bus delivers a \
+             number with a fraction rounded to a double (AWS keeps every digit)"
+        );
+    }
     if let Some(table) = stack.tables.first() {
         println!(
             "write an item, e.g.: aws dynamodb put-item --endpoint-url {endpoint} --table-name {} --item file://item.json",

@@ -4,6 +4,7 @@
 //! then prints what arrives on those queues while the pollers run.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
@@ -12,9 +13,73 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_sqs::error::ProvideErrorMetadata as _;
 use aws_sdk_sqs::types::QueueAttributeName;
+use outbox_runtime::entry::Entry;
+use outbox_runtime::publish::{EntryOutcome, Publisher, RequestError};
 use serde_json::Value;
 
 use crate::{Key, LocalError, LocalStack, Table, aws_error};
+
+/// The relay's publisher in `dev`, remembering each entry's detail as it was published (by its
+/// event id), so a consumer's line shows what the relay sent: moto's bus parses events with
+/// Python's `json`, which keeps integers exact but turns a number with a fraction into a double.
+pub struct Recording<P> {
+    inner: P,
+    published: Published,
+}
+
+/// Details as published, by event id (`resources[0]`).
+#[derive(Default)]
+pub struct Published(Mutex<HashMap<String, String>>);
+
+/// How many details `dev` remembers before it starts again (a session's worth).
+const REMEMBERED: usize = 100_000;
+
+impl Published {
+    fn remember(&self, entries: &[&Entry]) {
+        let mut published = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if published.len() > REMEMBERED {
+            published.clear();
+        }
+        for entry in entries {
+            if let Some(id) = entry.resources.first() {
+                published.insert(id.clone(), entry.detail.clone());
+            }
+        }
+    }
+
+    fn detail(&self, id: &str) -> Option<String> {
+        let published = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        published.get(id).cloned()
+    }
+}
+
+impl<P> Recording<P> {
+    /// Wraps the relay's publisher.
+    pub fn new(inner: P) -> Self {
+        Recording {
+            inner,
+            published: Published::default(),
+        }
+    }
+
+    /// What was published so far.
+    pub fn published(&self) -> &Published {
+        &self.published
+    }
+}
+
+impl<P: Publisher> Publisher for Recording<P> {
+    async fn put_events(&self, entries: &[&Entry]) -> Result<Vec<EntryOutcome>, RequestError> {
+        self.published.remember(entries);
+        self.inner.put_events(entries).await
+    }
+}
 
 /// The queues of a provisioned local stack.
 #[derive(Debug, Clone)]
@@ -224,6 +289,7 @@ pub async fn watch(
     label: &str,
     url: &str,
     input: Option<&outbox_stack::input::Input>,
+    published: &Published,
 ) -> Result<(), LocalError> {
     loop {
         let output = sqs
@@ -235,10 +301,9 @@ pub async fn watch(
             .await
             .map_err(aws_error("ReceiveMessage"))?;
         for message in output.messages() {
-            println!(
-                "{}",
-                describe(label, message.body().unwrap_or_default(), input)
-            );
+            let body = message.body().unwrap_or_default();
+            let as_published = event_id(body).and_then(|id| published.detail(&id));
+            println!("{}", describe(label, body, input, as_published.as_deref()));
             if let Some(handle) = message.receipt_handle() {
                 sqs.delete_message()
                     .queue_url(url)
@@ -254,9 +319,25 @@ pub async fn watch(
     }
 }
 
+/// An event's id (`resources[0]`).
+fn event_id(body: &str) -> Option<String> {
+    let event: Value = serde_json::from_str(body).ok()?;
+    event["resources"][0].as_str().map(str::to_owned)
+}
+
 /// One line for a message: an event's detail-type, id and detail (or what the consumer's
 /// `input` makes of the event), or a failed batch's reason.
-pub fn describe(label: &str, body: &str, input: Option<&outbox_stack::input::Input>) -> String {
+///
+/// The detail is shown as the relay published it (`published`, when known) or else as the
+/// queue delivered it, never parsed into numbers and printed again: every digit stays.
+/// Computing an `input` needs the event as JSON values, where a number of more than 15 digits
+/// may be a double; such a line says so (the deployed target receives every digit).
+pub fn describe(
+    label: &str,
+    body: &str,
+    input: Option<&outbox_stack::input::Input>,
+    published: Option<&str>,
+) -> String {
     let Ok(message) = serde_json::from_str::<HashMap<String, Value>>(body) else {
         return format!("[{label}] {body}");
     };
@@ -287,19 +368,68 @@ pub fn describe(label: &str, body: &str, input: Option<&outbox_stack::input::Inp
                 .into_iter()
                 .collect::<serde_json::Map<_, _>>()
                 .into();
-            format!("receives {}", input.apply(&event))
+            let rounded = if has_long_number(body) {
+                " (numbers of more than 15 digits shown as doubles here; the target receives every digit)"
+            } else {
+                ""
+            };
+            format!("receives {}{rounded}", input.apply(&event))
         }
-        None => message
-            .get("detail")
-            .cloned()
-            .unwrap_or_default()
-            .to_string(),
+        None => published.map_or_else(
+            || {
+                serde_json::from_str::<Detail>(body)
+                    .ok()
+                    .and_then(|event| event.detail)
+                    .map_or_else(|| "null".to_owned(), |detail| detail.get().to_owned())
+            },
+            str::to_owned,
+        ),
     };
     format!(
         "[{label}] {} from {} ({id}): {shown}",
         text("detail-type"),
         text("source"),
     )
+}
+
+/// An event's detail as the text the queue delivered.
+#[derive(serde::Deserialize)]
+struct Detail<'a> {
+    #[serde(borrow)]
+    detail: Option<&'a serde_json::value::RawValue>,
+}
+
+/// Whether `json` holds a number a double may not carry exactly (more than 15 digits).
+fn has_long_number(json: &str) -> bool {
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut digits = 0;
+    for byte in json.bytes() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => {
+                in_string = true;
+                digits = 0;
+            }
+            b'0'..=b'9' => {
+                digits += 1;
+                if digits > 15 {
+                    return true;
+                }
+            }
+            b'.' => {}
+            _ => digits = 0,
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -310,7 +440,7 @@ mod tests {
     fn events_and_failed_batches_read_as_one_line_each() {
         let event = r#"{"detail-type":"UserCreated","source":"myapp.users","resources":["urn:outbox:event:abc"],"detail":{"userId":"1"}}"#;
         assert_eq!(
-            describe("userCreatedConsumer", event, None),
+            describe("userCreatedConsumer", event, None, None),
             r#"[userCreatedConsumer] UserCreated from myapp.users (urn:outbox:event:abc): {"userId":"1"}"#
         );
         let template = outbox_stack::input::Input::Template(vec![
@@ -319,14 +449,44 @@ mod tests {
             ("kind".into(), "welcome".into()),
         ]);
         assert_eq!(
-            describe("crm", event, Some(&template)),
+            describe("crm", event, Some(&template), None),
             r#"[crm] UserCreated from myapp.users (urn:outbox:event:abc): receives {"user":"1","id":"urn:outbox:event:abc","kind":"welcome"}"#
         );
         let failed = r#"{"requestContext":{"condition":"RetryAttemptsExhausted"},"DDBStreamBatchInfo":{"batchSize":1,"startSequenceNumber":"7"},"outbox":{"reason":"map: email is missing"}}"#;
         assert_eq!(
-            describe("on-failure destination", failed, None),
+            describe("on-failure destination", failed, None, None),
             "[on-failure destination] 1 record(s) from sequence number 7 (RetryAttemptsExhausted): map: email is missing"
         );
-        assert_eq!(describe("q", "plain", None), "[q] plain");
+        assert_eq!(describe("q", "plain", None, None), "[q] plain");
+    }
+
+    #[test]
+    fn numbers_are_shown_as_delivered_or_said_to_be_rounded() {
+        // moto's queue body: Python's spacing, integers of any size exact.
+        let event = r#"{"detail-type": "OrderPlaced", "source": "shop", "resources": ["urn:1"], "detail": {"total": 98765432109876543210, "id": "1234567890123456789"}}"#;
+        assert_eq!(
+            describe("orders", event, None, None),
+            r#"[orders] OrderPlaced from shop (urn:1): {"total": 98765432109876543210, "id": "1234567890123456789"}"#
+        );
+        // moto turned the published 12345678901234567890.5 into a double: the line shows what
+        // the relay sent.
+        let rounded = r#"{"detail-type": "OrderPlaced", "source": "shop", "resources": ["urn:1"], "detail": {"total": 1.2345678901234567e+19}}"#;
+        assert_eq!(
+            describe(
+                "orders",
+                rounded,
+                None,
+                Some(r#"{"total":12345678901234567890.5}"#)
+            ),
+            r#"[orders] OrderPlaced from shop (urn:1): {"total":12345678901234567890.5}"#
+        );
+        let template =
+            outbox_stack::input::Input::Template(vec![("total".into(), "$.detail.total".into())]);
+        assert!(
+            describe("orders", event, Some(&template), None)
+                .ends_with("(numbers of more than 15 digits shown as doubles here; the target receives every digit)")
+        );
+        let short = r#"{"detail-type": "OrderPlaced", "source": "shop", "resources": ["urn:1"], "detail": {"total": 19.99, "id": "1234567890123456789"}}"#;
+        assert!(!describe("orders", short, Some(&template), None).contains("doubles"));
     }
 }
