@@ -105,6 +105,18 @@ grep -q "newArrivals" simulate.txt
 grep -q "shelving" simulate.txt
 rm dryrun.jsonl simulate.txt
 
+step "the other layout: the relay as a member of the repository's workspace, renamed"
+member=$work/member
+cp -r "$svc" "$member"
+printf '[workspace]\nmembers = ["generated/relay"]\nresolver = "3"\n' > "$member/Cargo.toml"
+printf '\nrelay:\n  package: library-relay\n' >> "$member/outbox.yaml"
+rm "$member/generated/relay/Cargo.lock"
+cp "$clone/Cargo.lock" "$member/Cargo.lock"
+(cd "$member" && outbox 2> /dev/null && cargo build --quiet -p library-relay && outbox --check > /dev/null)
+[[ ! -e $member/generated/relay/Cargo.lock ]] || { echo "a member got a lock of its own"; exit 1; }
+EVENT_BUS_NAME=library-events "$CARGO_TARGET_DIR/debug/relay" --event-file event.json --dry-run | grep -q BookAdded
+rm -rf "$member"
+
 step "sam build (cargo-lambda, arm64)"
 (cd generated/sam && "$clone/.venv-sam/bin/sam" build --no-cached < /dev/null > /dev/null)
 od -An -t u2 -j 18 -N 2 generated/sam/.aws-sam/build/Relay/bootstrap | grep -qw 183
