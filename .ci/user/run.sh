@@ -153,6 +153,35 @@ assert len(rules) >= 2, rules
 PY
 rm dev.txt dev.err
 
+step "operator commands from the service repository: backfill to the moto bus, redrive"
+"$clone/.venv/bin/python" - "$endpoint" <<'PY'
+import sys, boto3
+ddb = boto3.client("dynamodb", endpoint_url=sys.argv[1])
+for pk, title, kind in [("BOOK#1", "Ἰλιάς", "HARDCOVER"), ("BOOK#2", "Dubliners", "PAPERBACK")]:
+    ddb.put_item(TableName="library-table", Item={
+        "PK": {"S": pk}, "SK": {"S": "METADATA"}, "title": {"S": title}, "type": {"S": kind}})
+PY
+AWS_ENDPOINT_URL=$endpoint EVENT_BUS_NAME=library-events "$relay" backfill --table library-table \
+    --checkpoint "$work/backfill.json" > backfill.json 2> backfill.err || { cat backfill.json backfill.err; exit 1; }
+"$clone/.venv/bin/python" - "$endpoint" backfill.json <<'PY'
+import json, sys, time, boto3
+summary = json.load(open(sys.argv[2]))
+assert summary.get("events") == 2 and summary.get("dryRun") is False, summary
+sqs = boto3.client("sqs", endpoint_url=sys.argv[1])
+url = sqs.get_queue_url(QueueName="library-new-arrivals")["QueueUrl"]
+bodies = []
+for _ in range(20):
+    bodies += [m["Body"] for m in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])]
+    if bodies:
+        break
+# Only the hardcover matches the consumer's rule; its detail keeps the unicode title.
+assert len(bodies) == 1 and "Ἰλιάς" in json.loads(bodies[0])["detail"]["title"], bodies
+PY
+AWS_ENDPOINT_URL=$endpoint EVENT_BUS_NAME=library-events "$relay" redrive --dry-run \
+    --failure-queue library-relay-failures > redrive.json 2> redrive.err || { cat redrive.json redrive.err; exit 1; }
+grep -q '"messages":0' redrive.json || { cat redrive.json redrive.err; exit 1; }
+rm backfill.json backfill.err redrive.json redrive.err
+
 step "outbox init --from-table on a moto table: two entities, drifted items"
 "$clone/.venv/bin/python" - "$endpoint" <<'PY'
 import sys, boto3
