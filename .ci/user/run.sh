@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# A test that is a user (README "Use it in your repository"): outside this clone, a service
-# repository of its own (`git init`), `outbox` installed into a temporary root, `outbox init`,
+# A test that is a user (README "Quickstart: in your repository"): outside this clone, a service
+# repository of its own (`git init`), `outbox` installed from its package into a temporary root
+# (without `from-table`: see the install step), `outbox init`,
 # the starter replaced by this directory's outbox.yaml (a table, two events), generated, the
 # relay built against the packaged crates (target/package, made by the package stage) and
 # dry-run on a stream event, `outbox simulate`, `sam build`, the CDK app synthesized,
@@ -29,18 +30,31 @@ step() { echo "  -- [$SECONDS s] $*"; }
 step "the packaged crates, to crates.io's names"
 packaged=$clone/target/package
 mkdir -p "$work/.cargo"
-patches=()
 echo "[patch.crates-io]" > "$work/.cargo/config.toml"
 for crate in outbox-runtime outbox-ops outbox-local-bus outbox-pattern outbox-stack; do
     [[ -f $packaged/$crate-$version/Cargo.toml ]] || { echo "no packaged $crate: run the package stage first"; exit 1; }
     echo "$crate = { path = \"$packaged/$crate-$version\" }" >> "$work/.cargo/config.toml"
-    patches+=(--config "patch.crates-io.$crate.path=\"$packaged/$crate-$version\"")
 done
 
-step "install outbox from its package into a temporary root (debug: the test stage built its dependencies)"
-# `cargo install` reads no directory's .cargo/config.toml, so the patch goes on the command line
-# (and without --locked: the packaged lock names the crates.io sources the patch replaces).
-(cd "$work" && cargo install --quiet --debug --path "$packaged/outbox-$version" --root "$work/root" "${patches[@]}")
+step "install outbox from its package into a temporary root"
+# As `cargo install --locked` of the published crate would: its packaged lock, here resolved
+# once to the clone's versions with the packaged crates patched in (`cargo install` reads no
+# directory's .cargo/config.toml, so the patch goes on the command line), debug with the
+# workspace's dev profile, so the install reuses the test stage's artifacts. Without the
+# `from-table` feature, which needs the AWS SDK built once more (two minutes here);
+# `init --from-table` below runs the test stage's build of the same sources instead.
+# The install's build goes through the shared target directory and replaces its debug/outbox:
+# keep the test stage's (default features) first.
+cp "$clone/target/debug/outbox" "$work/outbox-from-table"
+install_patches=()
+for crate in outbox-pattern outbox-stack; do
+    install_patches+=(--config "patch.crates-io.$crate.path=\"$packaged/$crate-$version\"")
+done
+cp -r "$packaged/outbox-$version" "$work/outbox-src"
+cp "$clone/Cargo.lock" "$work/outbox-src/Cargo.lock"
+(cd "$work/outbox-src" && cargo metadata --quiet --format-version 1 "${install_patches[@]}" > /dev/null)
+(cd "$work" && cargo install --quiet --locked --debug --no-default-features --path "$work/outbox-src" \
+    --root "$work/root" "${install_patches[@]}" --config 'profile.dev.package."*".debug=false')
 export PATH="$work/root/bin:$PATH"
 [[ $(command -v outbox) == "$work/root/bin/outbox" ]]
 outbox --version | grep -qx "outbox $version"
@@ -216,6 +230,12 @@ for i in range(5):
 PY
 mkdir "$work/shop"
 cd "$work/shop"
+# The installed command says how to get the feature it was built without.
+if outbox init --from-table shop-table --endpoint "$endpoint" 2> err.txt; then echo "init --from-table ran without the feature"; exit 1; fi
+grep -q "from-table" err.txt || { cat err.txt; exit 1; }
+rm err.txt
+# The test stage's build of the same sources, with the default features (from-table).
+outbox() { "$work/outbox-from-table" "$@"; }
 outbox init --from-table shop-table --endpoint "$endpoint" --sample 50 > init.txt
 grep -q "review every" init.txt
 for expected in \

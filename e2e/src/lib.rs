@@ -15,17 +15,20 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// `cargo run -p generator -- ARGS` of this workspace, from its root (callers may change the
-/// directory: the manifest is named explicitly).
-pub fn generator_command(args: &[&str]) -> Command {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .args(["run", "--quiet", "--locked", "--manifest-path"])
-        .arg(workspace().join("Cargo.toml"))
-        .args(["-p", "generator", "--"])
-        .args(args)
-        .current_dir(workspace());
+/// The `outbox` command (`e2e-outbox`, this crate's binary: built with the tests, from the same
+/// artifacts) with ARGS, from the workspace root (callers may change the directory). Call it
+/// from a test: `outbox_command!(&["simulate", ...])`.
+#[macro_export]
+macro_rules! outbox_command {
+    ($args:expr) => {
+        $crate::outbox_at(env!("CARGO_BIN_EXE_e2e-outbox"), $args)
+    };
+}
+
+/// The command at `binary` with ARGS, from the workspace root.
+pub fn outbox_at(binary: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(binary);
+    command.args(args).current_dir(workspace());
     command
 }
 

@@ -768,7 +768,7 @@ async fn generator_dev_prints_each_event_as_it_reaches_its_consumer() {
     use std::os::unix::process::CommandExt as _;
 
     let moto = Moto::start();
-    let mut dev = e2e::generator_command(&["dev", "--endpoint", &moto.endpoint])
+    let mut dev = e2e::outbox_command!(&["dev", "--endpoint", &moto.endpoint])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .process_group(0)
@@ -893,7 +893,7 @@ fn generator_dev_starts_moto_when_nothing_answers_and_says_how_to_get_it() {
     let endpoint = format!("http://127.0.0.1:{port}");
     let elsewhere = tempfile::tempdir().unwrap();
     let dev = |path: &std::ffi::OsStr| {
-        e2e::generator_command(&["--config"])
+        e2e::outbox_command!(&["--config"])
             .arg(workspace.join("outbox.yaml"))
             .arg("--out")
             .arg(workspace.join("generated"))

@@ -13,7 +13,7 @@ fn simulate(batch: &Value) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("event.json");
     std::fs::write(&file, batch.to_string()).unwrap();
-    let output = e2e::generator_command(&["simulate", "--json", "--event-file"])
+    let output = e2e::outbox_command!(&["simulate", "--json", "--event-file"])
         .arg(&file)
         .output()
         .unwrap();

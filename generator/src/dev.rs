@@ -111,10 +111,10 @@ fn start_moto(endpoint: &str, address: &str) -> Result<Started, String> {
     Ok(server)
 }
 
-/// Builds `out/relay` with the `local` feature and returns the binary's path. Cargo runs in
-/// the relay's directory, so its `.cargo/config.toml` (profiles) applies as it does to
-/// `sam build`, in a workspace of its own or as a member of the user's.
-fn build_relay(out: &Path) -> Result<PathBuf, String> {
+/// Builds `out/relay` with the `local` feature and returns the binary's path (`dev` and
+/// `simulate`). Cargo runs in the relay's directory, so its `.cargo/config.toml` (profiles)
+/// applies as it does to `sam build`, in a workspace of its own or as a member of the user's.
+pub(crate) fn build_relay(out: &Path) -> Result<PathBuf, String> {
     let manifest = out.join("relay/Cargo.toml");
     let Ok(manifest) = manifest.canonicalize() else {
         return Err(format!(

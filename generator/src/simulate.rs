@@ -187,28 +187,19 @@ fn keys(keys: &Value) -> Value {
 
 /// The generated relay's `--dry-run` on the event: its entries, and the failure it would report.
 fn dry_run(out: &Path, event_text: &str) -> Result<(Vec<Value>, Option<String>), String> {
-    let manifest = out.join("relay/Cargo.toml");
-    if !manifest.exists() {
-        return Err(format!(
-            "{} does not exist: run the generator first",
-            manifest.display()
-        ));
-    }
+    let relay = crate::dev::build_relay(out)?;
     let dir = std::env::temp_dir().join(format!("outbox-simulate-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let file = dir.join("event.json");
     std::fs::write(&file, event_text).map_err(|e| format!("{}: {e}", file.display()))?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Command::new(cargo)
-        .args(["run", "--quiet", "--manifest-path"])
-        .arg(&manifest)
-        .args(["--", "--event-file"])
+    let output = Command::new(&relay)
+        .arg("--event-file")
         .arg(&file)
         .arg("--dry-run")
         .env_remove("EVENT_BUS_NAME")
         .env("RUST_LOG", "off")
         .output()
-        .map_err(|e| format!("cannot run cargo: {e}"));
+        .map_err(|e| format!("cannot run {}: {e}", relay.display()));
     let _ = std::fs::remove_dir_all(&dir);
     let output = output?;
     let stderr = String::from_utf8_lossy(&output.stderr);
