@@ -47,10 +47,15 @@ system_tools() {
 }
 
 python_tools() {
-    venv .venv .ci/requirements.txt
-    venv .venv-sam .ci/requirements-sam.txt
-    venv .venv-v2 .ci/requirements-v2.txt
-    venv .venv-bindings .ci/requirements-bindings.txt
+    # The four virtualenvs side by side (pip spends much of its time waiting on downloads).
+    local pids=() pid
+    venv .venv .ci/requirements.txt & pids+=($!)
+    venv .venv-sam .ci/requirements-sam.txt & pids+=($!)
+    venv .venv-v2 .ci/requirements-v2.txt & pids+=($!)
+    venv .venv-bindings .ci/requirements-bindings.txt & pids+=($!)
+    for pid in "${pids[@]}"; do
+        wait "$pid"
+    done
     .venv/bin/cargo-lambda lambda --help > /dev/null
     .venv-sam/bin/sam --version
 }

@@ -122,7 +122,11 @@ rm dryrun.jsonl simulate.txt
 step "the other layout: the relay as a member of the repository's workspace, renamed"
 member=$work/member
 cp -r "$svc" "$member"
-printf '[workspace]\nmembers = ["generated/relay"]\nresolver = "3"\n' > "$member/Cargo.toml"
+# The workspace keeps the relay's profiles, as the README says (copied from its .cargo/config.toml).
+{
+    printf '[workspace]\nmembers = ["generated/relay"]\nresolver = "3"\n\n'
+    grep -v '^#' "$member/generated/relay/.cargo/config.toml"
+} > "$member/Cargo.toml"
 printf '\nrelay:\n  package: library-relay\n' >> "$member/outbox.yaml"
 rm "$member/generated/relay/Cargo.lock"
 cp "$clone/Cargo.lock" "$member/Cargo.lock"
