@@ -7,11 +7,14 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{bless, case_dirs, example_dirs, expected_dir, generator, read_tree, write_tree};
+use common::{
+    bless, case_dirs, case_name, example_dirs, expected_dir, generator, read_tree, write_tree,
+};
+use libtest_mimic::{Arguments, Failed, Trial};
 
-#[test]
-fn every_case_matches_its_expectation() {
-    let mut failures = Vec::new();
+/// One test per case, named for its directory (`cargo test -p outbox -- error-targets` runs
+/// exactly that one); the examples are `examples/<name>`.
+fn main() {
     let cases = case_dirs();
     assert!(
         cases.len() >= 30,
@@ -20,28 +23,23 @@ fn every_case_matches_its_expectation() {
     );
     let examples = example_dirs();
     assert!(!examples.is_empty(), "the examples/ configs");
-    let cases: Vec<_> = cases.into_iter().chain(examples).collect();
-    for case in &cases {
-        let result = if case
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("error-")
-        {
-            failing_case(case)
-        } else {
-            passing_case(case)
-        };
-        if let Err(why) = result {
-            failures.push(format!("{}: {why}", case.display()));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} case(s) failed:\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    let trials = cases
+        .into_iter()
+        .chain(examples)
+        .map(|case| {
+            let name = case_name(&case);
+            let failing = name.starts_with("error-");
+            Trial::test(name, move || {
+                let result = if failing {
+                    failing_case(&case)
+                } else {
+                    passing_case(&case)
+                };
+                result.map_err(Failed::from)
+            })
+        })
+        .collect();
+    libtest_mimic::run(&Arguments::from_args(), trials).exit();
 }
 
 fn passing_case(case: &Path) -> Result<(), String> {

@@ -1,11 +1,12 @@
 //! EventBridge pattern matching and validation, table-driven: `tests/patterns/matching.json`
 //! (AWS's documented examples and edge cases: pattern, event, whether it matches) and
 //! `tests/patterns/invalid.json` (patterns EventBridge refuses, with the reason). Also the
-//! `test-pattern` command's contract.
+//! `test-pattern` command's contract. Each row is a test of its own.
 
 use std::path::Path;
 use std::process::Command;
 
+use libtest_mimic::{Arguments, Failed, Trial};
 use outbox::pattern::{MAX_PATTERN_LENGTH, Pattern};
 use serde_json::Value;
 
@@ -16,45 +17,74 @@ fn cases(name: &str) -> Vec<Value> {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-#[test]
-fn patterns_match_as_eventbridge_matches() {
-    let cases = cases("matching.json");
-    assert!(cases.len() >= 150, "{} cases", cases.len());
-    let mut wrong = Vec::new();
-    for case in &cases {
-        let pattern = Pattern::from_value(&case["pattern"])
-            .unwrap_or_else(|e| panic!("{}: the pattern is refused: {e}", case["name"]));
-        let expected = case["matches"].as_bool().unwrap();
-        if pattern.matches(&case["event"]) != expected {
-            wrong.push(format!("{} (expected {expected})", case["name"]));
-        }
-    }
-    assert!(
-        wrong.is_empty(),
-        "{} wrong:\n{}",
-        wrong.len(),
-        wrong.join("\n")
-    );
+/// One test per table row (`pattern/<name>`, `invalid-pattern/<name>`), then the tests below.
+fn main() {
+    let matching = cases("matching.json");
+    assert!(matching.len() >= 150, "{} cases", matching.len());
+    let mut trials: Vec<Trial> = matching
+        .into_iter()
+        .map(|case| {
+            let name = format!("pattern/{}", case["name"].as_str().unwrap());
+            Trial::test(name, move || matches_as_eventbridge_matches(&case))
+        })
+        .collect();
+    trials.extend(cases("invalid.json").into_iter().map(|case| {
+        let name = format!("invalid-pattern/{}", case["name"].as_str().unwrap());
+        Trial::test(name, move || refused_with_the_reason(&case))
+    }));
+    let tests: [(&str, fn()); 6] = [
+        (
+            "patterns_longer_than_a_rule_takes_are_refused",
+            patterns_longer_than_a_rule_takes_are_refused,
+        ),
+        (
+            "test_pattern_prints_true_or_false_and_refuses_invalid_patterns",
+            test_pattern_prints_true_or_false_and_refuses_invalid_patterns,
+        ),
+        (
+            "quamina_evaluated_against_the_table",
+            quamina_evaluated_against_the_table,
+        ),
+        ("the_example_verifies_clean", the_example_verifies_clean),
+        (
+            "a_pattern_that_filters_nothing_is_a_warning",
+            a_pattern_that_filters_nothing_is_a_warning,
+        ),
+        (
+            "stream_filters_pass_every_record_a_golden_relay_maps",
+            stream_filters_pass_every_record_a_golden_relay_maps,
+        ),
+    ];
+    trials.extend(tests.map(|(name, test)| {
+        Trial::test(name, move || {
+            test();
+            Ok(())
+        })
+    }));
+    libtest_mimic::run(&Arguments::from_args(), trials).exit();
 }
 
-#[test]
-fn invalid_patterns_are_refused_with_the_reason() {
-    let cases = cases("invalid.json");
-    let mut wrong = Vec::new();
-    for case in &cases {
-        let expected = case["error"].as_str().unwrap();
-        match Pattern::parse(case["pattern"].as_str().unwrap()) {
-            Ok(_) => wrong.push(format!("{}: accepted", case["name"])),
-            Err(e) if !e.to_string().contains(expected) => {
-                wrong.push(format!("{}: `{e}` does not say `{expected}`", case["name"]));
-            }
-            Err(_) => {}
-        }
+fn matches_as_eventbridge_matches(case: &Value) -> Result<(), Failed> {
+    let pattern = Pattern::from_value(&case["pattern"])
+        .map_err(|e| format!("the pattern is refused: {e}"))?;
+    let expected = case["matches"].as_bool().unwrap();
+    if pattern.matches(&case["event"]) != expected {
+        return Err(format!("expected matches = {expected}").into());
     }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    Ok(())
 }
 
-#[test]
+fn refused_with_the_reason(case: &Value) -> Result<(), Failed> {
+    let expected = case["error"].as_str().unwrap();
+    match Pattern::parse(case["pattern"].as_str().unwrap()) {
+        Ok(_) => Err("accepted".into()),
+        Err(e) if !e.to_string().contains(expected) => {
+            Err(format!("`{e}` does not say `{expected}`").into())
+        }
+        Err(_) => Ok(()),
+    }
+}
+
 fn patterns_longer_than_a_rule_takes_are_refused() {
     let fits = format!(
         "{{\"source\":[\"{}\"]}}",
@@ -93,7 +123,6 @@ fn test_pattern(pattern: &str, event: &str) -> (i32, String, String) {
     )
 }
 
-#[test]
 fn test_pattern_prints_true_or_false_and_refuses_invalid_patterns() {
     let event = r#"{"source":"myapp.orders","detail-type":"OrderStatusChanged","detail":{"status":"SHIPPED"}}"#;
     assert_eq!(
@@ -119,7 +148,6 @@ fn test_pattern_prints_true_or_false_and_refuses_invalid_patterns() {
 /// EventBridge's event-ruler belongs to) against the same table: which patterns it takes, and
 /// where it disagrees with EventBridge's documented results. Printed with `--nocapture`; the
 /// README reports the figures. Pinned so a new quamina version that closes a gap shows up.
-#[test]
 fn quamina_evaluated_against_the_table() {
     let cases = cases("matching.json");
     let (mut refused, mut agree, mut disagree) = (Vec::new(), 0, Vec::new());
@@ -146,7 +174,6 @@ fn quamina_evaluated_against_the_table() {
         refused.len(),
         disagree.len()
     );
-    println!("refused: {refused:#?}\ndisagrees: {disagree:#?}");
     assert_eq!(refused.len() + agree + disagree.len(), cases.len());
     // What it does not support: `$or`, and prefix/suffix with equals-ignore-case and
     // anything-but with prefix/suffix/equals-ignore-case/wildcard.
@@ -183,7 +210,6 @@ fn example_with_pattern(pattern: &str) -> String {
     replaced
 }
 
-#[test]
 fn the_example_verifies_clean() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let generated = outbox::generate(&root.join("outbox.yaml")).unwrap();
@@ -191,7 +217,6 @@ fn the_example_verifies_clean() {
     assert_eq!(generated.warnings.to_string(), "", "no warnings");
 }
 
-#[test]
 fn a_pattern_that_filters_nothing_is_a_warning() {
     for pattern in [
         "      orderId: [{ exists: true }]\n",
@@ -227,7 +252,6 @@ fn a_pattern_that_filters_nothing_is_a_warning() {
 /// Every good golden case: each record its relay maps (`expected.dryrun`, from `event.json`)
 /// passes its table's stream filters (from the generated CDK model, the same filters as the
 /// SAM template), so Lambda's filtering never drops an event.
-#[test]
 fn stream_filters_pass_every_record_a_golden_relay_maps() {
     let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
     let mut checked = 0;

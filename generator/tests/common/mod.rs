@@ -55,6 +55,17 @@ pub fn good_dirs() -> Vec<PathBuf> {
         .collect()
 }
 
+/// A case's test name: its directory under `tests/cases` (`error-targets`), or `examples/<name>`
+/// for an example.
+pub fn case_name(case: &Path) -> String {
+    let dir = case.file_name().unwrap().to_string_lossy();
+    if case.starts_with(Path::new(env!("CARGO_MANIFEST_DIR"))) {
+        dir.into_owned()
+    } else {
+        format!("examples/{dir}")
+    }
+}
+
 /// Where a good case's generated tree is kept: `expected/` for a golden case, `generated/` for
 /// an example (as a user's project has it).
 pub fn expected_dir(case: &Path) -> PathBuf {
