@@ -1,7 +1,7 @@
 //! The example's event contracts: every entry the relay emits validates against the generated
 //! schemas, and mutated events are rejected at the right JSON pointer.
 
-use outbox::validate_events::{SchemaSet, Verdict};
+use outbox::validate::{SchemaSet, Verdict};
 use serde_json::Value;
 
 fn schemas() -> SchemaSet {

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use e2e::{Dice, Moto};
-use outbox::validate_events::{SchemaSet, Verdict};
+use outbox::validate::{SchemaSet, Verdict};
 use serde_json::Value;
 
 const TABLE: &str = "app-table";

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::validate_events::{SchemaSet, Verdict};
+use crate::validate::{SchemaSet, Verdict};
 use crate::{GenerateError, write};
 use clap::{Parser, Subcommand};
 

@@ -1,31 +1,29 @@
 //! The outbox generator: `outbox.yaml` -> relay, schemas, infrastructure and documentation.
 //!
-//! The stages are plain functions on plain data: [`load`] -> [`validate`] -> [`plan`] (one
-//! resolved model, which [`rules`] checks the consumers' patterns against) -> [`render`] (pure:
-//! every output file as a string) -> [`write`] (the only stage that touches the output
-//! directory). The commands beside generation ([`simulate`], [`validate_events`],
-//! [`breaking`], [`dev`]) read the same plan or its output.
+//! The stages are plain functions on plain data: [`load`] -> [`check`] (the config) -> [`plan`]
+//! (one resolved model, whose consumers' patterns and paths [`check`] then judges against the
+//! events' schemas) -> [`render`] (pure: every output file as a string) -> [`write`] (the only
+//! stage that touches the output directory). The commands beside generation ([`simulate`],
+//! [`validate`] (events against their schemas), [`breaking`], [`dev`]) read the same plan or
+//! its output.
 
 pub mod attrs;
 pub mod breaking;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod dev;
 pub mod diag;
-pub mod event_paths;
 pub mod ident;
 pub mod init;
 pub mod load;
-pub mod names;
 /// EventBridge patterns (the `outbox-pattern` crate, shared with the relay's local poller).
 pub use outbox_pattern as pattern;
 pub mod plan;
 pub mod render;
-pub mod rules;
 mod shorthand;
 pub mod simulate;
 pub mod validate;
-pub mod validate_events;
 pub mod write;
 pub mod yaml_index;
 
@@ -106,12 +104,12 @@ fn generate_loaded_planned(
     let file_name = Path::new(&loaded.file)
         .file_name()
         .map_or_else(|| loaded.file.clone(), |n| n.to_string_lossy().into_owned());
-    let mut items = validate::validate(&loaded.config);
+    let mut items = check::config(&loaded.config);
     let planned = (!items.iter().any(diag::Diagnostic::is_error))
         .then(|| plan::plan(&loaded.config, &file_name));
     if let Some(plan) = &planned {
-        items.extend(rules::check(plan));
-        items.extend(event_paths::check(plan));
+        items.extend(check::patterns::check(plan));
+        items.extend(check::event_paths::check(plan));
     }
     let diagnostics = loaded.diagnostics(items);
     let Some(plan) = planned.filter(|_| diagnostics.error_count() == 0) else {

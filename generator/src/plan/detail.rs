@@ -102,18 +102,36 @@ pub enum Conversion {
 }
 
 impl Conversion {
-    /// The conversion from a DynamoDB type to a declared JSON type, if one is needed.
-    pub fn between(from: DynamoType, to: Option<JsonType>) -> Option<Conversion> {
-        match (from, to?) {
-            (DynamoType::S, JsonType::Number) => Some(Conversion::StringToNumber),
-            (DynamoType::S | DynamoType::N, JsonType::Integer) => Some(Conversion::ToInteger),
-            (DynamoType::S, JsonType::Boolean) => Some(Conversion::StringToBoolean),
-            (DynamoType::N, JsonType::String) => Some(Conversion::NumberToString),
-            (DynamoType::Bool, JsonType::String) => Some(Conversion::BooleanToString),
-            _ => None,
+    /// The one table of type changes a field may declare (`type:`): what a DynamoDB value of
+    /// type `from` needs to become `to`: nothing (`None`), a conversion, or it cannot become
+    /// `to` at all (the check refuses the field, with [`Conversion::TABLE_IN_WORDS`] as the hint).
+    pub fn to(from: DynamoType, to: JsonType) -> Result<Option<Conversion>, Unconvertible> {
+        match (from, to) {
+            (DynamoType::S, JsonType::String)
+            | (DynamoType::N, JsonType::Number)
+            | (DynamoType::Bool, JsonType::Boolean)
+            | (DynamoType::B, JsonType::String) => Ok(None),
+            (DynamoType::S, JsonType::Number) => Ok(Some(Conversion::StringToNumber)),
+            (DynamoType::S | DynamoType::N, JsonType::Integer) => Ok(Some(Conversion::ToInteger)),
+            (DynamoType::S, JsonType::Boolean) => Ok(Some(Conversion::StringToBoolean)),
+            (DynamoType::N, JsonType::String) => Ok(Some(Conversion::NumberToString)),
+            (DynamoType::Bool, JsonType::String) => Ok(Some(Conversion::BooleanToString)),
+            _ => Err(Unconvertible),
         }
     }
+
+    /// [`Conversion::to`] in words.
+    pub const TABLE_IN_WORDS: &str = "S converts to string/number/integer/boolean, N to number/integer/string, BOOL to boolean/string";
+
+    /// The conversion from a DynamoDB type to a declared JSON type, if one is needed.
+    pub fn between(from: DynamoType, to: Option<JsonType>) -> Option<Conversion> {
+        Conversion::to(from, to?).ok().flatten()
+    }
 }
+
+/// A DynamoDB type that no declared JSON type can turn it into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unconvertible;
 
 /// `rest`: every attribute of one image that no field takes from that image.
 #[derive(Debug, Clone, Serialize)]

@@ -5,6 +5,7 @@
 
 pub mod detail;
 pub mod monitor;
+pub mod naming;
 pub mod select;
 
 use serde::Serialize;
@@ -35,8 +36,6 @@ pub struct Plan {
     pub consumers: Vec<ConsumerPlan>,
     /// The relay function.
     pub relay: RelayPlan,
-    /// How the relay runs.
-    pub settings: crate::config::RelaySettings,
     /// What `relay dev` stands up locally and `relay poll` reads.
     pub local_stack: outbox_stack::LocalStack,
     /// Alarms, their topic and the dashboard (none with `alarms.enabled: false`).
@@ -363,14 +362,14 @@ impl TargetPlan {
     }
 
     fn from_config(target: &Target, rule: &str) -> TargetPlan {
-        let existing = |name: &str| name.starts_with("arn:");
+        let existing = naming::is_arn;
         match target {
             Target::Lambda(lambda) => TargetPlan::Lambda {
                 function: lambda.function.clone(),
             },
             Target::Sqs(sqs) => TargetPlan::Sqs {
                 queue: sqs.queue.clone(),
-                fifo: sqs.queue.ends_with(".fifo"),
+                fifo: naming::is_fifo(&sqs.queue),
             },
             Target::Sns(sns) => TargetPlan::Sns {
                 topic: sns.topic.clone(),
@@ -399,7 +398,7 @@ impl TargetPlan {
                 (None, endpoint, auth) => TargetPlan::ApiDestination {
                     destination: rule.to_owned(),
                     created: Some(ApiDestinationPlan {
-                        connection: format!("{rule}-connection"),
+                        connection: naming::connection(rule),
                         endpoint: endpoint.clone().unwrap_or_default(),
                         method: api.method.to_ascii_uppercase(),
                         rate_limit: api.rate_limit,
@@ -460,9 +459,41 @@ pub struct RelayPlan {
     pub poison_source: String,
     /// Every `source` it may put: its events' and its poison-record events'.
     pub sources: Vec<String>,
+    /// Its log group: `/aws/lambda/<name>`.
+    pub log_group: String,
+    /// Days its log group keeps logs.
+    pub log_retention: u32,
+    /// Memory (MB).
+    pub memory: u32,
+    /// Timeout (seconds).
+    pub timeout: u32,
+    /// Reserved concurrency, if any.
+    pub reserved_concurrency: Option<u32>,
+    /// What it does with a record it cannot map: `fail` or `dead-letter`
+    /// (`OUTBOX_POISON_POLICY`).
+    pub poison_policy: &'static str,
+    /// How Lambda reads the streams for it.
+    pub reading: StreamReading,
 }
 
-/// Resolves a config that [`crate::validate::validate`] accepted.
+/// The event source mappings' settings (one per table, all alike).
+#[derive(Debug, Clone, Serialize)]
+pub struct StreamReading {
+    /// `StartingPosition`: `LATEST` or `TRIM_HORIZON`.
+    pub starting_position: &'static str,
+    /// `BatchSize`.
+    pub batch_size: u32,
+    /// `MaximumBatchingWindowInSeconds`.
+    pub batching_window: u32,
+    /// `ParallelizationFactor`.
+    pub parallelization_factor: u32,
+    /// `MaximumRetryAttempts`.
+    pub maximum_retry_attempts: u32,
+    /// `MaximumRecordAgeInSeconds`.
+    pub maximum_record_age: u32,
+}
+
+/// Resolves a config that [`crate::check::config`] accepted.
 pub fn plan(config: &Config, config_file: &str) -> Plan {
     let bus = match (&config.bus.name, &config.bus.existing) {
         (Some(name), _) => BusPlan {
@@ -511,14 +542,16 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
         .consumers
         .iter()
         .map(|(name, consumer)| {
-            let rule = format!("{}-{}", config.service, name);
+            let rule = naming::rule(&config.service, name);
             let target = TargetPlan::from_config(&consumer.target, &rule);
             let local_queue = match &target {
                 TargetPlan::Sqs { queue, .. } => queue.clone(),
                 _ => format!("{name}-local"),
             };
             ConsumerPlan {
-                dead_letter_queue: consumer.dead_letter_queue.then(|| format!("{rule}-dlq")),
+                dead_letter_queue: consumer
+                    .dead_letter_queue
+                    .then(|| naming::dead_letter_queue(&rule)),
                 ordered: consumer.ordered,
                 start_at: consumer.start_at.as_deref().and_then(StartAt::parse),
                 rule_description: consumer
@@ -563,8 +596,27 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
             pattern: json!({ "source": sources }),
         });
     }
+    let settings = &config.relay;
+    let name = naming::relay(&config.service);
     let relay = RelayPlan {
-        name: format!("{}-relay", config.service),
+        log_group: naming::function_log_group(&name),
+        log_retention: settings.log_retention,
+        memory: settings.memory,
+        timeout: settings.timeout,
+        reserved_concurrency: settings.reserved_concurrency,
+        poison_policy: match settings.poison_policy {
+            PoisonPolicy::Fail => "fail",
+            PoisonPolicy::DeadLetter => "dead-letter",
+        },
+        reading: StreamReading {
+            starting_position: settings.starting_position.as_str(),
+            batch_size: settings.batch_size,
+            batching_window: settings.batching_window,
+            parallelization_factor: settings.parallelization_factor,
+            maximum_retry_attempts: settings.maximum_retry_attempts,
+            maximum_record_age: settings.maximum_record_age,
+        },
+        name,
         package: config.relay.package.clone(),
         description: format!(
             "Publishes the domain events of {} from DynamoDB Streams to EventBridge.",
@@ -587,16 +639,8 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
     );
     Plan {
         monitoring,
-        local_stack: local_stack(
-            &bus,
-            &tables,
-            &consumers,
-            &relay,
-            &config.relay,
-            config_file,
-        ),
+        local_stack: local_stack(&bus, &tables, &consumers, &relay, config_file),
         relay,
-        settings: config.relay.clone(),
         service: config.service.clone(),
         config_file: config_file.to_owned(),
         bus,
@@ -611,11 +655,11 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
 /// bus.
 fn dead_letter_route(service: &str, poison_source: &str) -> ConsumerPlan {
     let name = outbox_stack::DEAD_LETTERS;
-    let rule = format!("{service}-{name}");
+    let rule = naming::rule(service, name);
     let queue = outbox_stack::dead_letter_queue(service);
     let retry = crate::config::Retry::default();
     ConsumerPlan {
-        dead_letter_queue: Some(format!("{rule}-dlq")),
+        dead_letter_queue: Some(naming::dead_letter_queue(&rule)),
         ordered: false,
         start_at: None,
         rule_description: format!(
@@ -658,7 +702,6 @@ fn local_stack(
     tables: &[TablePlan],
     consumers: &[ConsumerPlan],
     relay: &RelayPlan,
-    settings: &crate::config::RelaySettings,
     config_file: &str,
 ) -> outbox_stack::LocalStack {
     let key = |name: &str, kind: &str| outbox_stack::Key {
@@ -689,11 +732,11 @@ fn local_stack(
             })
             .collect(),
         streams: outbox_stack::StreamSettings {
-            starting_position: settings.starting_position.as_str().to_owned(),
-            batch_size: settings.batch_size as usize,
-            batching_window: settings.batching_window.into(),
-            maximum_retry_attempts: settings.maximum_retry_attempts,
-            maximum_record_age: settings.maximum_record_age.into(),
+            starting_position: relay.reading.starting_position.to_owned(),
+            batch_size: relay.reading.batch_size as usize,
+            batching_window: relay.reading.batching_window.into(),
+            maximum_retry_attempts: relay.reading.maximum_retry_attempts,
+            maximum_record_age: relay.reading.maximum_record_age.into(),
         },
         failure_queue: relay.failure_queue.clone(),
         consumers: consumers

@@ -88,7 +88,8 @@ pub fn render(plan: &Plan, files: &mut Files) -> Result<(), RenderError> {
 }
 
 fn model(plan: &Plan) -> Value {
-    let settings = &plan.settings;
+    let relay = &plan.relay;
+    let reading = &relay.reading;
     let mut ids = Scope::default();
     let tables: Vec<Value> = plan.tables.iter().map(|t| table(t, &mut ids)).collect();
     let consumers: Vec<Value> = plan
@@ -129,22 +130,22 @@ fn model(plan: &Plan) -> Value {
         "relay": {
             "functionName": plan.relay.name,
             "description": plan.relay.description,
-            "memory": settings.memory,
-            "timeout": settings.timeout,
-            "reservedConcurrency": settings.reserved_concurrency,
-            "logGroupName": format!("/aws/lambda/{}", plan.relay.name),
-            "logRetention": settings.log_retention,
-            "environment": infra::relay_environment(settings),
+            "memory": relay.memory,
+            "timeout": relay.timeout,
+            "reservedConcurrency": relay.reserved_concurrency,
+            "logGroupName": relay.log_group,
+            "logRetention": relay.log_retention,
+            "environment": infra::relay_environment(relay),
             "sources": plan.relay.sources,
             "streams": {
-                "startingPosition": settings.starting_position.as_str(),
-                "batchSize": settings.batch_size,
-                "batchingWindow": settings.batching_window,
-                "parallelizationFactor": settings.parallelization_factor,
-                "maximumRetryAttempts": settings.maximum_retry_attempts,
-                "maximumRecordAge": settings.maximum_record_age
+                "startingPosition": reading.starting_position,
+                "batchSize": reading.batch_size,
+                "batchingWindow": reading.batching_window,
+                "parallelizationFactor": reading.parallelization_factor,
+                "maximumRetryAttempts": reading.maximum_retry_attempts,
+                "maximumRecordAge": reading.maximum_record_age
             },
-            "metadata": infra::relay_metadata(settings),
+            "metadata": infra::relay_metadata(relay),
             "logGroupMetadata": infra::log_group_metadata(),
             "failureQueue": last_stop_queue(QueueKey::failure_queue())
         },

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::config::RelaySettings;
+use crate::plan::RelayPlan;
 use crate::plan::{ConsumerPlan, Plan, TablePlan};
 
 /// A checkov suppression with the reason it does not apply.
@@ -84,7 +84,7 @@ pub fn log_group_metadata() -> Value {
 }
 
 /// Metadata of the relay function (its suppressions only; SAM adds its build settings).
-pub fn relay_metadata(settings: &RelaySettings) -> Value {
+pub fn relay_metadata(relay: &RelayPlan) -> Value {
     let mut skips = vec![
         skip(
             "CKV_AWS_116",
@@ -103,7 +103,7 @@ pub fn relay_metadata(settings: &RelaySettings) -> Value {
             "code signing is an organisation-level choice; enable it with a signing profile where required",
         ),
     ];
-    if settings.reserved_concurrency.is_none() {
+    if relay.reserved_concurrency.is_none() {
         skips.push(skip(
             "CKV_AWS_115",
             "concurrency is bounded by the stream's shards and ParallelizationFactor",
@@ -137,13 +137,10 @@ pub fn rule_metadata(consumer: &ConsumerPlan) -> Option<Value> {
 }
 
 /// The relay's environment besides `EVENT_BUS_NAME` (which each stack sets from its bus).
-pub fn relay_environment(settings: &RelaySettings) -> Value {
+pub fn relay_environment(relay: &RelayPlan) -> Value {
     json!({
         "OUTBOX_METRICS": "emf",
-        "OUTBOX_POISON_POLICY": match settings.poison_policy {
-            crate::config::PoisonPolicy::Fail => "fail",
-            crate::config::PoisonPolicy::DeadLetter => "dead-letter",
-        }
+        "OUTBOX_POISON_POLICY": relay.poison_policy,
     })
 }
 

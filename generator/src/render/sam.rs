@@ -11,6 +11,7 @@ use super::{Files, RenderError};
 use super::{infra, targets};
 use crate::ident::{self, Scope};
 use crate::plan::monitor::{DimensionValue, MonitoringPlan, QueueKey, TopicPlan};
+use crate::plan::naming;
 use crate::plan::{ConsumerPlan, Plan, TablePlan, TargetPlan};
 
 /// Where the template is written.
@@ -88,7 +89,7 @@ pub fn render(plan: &Plan, files: &mut Files) -> Result<(), RenderError> {
         json!({
             "Type": "AWS::Logs::LogGroup",
             "Metadata": infra::log_group_metadata(),
-            "Properties": { "LogGroupName": format!("/aws/lambda/{}-relay", plan.service), "RetentionInDays": plan.settings.log_retention }
+            "Properties": { "LogGroupName": plan.relay.log_group, "RetentionInDays": plan.relay.log_retention }
         }),
     );
     let role = t.add(
@@ -203,7 +204,7 @@ fn bus(plan: &Plan, t: &mut Template) -> Bus {
             arn: get_att(&id, "Arn"),
         };
     }
-    let arn = if plan.bus.name.starts_with("arn:") {
+    let arn = if naming::is_arn(&plan.bus.name) {
         json!(plan.bus.name)
     } else {
         sub(&format!(
@@ -304,19 +305,20 @@ fn relay_function(
     log_group: &str,
     role: &str,
 ) -> Value {
-    let settings = &plan.settings;
+    let relay = &plan.relay;
+    let reading = &relay.reading;
     let mut events = Map::new();
     for (stream, table) in tables {
         let mut properties = json!({
             "Stream": stream,
-            "StartingPosition": settings.starting_position.as_str(),
-            "BatchSize": settings.batch_size,
-            "MaximumBatchingWindowInSeconds": settings.batching_window,
-            "ParallelizationFactor": settings.parallelization_factor,
+            "StartingPosition": reading.starting_position,
+            "BatchSize": reading.batch_size,
+            "MaximumBatchingWindowInSeconds": reading.batching_window,
+            "ParallelizationFactor": reading.parallelization_factor,
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
             "BisectBatchOnFunctionError": true,
-            "MaximumRetryAttempts": settings.maximum_retry_attempts,
-            "MaximumRecordAgeInSeconds": settings.maximum_record_age,
+            "MaximumRetryAttempts": reading.maximum_retry_attempts,
+            "MaximumRecordAgeInSeconds": reading.maximum_record_age,
             "DestinationConfig": { "OnFailure": { "Destination": get_att(failure_queue, "Arn") } }
         });
         if !table.filters.is_empty() {
@@ -336,16 +338,15 @@ fn relay_function(
     if plan.bus.custom {
         environment["EVENT_BUS_ARN"] = bus.arn.clone();
     }
-    if let (Some(e), Value::Object(rest)) = (
-        environment.as_object_mut(),
-        infra::relay_environment(settings),
-    ) {
+    if let (Some(e), Value::Object(rest)) =
+        (environment.as_object_mut(), infra::relay_environment(relay))
+    {
         e.extend(rest);
     }
     let mut metadata =
         json!({ "BuildMethod": "rust-cargolambda", "BuildProperties": { "Binary": "relay" } });
     if let (Some(m), Value::Object(suppressions)) =
-        (metadata.as_object_mut(), infra::relay_metadata(settings))
+        (metadata.as_object_mut(), infra::relay_metadata(relay))
     {
         m.extend(suppressions);
     }
@@ -359,8 +360,8 @@ fn relay_function(
             "Handler": "bootstrap",
             "Runtime": "provided.al2023",
             "Architectures": ["arm64"],
-            "MemorySize": settings.memory,
-            "Timeout": settings.timeout,
+            "MemorySize": relay.memory,
+            "Timeout": relay.timeout,
             "Role": get_att(role, "Arn"),
             "Tracing": "Active",
             "LoggingConfig": { "LogGroup": reference(log_group), "LogFormat": "JSON" },
@@ -368,7 +369,7 @@ fn relay_function(
             "Events": events
         }
     });
-    if let Some(reserved) = settings.reserved_concurrency {
+    if let Some(reserved) = relay.reserved_concurrency {
         function["Properties"]["ReservedConcurrentExecutions"] = json!(reserved);
     }
     function

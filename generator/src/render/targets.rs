@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::infra;
 use crate::ident::Scope;
+use crate::plan::naming;
 use crate::plan::{ApiDestinationPlan, ConsumerPlan, InputPlan, TargetPlan, is_path};
 
 /// The placeholder for the consumer's rule ARN in [`RuleTarget`] values: `{"Outbox::RuleArn": null}`.
@@ -64,7 +65,7 @@ fn regional_arn(service: &str, resource: &str) -> Value {
 /// `name_or_arn` as an ARN: an ARN as it is, a name as `resource_prefix` + name in the stack's
 /// account and region.
 fn arn_of(name_or_arn: &str, service: &str, resource_prefix: &str) -> Value {
-    if name_or_arn.starts_with("arn:") {
+    if naming::is_arn(name_or_arn) {
         json!(name_or_arn)
     } else {
         regional_arn(service, &format!("{resource_prefix}{name_or_arn}"))

@@ -3,6 +3,7 @@
 //! wildcards, groups, points in time), snapshot forms, global tables and the alarms.
 
 use super::*;
+use crate::plan::naming;
 
 /// Where a pattern uses a wildcard (`{ wildcard: ... }` or `{ anything-but: { wildcard: ... } }`).
 fn wildcard(pattern: &serde_json::Value, path: &Path) -> Option<Path> {
@@ -159,7 +160,7 @@ impl Checker {
             }
             if consumer.ordered
                 && let Target::Sqs(sqs) = &consumer.target
-                && !sqs.queue.ends_with(".fifo")
+                && !naming::is_fifo(&sqs.queue)
             {
                 self.error(
                     path.key("target").key("sqs").key("queue"),

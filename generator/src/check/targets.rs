@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::config::{ApiAuth, Consumer};
+use crate::plan::naming;
 
 /// The HTTP methods an API destination takes.
 const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "OPTIONS", "PUT", "DELETE", "PATCH"];
@@ -21,7 +22,7 @@ impl Checker {
         arn: (&str, &str, &str),
     ) {
         let (service, resource, example) = arn;
-        let result = if value.starts_with("arn:") {
+        let result = if naming::is_arn(value) {
             names::arn(value, service, resource, example)
         } else {
             name_rule(value)
@@ -42,13 +43,13 @@ impl Checker {
         match target {
             Target::Sns(sns) => {
                 let at = path.key("sns").key("topic");
-                if sns.topic.ends_with(".fifo") {
+                if naming::is_fifo(&sns.topic) {
                     self.error(
                         at,
                         format!("`{}` is a FIFO topic, which a rule cannot keep in order", sns.topic),
                     )
                     .hint = Some("use a standard topic, or an `sqs` target with a `.fifo` queue on a Custom Event Bus for order".into());
-                } else if sns.topic.starts_with("arn:") {
+                } else if naming::is_arn(&sns.topic) {
                     self.name(at, "topic", &sns.topic, names::existing_topic);
                 } else {
                     self.name(at, "topic name", &sns.topic, names::topic);
@@ -100,7 +101,7 @@ impl Checker {
                 );
                 match &firehose.bucket {
                     Some(bucket) => {
-                        if firehose.delivery_stream.starts_with("arn:") {
+                        if naming::is_arn(&firehose.delivery_stream) {
                             self.error(
                                 at.key("bucket"),
                                 "an existing delivery stream already has its destination",
@@ -210,7 +211,7 @@ impl Checker {
                 ),
             );
         }
-        let connection = format!("{service}-{consumer}-connection");
+        let connection = naming::connection(&naming::rule(service, consumer));
         if let Err(why) = names::rule(&connection) {
             self.error(
                 at.clone(),

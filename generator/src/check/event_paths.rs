@@ -206,7 +206,7 @@ fn find<'a>(event: &'a EventPlan, steps: &[Step<'_>]) -> Found<'a> {
 }
 
 fn types(node: &Value) -> Vec<&str> {
-    crate::rules::types(node).unwrap_or_default()
+    crate::check::patterns::types(node).unwrap_or_default()
 }
 
 fn type_name(node: &Value) -> String {
