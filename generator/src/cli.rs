@@ -139,7 +139,7 @@ pub fn main() -> ExitCode {
             if generated != ExitCode::SUCCESS {
                 return generated;
             }
-            return match crate::dev::run(&cli.out, endpoint, *provision_only) {
+            return match crate::local_relay::run(&cli.out, endpoint, *provision_only) {
                 Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
                 Err(e) => {
                     eprintln!("error: {e}");

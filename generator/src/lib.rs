@@ -4,19 +4,19 @@
 //! (one resolved model, whose consumers' patterns and paths [`check`] then judges against the
 //! events' schemas) -> [`render`] (pure: every output file as a string) -> [`write`] (the only
 //! stage that touches the output directory). The commands beside generation ([`simulate`],
-//! [`validate`] (events against their schemas), [`breaking`], [`dev`]) read the same plan or
-//! its output.
+//! [`validate`] (events against their schemas), [`breaking`], [`local_relay`] (`outbox dev`),
+//! [`init`]) read the same plan or its output, or write a first config.
 
 pub mod attrs;
 pub mod breaking;
 pub mod check;
 pub mod cli;
 pub mod config;
-pub mod dev;
 pub mod diag;
 pub mod ident;
 pub mod init;
 pub mod load;
+pub mod local_relay;
 /// EventBridge patterns (the `outbox-pattern` crate, shared with the relay's local poller).
 pub use outbox_pattern as pattern;
 pub mod plan;

@@ -187,7 +187,7 @@ fn keys(keys: &Value) -> Value {
 
 /// The generated relay's `--dry-run` on the event: its entries, and the failure it would report.
 fn dry_run(out: &Path, event_text: &str) -> Result<(Vec<Value>, Option<String>), String> {
-    let relay = crate::dev::build_relay(out)?;
+    let relay = crate::local_relay::build_relay(out)?;
     let dir = std::env::temp_dir().join(format!("outbox-simulate-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let file = dir.join("event.json");

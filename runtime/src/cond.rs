@@ -1,7 +1,7 @@
 //! The tests generated filters call: entity matches and `when` conditions.
 
+use crate::attribute::read::AttributeValue;
 use crate::record::{Image, Record};
-use crate::value::AttributeValue;
 
 /// The value of a top-level attribute wherever the record has it: its keys, then NewImage,
 /// then OldImage (so REMOVE records match on what the item was).

@@ -56,7 +56,7 @@ impl Group {
     /// The group of `record`'s event: the value as text (a number as DynamoDB stores it,
     /// binary in base64); `None` when the item has no such value.
     pub fn of(&self, record: &crate::record::Record) -> Option<String> {
-        use crate::value::AttributeValue;
+        use crate::attribute::read::AttributeValue;
         let value = match *self {
             Group::Const(text) => return Some(text.to_owned()),
             Group::Key(name) => crate::cond::value(record, name)?,

@@ -4,7 +4,7 @@
 //! decoding stream records, batching and publishing to EventBridge, retries, failure reporting,
 //! poison records, logs and metrics live here, written and tested once.
 
-pub mod attr;
+pub mod attribute;
 pub mod cli;
 pub mod cond;
 pub mod entry;
@@ -16,9 +16,8 @@ pub mod pack;
 pub mod publish;
 pub mod record;
 pub mod settings;
-pub mod value;
 
-pub use attr::{Attr, Binary, Fields, ItemExcept, Number};
+pub use attribute::write::{Attr, Binary, Fields, ItemExcept, Number};
 pub use cli::{relay_main, run};
 pub use entry::{Drift, EventSpec, Group, MappedEvent, SchemaCell};
 pub use error::MapError;

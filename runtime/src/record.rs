@@ -15,8 +15,8 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::attribute::read::{AttributeValue, Item, optional_text};
 use crate::error::RecordError;
-use crate::value::{AttributeValue, Item, optional_text};
 
 /// A Lambda event from a DynamoDB stream, its records still undecoded.
 #[derive(Debug, Deserialize)]

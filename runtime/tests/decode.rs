@@ -110,8 +110,9 @@ fn every_attribute_type_becomes_exact_json() {
 
 #[test]
 fn integers_beyond_what_eventbridge_accepts_are_an_error_not_a_rounding() {
-    let value =
-        outbox_runtime::value::AttributeValue::N("12345678901234567890123456789012345678".into());
+    let value = outbox_runtime::attribute::read::AttributeValue::N(
+        "12345678901234567890123456789012345678".into(),
+    );
     let error = serde_json::to_string(&Attr(&value))
         .unwrap_err()
         .to_string();

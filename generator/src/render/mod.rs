@@ -9,7 +9,6 @@ mod config_schema;
 pub mod infra;
 mod readme;
 mod relay;
-mod relay_code;
 mod sam;
 pub mod schemas;
 pub mod targets;

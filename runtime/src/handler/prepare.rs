@@ -252,7 +252,7 @@ fn entries_for(
     let item_key = format!(
         "{}/{}",
         record.table,
-        serde_json::to_string(&crate::attr::ItemExcept {
+        serde_json::to_string(&crate::attribute::write::ItemExcept {
             item: &record.keys,
             except: &[]
         })
@@ -278,7 +278,7 @@ fn entries_for(
                 Drift::DeadLetter => {
                     tracing::warn!(record = index, sequence_number = ?error.sequence_number, reason = %error.reason, "drifted event dead-lettered");
                     let ids = PoisonIds::of(record);
-                    let keys = serde_json::to_value(crate::attr::ItemExcept {
+                    let keys = serde_json::to_value(crate::attribute::write::ItemExcept {
                         item: &record.keys,
                         except: &[],
                     })

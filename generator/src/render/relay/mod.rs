@@ -4,25 +4,27 @@
 use minijinja::value::{Serde, Value};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
 
+mod mapping;
+
 use super::{Files, RenderError};
 use crate::plan::Plan;
 
 const TEMPLATES: [(&str, &str); 4] = [
     (
         "relay/Cargo.toml",
-        include_str!("../../templates/relay/Cargo.toml.j2"),
+        include_str!("../../../templates/relay/Cargo.toml.j2"),
     ),
     (
         "relay/src/lib.rs",
-        include_str!("../../templates/relay/lib.rs.j2"),
+        include_str!("../../../templates/relay/lib.rs.j2"),
     ),
     (
         "relay/src/main.rs",
-        include_str!("../../templates/relay/main.rs.j2"),
+        include_str!("../../../templates/relay/main.rs.j2"),
     ),
     (
         "relay/src/mapping.rs",
-        include_str!("../../templates/relay/mapping.rs.j2"),
+        include_str!("../../../templates/relay/mapping.rs.j2"),
     ),
 ];
 
@@ -51,7 +53,7 @@ pub fn render(plan: &Plan, files: &mut Files) -> Result<(), RenderError> {
         env.add_template(path, source).map_err(|e| fail(path, e))?;
     }
     let ctx = context! {
-        relay => Value::from(Serde(&super::relay_code::relay_code(plan))),
+        relay => Value::from(Serde(&mapping::relay_code(plan))),
         config_file => plan.config_file.clone(),
         service => plan.service.clone(),
         package => plan.relay.package.clone(),

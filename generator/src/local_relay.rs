@@ -1,7 +1,7 @@
-//! `generator dev`: the generated flow on this machine. Builds the generated relay with its
-//! `local` feature and runs `relay dev` against a local AWS endpoint (moto by default), starting
-//! `moto_server` first when nothing answers there and it is installed. The generator itself
-//! never talks to AWS: the relay does.
+//! `outbox dev`, and the relay build `outbox simulate` shares: the generated flow on this
+//! machine. Builds the generated relay with its `local` feature and runs `relay dev` against a
+//! local AWS endpoint (moto by default), starting `moto_server` first when nothing answers there
+//! and it is installed. The relay talks to that endpoint; this module only starts things.
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};

@@ -6,8 +6,8 @@ use serde::ser::{Error as _, SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 
+use crate::attribute::read::{AttributeValue, Item};
 use crate::error::MapError;
-use crate::value::{AttributeValue, Item};
 
 /// A DynamoDB number, serialized as its exact text.
 #[derive(Debug, Clone, Copy)]
