@@ -8,6 +8,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::plan::schema::Schema;
+
 /// An event's schema file, as compared.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
@@ -139,7 +141,12 @@ pub fn compare(earlier: &Snapshots, current: &Snapshots) -> BTreeMap<String, Rep
                         old.detail_type, new.detail_type
                     ));
                 }
-                schema_changes("", &old.detail, &new.detail, &mut report);
+                schema_changes(
+                    "",
+                    Schema::of(&old.detail),
+                    Schema::of(&new.detail),
+                    &mut report,
+                );
                 if new.version > old.version {
                     report.bumped = Some((old.version, new.version));
                 }
@@ -161,55 +168,55 @@ pub fn compare(earlier: &Snapshots, current: &Snapshots) -> BTreeMap<String, Rep
     reports
 }
 
-fn names(schema: &Value, key: &str) -> BTreeSet<String> {
-    match schema.get(key) {
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect(),
-        Some(Value::Object(map)) => map.keys().cloned().collect(),
-        _ => BTreeSet::new(),
-    }
+/// The string values of a schema's `enum`.
+fn enum_strings(schema: Schema) -> BTreeSet<String> {
+    schema
+        .enum_values()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
 }
 
-fn schema_changes(at: &str, old: &Value, new: &Value, report: &mut Report) {
+fn schema_changes(at: &str, old: Schema, new: Schema, report: &mut Report) {
     let place = if at.is_empty() {
         "the detail".to_owned()
     } else {
         format!("`{at}`")
     };
-    if old.get("type") != new.get("type") {
+    if old.type_json() != new.type_json() {
         report.breaking.push(format!(
             "{place} changed type from {} to {}",
-            show(old.get("type")),
-            show(new.get("type"))
+            show(old.type_json()),
+            show(new.type_json())
         ));
         return;
     }
-    if old.get("const") != new.get("const") {
+    if old.constant() != new.constant() {
         report.breaking.push(format!(
             "{place} changed its constant from {} to {}",
-            show(old.get("const")),
-            show(new.get("const"))
+            show(old.constant()),
+            show(new.constant())
         ));
     }
-    if old.get("format") != new.get("format") && new.get("format").is_some() {
-        report.breaking.push(format!(
-            "{place} now has format {}",
-            show(new.get("format"))
-        ));
+    if old.format() != new.format()
+        && let Some(format) = new.format()
+    {
+        report
+            .breaking
+            .push(format!("{place} now has format {}", Value::from(format)));
     }
-    let (old_enum, new_enum) = (names(old, "enum"), names(new, "enum"));
-    if new.get("enum").is_some() {
-        let dropped: Vec<&String> = if old.get("enum").is_some() {
+    let (old_enum, new_enum) = (enum_strings(old), enum_strings(new));
+    if let Some(allowed) = new.enum_values() {
+        let dropped: Vec<&String> = if old.enum_values().is_some() {
             old_enum.difference(&new_enum).collect()
         } else {
             Vec::new()
         };
-        if old.get("enum").is_none() {
+        if old.enum_values().is_none() {
             report.breaking.push(format!(
                 "{place} is now restricted to {}",
-                show(new.get("enum"))
+                Value::from(allowed.clone())
             ));
         } else if !dropped.is_empty() {
             report
@@ -222,15 +229,22 @@ fn schema_changes(at: &str, old: &Value, new: &Value, report: &mut Report) {
             ));
         }
     }
-    if old.get("additionalProperties") == Some(&Value::Bool(true))
-        && new.get("additionalProperties") == Some(&Value::Bool(false))
-    {
+    if old.explicitly_open() && new.closed() {
         report
             .breaking
             .push(format!("{place} no longer allows other properties"));
     }
-    let (old_props, new_props) = (names(old, "properties"), names(new, "properties"));
-    let (old_required, new_required) = (names(old, "required"), names(new, "required"));
+    let fields = |schema: Schema| -> BTreeSet<String> {
+        schema
+            .properties()
+            .map(|(name, _)| name.to_owned())
+            .collect()
+    };
+    let required = |schema: Schema| -> BTreeSet<String> {
+        schema.required().into_iter().map(str::to_owned).collect()
+    };
+    let (old_props, new_props) = (fields(old), fields(new));
+    let (old_required, new_required) = (required(old), required(new));
     for field in old_props.difference(&new_props) {
         report
             .breaking
@@ -255,14 +269,11 @@ fn schema_changes(at: &str, old: &Value, new: &Value, report: &mut Report) {
             (true, false) => report.compatible.push(format!("`{path}` became optional")),
             _ => {}
         }
-        schema_changes(
-            &path,
-            &old["properties"][field],
-            &new["properties"][field],
-            report,
-        );
+        if let (Some(old_field), Some(new_field)) = (old.property(field), new.property(field)) {
+            schema_changes(&path, old_field, new_field, report);
+        }
     }
-    if let (Some(old_items), Some(new_items)) = (old.get("items"), new.get("items")) {
+    if let (Some(old_items), Some(new_items)) = (old.items(), new.items()) {
         schema_changes(&format!("{at}[]"), old_items, new_items, report);
     }
 }

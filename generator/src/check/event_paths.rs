@@ -3,9 +3,8 @@
 //! has would deliver nothing (or fail delivery), so it is an error located in outbox.yaml; a
 //! path into an open object that the schema does not declare is a warning.
 
-use serde_json::Value;
-
 use crate::diag::Diagnostic;
+use crate::plan::schema::Schema;
 use crate::plan::{
     ConsumerPlan, EventPlan, InputPlan, Plan, Step, TargetPlan, is_path, path_segments,
 };
@@ -72,7 +71,7 @@ fn declared_paths(consumer: &ConsumerPlan, at: &Path) -> Vec<(Path, String, bool
 /// What a path leads to in one event.
 enum Found<'a> {
     /// A node of the schema (`None`: somewhere the schema leaves open).
-    Node(Option<&'a Value>),
+    Node(Option<Schema<'a>>),
     /// Not there: why.
     Missing(String),
     /// Maybe there: an open object does not declare it.
@@ -154,17 +153,17 @@ fn find<'a>(event: &'a EventPlan, steps: &[Step<'_>]) -> Found<'a> {
             None => Found::Node(None),
         };
     }
-    let mut node = &event.detail.schema;
+    let mut node = Schema::of(&event.detail.schema);
     let mut walked = String::from("detail");
     for step in rest {
         match *step {
             Step::Index(i) => {
                 if types(node).contains(&"array") {
-                    match node.get("items") {
+                    match node.items() {
                         Some(items) => node = items,
                         None => return Found::Node(None),
                     }
-                } else if node.get("type").is_some() {
+                } else if node.types().is_some() {
                     return Found::Missing(format!(
                         "`{walked}` is {}, not a list",
                         type_name(node)
@@ -175,19 +174,19 @@ fn find<'a>(event: &'a EventPlan, steps: &[Step<'_>]) -> Found<'a> {
                 walked.push_str(&format!("[{i}]"));
             }
             Step::Key(key) => {
-                let Some(properties) = node.get("properties").and_then(Value::as_object) else {
+                if !node.has_properties() {
                     return match non_scalar(node) {
-                        None if node.get("type").is_some() => Found::Missing(format!(
+                        None if node.types().is_some() => Found::Missing(format!(
                             "`{walked}` is {} and has no field `{key}`",
                             type_name(node)
                         )),
                         _ => Found::Node(None),
                     };
-                };
-                match properties.get(key) {
+                }
+                match node.property(key) {
                     Some(child) => node = child,
-                    None if node.get("additionalProperties") == Some(&Value::Bool(false)) => {
-                        let known: Vec<&str> = properties.keys().map(String::as_str).collect();
+                    None if node.closed() => {
+                        let known: Vec<&str> = node.properties().map(|(name, _)| name).collect();
                         return Found::Missing(format!(
                             "`{walked}` has no field `{key}` (its fields: {})",
                             known.join(", ")
@@ -205,11 +204,11 @@ fn find<'a>(event: &'a EventPlan, steps: &[Step<'_>]) -> Found<'a> {
     Found::Node(Some(node))
 }
 
-fn types(node: &Value) -> Vec<&str> {
-    crate::check::patterns::types(node).unwrap_or_default()
+fn types(node: Schema<'_>) -> Vec<&str> {
+    node.types().unwrap_or_default()
 }
 
-fn type_name(node: &Value) -> String {
+fn type_name(node: Schema) -> String {
     let names: Vec<&str> = types(node).into_iter().filter(|t| *t != "null").collect();
     match names.as_slice() {
         [] => "a value".into(),
@@ -226,7 +225,7 @@ fn type_name(node: &Value) -> String {
 }
 
 /// `Some(what it is)` if a schema node is an object or an array.
-fn non_scalar(node: &Value) -> Option<String> {
+fn non_scalar(node: Schema) -> Option<String> {
     types(node)
         .iter()
         .any(|t| *t == "object" || *t == "array")

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::diag::Diagnostic;
 use crate::pattern::{AnythingBut, Condition, Field, Node, Pattern, condition_matches};
+use crate::plan::schema::Schema;
 use crate::plan::{EventPlan, Plan};
 use crate::yaml_index::Path;
 
@@ -51,7 +52,12 @@ pub fn check(plan: &Plan) -> Vec<Diagnostic> {
             .iter()
             .map(|event| {
                 let mut problems = Vec::new();
-                node(detail, &event.detail.schema, &mut Vec::new(), &mut problems);
+                node(
+                    detail,
+                    Schema::of(&event.detail.schema),
+                    &mut Vec::new(),
+                    &mut problems,
+                );
                 for p in &mut problems {
                     p.reason = format!("in {}, {}", event.name, p.reason);
                 }
@@ -80,7 +86,7 @@ pub fn check(plan: &Plan) -> Vec<Diagnostic> {
         } else if !events.is_empty()
             && events
                 .iter()
-                .all(|event| always(detail, &event.detail.schema))
+                .all(|event| always(detail, Schema::of(&event.detail.schema)))
         {
             out.push(
                 Diagnostic::warning(
@@ -117,49 +123,20 @@ struct Problem {
     reason: String,
 }
 
-/// A schema node's `type` (one, or a list), if it has one.
-pub(crate) fn types(schema: &Value) -> Option<Vec<&str>> {
-    match schema.get("type")? {
-        Value::String(t) => Some(vec![t.as_str()]),
-        Value::Array(ts) => Some(ts.iter().filter_map(Value::as_str).collect()),
-        _ => None,
-    }
-}
-
-fn has_type(schema: &Value, wanted: &str) -> bool {
-    types(schema)
-        .is_none_or(|ts| ts.contains(&wanted) || (wanted == "number" && ts.contains(&"integer")))
-}
-
-fn describe(schema: &Value) -> String {
-    match types(schema) {
-        Some(ts) => ts.join(" or "),
-        None => "any value".into(),
-    }
-}
-
 /// A field's schema in an object schema, and whether the object always has it.
-fn property<'a>(schema: &'a Value, key: &str) -> (Option<&'a Value>, bool) {
-    let required = schema
-        .get("required")
-        .and_then(Value::as_array)
-        .is_some_and(|r| r.iter().any(|k| k == key));
-    (schema.get("properties").and_then(|p| p.get(key)), required)
+fn property<'a>(schema: Schema<'a>, key: &str) -> (Option<Schema<'a>>, bool) {
+    (schema.property(key), schema.requires(key))
 }
 
 /// Collects why `pattern` cannot match an object of `schema` (nothing: it can).
-fn node(pattern: &Node, schema: &Value, path: &mut Vec<String>, out: &mut Vec<Problem>) {
+fn node(pattern: &Node, schema: Schema, path: &mut Vec<String>, out: &mut Vec<Problem>) {
     for (key, field) in &pattern.fields {
         path.push(key.clone());
         let (property, required) = property(schema, key);
         match (property, field) {
             (None, Field::Leaf(conditions)) if conditions.contains(&Condition::Exists(false)) => {}
-            (None, _) if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
-                let known: Vec<&str> = schema
-                    .get("properties")
-                    .and_then(Value::as_object)
-                    .map(|p| p.keys().map(String::as_str).collect())
-                    .unwrap_or_default();
+            (None, _) if schema.closed() => {
+                let known: Vec<&str> = schema.properties().map(|(name, _)| name).collect();
                 out.push(Problem {
                     path: path.clone(),
                     reason: format!(
@@ -183,10 +160,10 @@ fn node(pattern: &Node, schema: &Value, path: &mut Vec<String>, out: &mut Vec<Pr
                 }
             }
             (Some(property), Field::Nested(inner)) => {
-                let object = if has_type(property, "object") {
+                let object = if property.admits("object") {
                     Some(property)
-                } else if has_type(property, "array") {
-                    property.get("items").filter(|i| has_type(i, "object"))
+                } else if property.admits("array") {
+                    property.items().filter(|i| i.admits("object"))
                 } else {
                     None
                 };
@@ -196,7 +173,7 @@ fn node(pattern: &Node, schema: &Value, path: &mut Vec<String>, out: &mut Vec<Pr
                         path: path.clone(),
                         reason: format!(
                             "`{key}` is a {}, not an object with fields",
-                            describe(property)
+                            property.describe()
                         ),
                     }),
                 }
@@ -224,21 +201,22 @@ fn node(pattern: &Node, schema: &Value, path: &mut Vec<String>, out: &mut Vec<Pr
 }
 
 /// Whether a leaf condition can hold for a value of `schema`, or why not.
-fn leaf(condition: &Condition, schema: &Value, required: bool, key: &str) -> Result<(), String> {
+fn leaf(condition: &Condition, schema: Schema, required: bool, key: &str) -> Result<(), String> {
     // An array field matches through its elements (items without a schema: any value).
-    let values = if has_type(schema, "array") && types(schema).is_some() {
-        schema.get("items").unwrap_or(&Value::Null)
+    static ANY: Value = Value::Null;
+    let values = if schema.admits("array") && schema.types().is_some() {
+        schema.items().unwrap_or(Schema::of(&ANY))
     } else {
         schema
     };
-    let allowed = values.get("enum").and_then(Value::as_array);
+    let allowed = values.enum_values();
     let kind = |wanted: &str, what: &str| {
-        if has_type(values, wanted) {
+        if values.admits(wanted) {
             Ok(())
         } else {
             Err(format!(
                 "`{key}` is a {}; {what} only matches a {wanted}",
-                describe(values)
+                values.describe()
             ))
         }
     };
@@ -296,8 +274,8 @@ fn leaf(condition: &Condition, schema: &Value, required: bool, key: &str) -> Res
 
 /// Whether an `anything-but` cannot exclude any value of `schema`: its values are of another
 /// type (strings against a number), so every value passes.
-fn excludes_no_value_of(but: &AnythingBut, schema: &Value) -> bool {
-    let Some(types) = types(schema) else {
+fn excludes_no_value_of(but: &AnythingBut, schema: Schema) -> bool {
+    let Some(types) = schema.types() else {
         return false;
     };
     if types.contains(&"array") {
@@ -310,33 +288,29 @@ fn excludes_no_value_of(but: &AnythingBut, schema: &Value) -> bool {
 }
 
 /// Whether `pattern` holds for every object `schema` describes (a filter that filters nothing).
-fn always(pattern: &Node, schema: &Value) -> bool {
+fn always(pattern: &Node, schema: Schema) -> bool {
     let fields = pattern.fields.iter().all(|(key, field)| {
         let (property, required) = property(schema, key);
         match (property, field) {
             (Some(property), Field::Leaf(conditions)) if required => {
-                let string = types(property) == Some(vec!["string"]);
+                let string = property.types() == Some(vec!["string"]);
                 conditions.iter().any(|c| match c {
-                    Condition::Exists(true) => !has_type(property, "object"),
+                    Condition::Exists(true) => !property.admits("object"),
                     Condition::AnythingBut(but) => excludes_no_value_of(but, property),
                     Condition::Prefix(p, _) | Condition::Suffix(p, _) => p.is_empty() && string,
                     Condition::Wildcard(w) => w == "*" && string,
                     _ => false,
-                }) || property
-                    .get("enum")
-                    .and_then(Value::as_array)
-                    .is_some_and(|values| {
-                        values
-                            .iter()
-                            .all(|v| conditions.iter().any(|c| condition_matches(c, v)))
-                    })
+                }) || property.enum_values().is_some_and(|values| {
+                    values
+                        .iter()
+                        .all(|v| conditions.iter().any(|c| condition_matches(c, v)))
+                })
             }
             (Some(property), Field::Nested(inner)) if required => {
-                types(property) == Some(vec!["object"]) && always(inner, property)
+                property.types() == Some(vec!["object"]) && always(inner, property)
             }
             (None, Field::Leaf(conditions)) => {
-                schema.get("additionalProperties") == Some(&Value::Bool(false))
-                    && conditions.contains(&Condition::Exists(false))
+                schema.closed() && conditions.contains(&Condition::Exists(false))
             }
             _ => false,
         }

@@ -9,6 +9,7 @@ mod events;
 mod local;
 pub mod monitor;
 pub mod naming;
+pub mod schema;
 pub mod select;
 mod tables;
 mod targets;

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::Files;
 use crate::ident::Scope;
+use crate::plan::schema::Schema;
 use crate::plan::{EventPlan, Plan};
 
 /// Where the bindings are written.
@@ -177,7 +178,7 @@ impl Model {
             .map(|event| {
                 let type_name = names.pascal(&event.name);
                 let detail = object(
-                    &event.detail.schema,
+                    Schema::of(&event.detail.schema),
                     &format!("{type_name} detail"),
                     &mut names,
                     &mut objects,
@@ -211,11 +212,11 @@ impl Model {
 }
 
 /// The type of a schema node; objects with declared fields become named types.
-fn object(schema: &Value, name: &str, names: &mut Scope, objects: &mut Vec<Object>) -> Ty {
-    if let Some(value) = schema.get("const") {
+fn object(schema: Schema, name: &str, names: &mut Scope, objects: &mut Vec<Object>) -> Ty {
+    if let Some(value) = schema.constant() {
         return Ty::Const(value.clone());
     }
-    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+    if let Some(values) = schema.enum_values() {
         let strings: Option<Vec<String>> = values
             .iter()
             .map(|v| v.as_str().map(str::to_owned))
@@ -224,48 +225,37 @@ fn object(schema: &Value, name: &str, names: &mut Scope, objects: &mut Vec<Objec
             return Ty::Enum(strings);
         }
     }
-    match schema.get("type").and_then(Value::as_str) {
+    match schema.single_type() {
         Some("string") => Ty::String {
-            format: schema
-                .get("format")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            base64: schema.get("contentEncoding").is_some(),
+            format: schema.format().map(str::to_owned),
+            base64: schema.encoded(),
         },
         Some("number") => Ty::Number,
         Some("integer") => Ty::Integer,
         Some("boolean") => Ty::Boolean,
         Some("null") => Ty::Null,
-        Some("array") => Ty::Array(Box::new(match schema.get("items") {
+        Some("array") => Ty::Array(Box::new(match schema.items() {
             Some(items) => object(items, &format!("{name} item"), names, objects),
             None => Ty::Any,
         })),
         Some("object") => {
-            let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+            if !schema.has_properties() {
                 return Ty::Any;
-            };
-            let required: Vec<&str> = schema
-                .get("required")
-                .and_then(Value::as_array)
-                .map(|r| r.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
+            }
             let type_name = names.pascal(name);
             let index = objects.len();
             objects.push(Object {
                 name: type_name.clone(),
                 fields: Vec::new(),
-                closed: schema.get("additionalProperties") == Some(&Value::Bool(false)),
-                description: schema
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
+                closed: schema.closed(),
+                description: schema.description().map(str::to_owned),
             });
-            let fields = properties
-                .iter()
+            let fields = schema
+                .properties()
                 .map(|(json, child)| Field {
                     ty: object(child, &format!("{type_name} {json}"), names, objects),
-                    required: required.contains(&json.as_str()),
-                    json: json.clone(),
+                    required: schema.requires(json),
+                    json: json.to_owned(),
                 })
                 .collect();
             objects[index].fields = fields;
@@ -277,20 +267,16 @@ fn object(schema: &Value, name: &str, names: &mut Scope, objects: &mut Vec<Objec
 
 /// A sample value of a schema node (the value of field `key`): every declared field,
 /// plausible values.
-fn sample(schema: &Value, key: &str) -> Value {
-    if let Some(value) = schema.get("const") {
+fn sample(schema: Schema, key: &str) -> Value {
+    if let Some(value) = schema.constant() {
         return value.clone();
     }
-    if let Some(first) = schema
-        .get("enum")
-        .and_then(Value::as_array)
-        .and_then(|v| v.first())
-    {
+    if let Some(first) = schema.enum_values().and_then(|v| v.first()) {
         return first.clone();
     }
-    match schema.get("type").and_then(Value::as_str) {
-        Some("string") if schema.get("contentEncoding").is_some() => json!("AAECAw=="),
-        Some("string") => match schema.get("format").and_then(Value::as_str) {
+    match schema.single_type() {
+        Some("string") if schema.encoded() => json!("AAECAw=="),
+        Some("string") => match schema.format() {
             Some("date-time") => json!("2026-01-01T12:00:00Z"),
             Some("date") => json!("2026-01-01"),
             Some("email") => json!("someone@example.com"),
@@ -301,16 +287,15 @@ fn sample(schema: &Value, key: &str) -> Value {
         Some("integer") => json!(3),
         Some("boolean") => json!(true),
         Some("null") => Value::Null,
-        Some("array") => match schema.get("items") {
+        Some("array") => match schema.items() {
             Some(items) => json!([sample(items, key)]),
             None => json!([]),
         },
         Some("object") => Value::Object(
             schema
-                .get("properties")
-                .and_then(Value::as_object)
-                .map(|p| p.iter().map(|(k, v)| (k.clone(), sample(v, k))).collect())
-                .unwrap_or_default(),
+                .properties()
+                .map(|(k, v)| (k.to_owned(), sample(v, k)))
+                .collect(),
         ),
         _ => json!("any"),
     }
@@ -328,7 +313,7 @@ pub fn sample_event(event: &EventPlan) -> Value {
         "time": "2026-01-01T12:00:00Z",
         "region": "eu-west-1",
         "resources": [format!("urn:outbox:event:sample:{}", crate::ident::id_slug(&event.name))],
-        "detail": sample(&event.detail.schema, "detail")
+        "detail": sample(Schema::of(&event.detail.schema), "detail")
     })
 }
 

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use serde_json::Value;
+use crate::plan::schema::Schema;
 
 use super::{EventPlan, Site, consumer_page, esc, esc_code, pretty, sample_event};
 
@@ -76,7 +76,7 @@ impl Site<'_> {
 
         writeln!(body, "<h2 id=\"fields\">Fields</h2>\n<table>\n<thead><tr><th>Field</th><th>Type</th><th>Required</th><th>From</th><th>Notes</th></tr></thead>\n<tbody>").unwrap();
         let mut rows = Vec::new();
-        fields(&event.detail.schema, "", &mut rows);
+        fields(Schema::of(&event.detail.schema), "", &mut rows);
         for row in rows {
             let origin = event
                 .detail
@@ -98,7 +98,7 @@ impl Site<'_> {
             .unwrap();
         }
         writeln!(body, "</tbody>\n</table>").unwrap();
-        if event.detail.schema.get("additionalProperties") != Some(&Value::Bool(false)) {
+        if !Schema::of(&event.detail.schema).closed() {
             writeln!(
                 body,
                 "<p>The detail is open: it may carry attributes beyond these.</p>"
@@ -182,55 +182,47 @@ pub(super) struct Row {
 }
 
 /// Every field of a detail schema, nested ones as `parent.child` and list items as `list[]`.
-pub(super) fn fields(schema: &Value, prefix: &str, rows: &mut Vec<Row>) {
-    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
-        return;
-    };
-    let required: Vec<&str> = schema
-        .get("required")
-        .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    for (name, child) in properties {
+pub(super) fn fields(schema: Schema, prefix: &str, rows: &mut Vec<Row>) {
+    for (name, child) in schema.properties() {
         let path = if prefix.is_empty() {
-            name.clone()
+            name.to_owned()
         } else {
             format!("{prefix}.{name}")
         };
         rows.push(Row {
             path: path.clone(),
             kind: kind(child),
-            required: required.contains(&name.as_str()),
+            required: schema.requires(name),
             notes: notes(child),
         });
         fields(child, &path, rows);
-        if let Some(items) = child.get("items") {
+        if let Some(items) = child.items() {
             fields(items, &format!("{path}[]"), rows);
         }
     }
 }
 
-pub(super) fn kind(schema: &Value) -> String {
-    if schema.get("const").is_some() {
+pub(super) fn kind(schema: Schema) -> String {
+    if schema.constant().is_some() {
         return "constant".into();
     }
-    match schema.get("type").and_then(Value::as_str) {
-        Some("array") => match schema.get("items").map(kind) {
+    match schema.single_type() {
+        Some("array") => match schema.items().map(kind) {
             Some(item) => format!("list of {item}"),
             None => "list".into(),
         },
-        Some(t) if schema.get("contentEncoding").is_some() => format!("{t} (base64)"),
+        Some(t) if schema.encoded() => format!("{t} (base64)"),
         Some(t) => t.to_owned(),
         None => "any".into(),
     }
 }
 
-pub(super) fn notes(schema: &Value) -> String {
+pub(super) fn notes(schema: Schema) -> String {
     let mut notes = Vec::new();
-    if let Some(value) = schema.get("const") {
+    if let Some(value) = schema.constant() {
         notes.push(format!("always <code>{}</code>", esc(&value.to_string())));
     }
-    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+    if let Some(values) = schema.enum_values() {
         let values: Vec<String> = values
             .iter()
             .map(|v| {
@@ -245,13 +237,13 @@ pub(super) fn notes(schema: &Value) -> String {
             .collect();
         notes.push(format!("one of {}", values.join(", ")));
     }
-    if let Some(format) = schema.get("format").and_then(Value::as_str) {
+    if let Some(format) = schema.format() {
         notes.push(format!("format {}", esc(format)));
     }
-    if schema.get("uniqueItems") == Some(&Value::Bool(true)) {
+    if schema.unique_items() {
         notes.push("a set (no duplicates)".into());
     }
-    if let Some(description) = schema.get("description").and_then(Value::as_str) {
+    if let Some(description) = schema.description() {
         notes.push(esc(description));
     }
     notes.join("; ")
