@@ -36,15 +36,15 @@ fn event_source_mappings_are_safe() {
         relay["Properties"].get("Policies").is_none(),
         "no SAM policy templates"
     );
-    let events = relay["Properties"]["Events"].as_object().unwrap();
+    let mappings = resources(&template, "AWS::Lambda::EventSourceMapping");
     assert_eq!(
-        events.len(),
+        mappings.len(),
         resources(&template, "AWS::DynamoDB::Table").len(),
         "one mapping per table"
     );
-    for mapping in events.values() {
+    for (_, mapping) in mappings {
         let p = &mapping["Properties"];
-        assert_eq!(mapping["Type"], "DynamoDB");
+        assert_eq!(p["FunctionName"]["Ref"], *functions[0].0, "the relay's");
         assert_eq!(p["FunctionResponseTypes"][0], "ReportBatchItemFailures");
         assert_eq!(p["BisectBatchOnFunctionError"], true);
         let retries = p["MaximumRetryAttempts"].as_i64().unwrap();
@@ -66,14 +66,13 @@ fn event_source_mappings_are_safe() {
 #[test]
 fn stream_filters_pass_exactly_the_records_that_produce_events() {
     let template = template();
-    let relay = &resources(&template, "AWS::Serverless::Function")[0].1;
-    let filters: Vec<Pattern> =
-        relay["Properties"]["Events"]["AppTableStream"]["Properties"]["FilterCriteria"]["Filters"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| Pattern::parse(f["Pattern"].as_str().unwrap()).unwrap())
-            .collect();
+    let mapping = template["Resources"]["RelayAppTableStream"].clone();
+    let filters: Vec<Pattern> = mapping["Properties"]["FilterCriteria"]["Filters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| Pattern::parse(f["Pattern"].as_str().unwrap()).unwrap())
+        .collect();
     let batch = e2e::example_batch(1_500, 11);
     let produced: BTreeSet<String> = e2e::dry_run(&batch, &[])
         .iter()

@@ -6,12 +6,11 @@ pub mod bindings;
 mod catalog;
 mod cdk;
 mod config_schema;
-pub mod infra;
 mod readme;
 mod relay;
 mod sam;
 pub mod schemas;
-pub mod targets;
+mod stack;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -61,8 +60,9 @@ pub fn render_with_history(
     relay::render(plan, &mut files)?;
     schemas::render(plan, &mut files);
     asyncapi::render(plan, &mut files);
-    sam::render(plan, &mut files)?;
-    cdk::render(plan, &mut files)?;
+    let stack = stack::build(plan);
+    sam::render(plan, &stack, &mut files)?;
+    cdk::render(plan, &stack, &mut files)?;
     bindings::render(plan, &mut files);
     catalog::render(plan, history, &mut files)?;
     let readme = readme::render(plan, &files)?;

@@ -1,31 +1,40 @@
-//! `sam/template.yaml`: the whole flow as an AWS SAM template, built as a typed value and
-//! serialized (never templated): tables with streams, the relay with one event source mapping
-//! per table, the bus, a rule per consumer with its target, retry policy and dead-letter
-//! queue, the schema registry, and least-privilege IAM.
+//! The stack, built once: every resource of the flow as CloudFormation (tables with streams,
+//! the relay's role, log group and one event source mapping per table, the bus, a rule or
+//! subscriber per consumer with its target, retry policy and dead-letter queue, the schema
+//! registry, least-privilege IAM, the alarms and the dashboard), with the stack's outputs.
+//! Built as typed values, never templated. The SAM template ([`super::sam`]) and the CDK app
+//! ([`super::cdk`]) both take it; only the relay function itself is spelled by each, because
+//! each builds its code its own way (`sam build`, cargo-lambda-cdk's `RustFunction`).
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::{Files, RenderError};
-use super::{infra, targets};
 use crate::ident::Scope;
 use crate::plan::monitor::{DimensionValue, MonitoringPlan, QueueKey, TopicPlan};
 use crate::plan::naming;
 use crate::plan::{ConsumerPlan, Plan, TablePlan, TargetPlan};
 
 mod consumers;
+pub mod infra;
 mod relay;
+pub mod targets;
 
 use consumers::{consumer_resources, subscriber_resources};
-use relay::{relay_function, relay_role};
+use relay::{relay_function, relay_mappings, relay_role};
 
-/// Where the template is written.
-pub const PATH: &str = "sam/template.yaml";
-/// The SAM CLI configuration next to it.
-pub const CONFIG_PATH: &str = "sam/samconfig.toml";
-/// Keeps `sam build`'s output out of git.
-pub const GITIGNORE_PATH: &str = "sam/.gitignore";
+/// The relay function's logical id.
+pub const RELAY: &str = "Relay";
+
+/// The stack both renderings take.
+pub struct Stack {
+    /// Every resource but the relay function, by logical id.
+    pub resources: Map<String, Value>,
+    /// The relay function as an `AWS::Lambda::Function` without its code.
+    pub relay: Value,
+    /// The stack's outputs.
+    pub outputs: Map<String, Value>,
+}
 
 fn get_att(resource: &str, attribute: &str) -> Value {
     json!({ "Fn::GetAtt": [resource, attribute] })
@@ -69,8 +78,8 @@ impl Template {
     }
 }
 
-/// Renders the template and the SAM CLI config into `files`.
-pub fn render(plan: &Plan, files: &mut Files) -> Result<(), RenderError> {
+/// Builds the stack of `plan`.
+pub fn build(plan: &Plan) -> Stack {
     let mut t = Template {
         resources: Map::new(),
         ids: Scope::default(),
@@ -102,10 +111,9 @@ pub fn render(plan: &Plan, files: &mut Files) -> Result<(), RenderError> {
         "relay role",
         relay_role(plan, &tables, &bus, &failure_queue, &log_group),
     );
-    let relay = t.add(
-        "relay",
-        relay_function(plan, &tables, &bus, &failure_queue, &log_group, &role),
-    );
+    let relay = t.ids.pascal(RELAY);
+    let function = relay_function(plan, &bus, &log_group, &role);
+    relay_mappings(plan, &tables, &relay, &failure_queue, &mut t);
     for consumer in &plan.consumers {
         if plan.bus.custom {
             subscriber_resources(consumer, &bus, &mut t);
@@ -138,36 +146,11 @@ pub fn render(plan: &Plan, files: &mut Files) -> Result<(), RenderError> {
         .as_object_mut()
         .expect("outputs are an object")
         .extend(std::mem::take(&mut t.outputs));
-    let template = json!({
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Transform": "AWS::Serverless-2016-10-31",
-        "Description": infra::stack_description(plan),
-        "Resources": t.resources,
-        "Outputs": outputs
-    });
-    let yaml = serde_saphyr::to_string(&template).map_err(|e| RenderError {
-        path: PATH.to_owned(),
-        message: e.to_string(),
-    })?;
-    files.insert(
-        PATH.into(),
-        format!(
-            "# {}\n# Deploy: sam build && sam deploy (see ../README.md).\n{yaml}",
-            crate::generated_by(Some(&plan.config_file))
-        ),
-    );
-    files.insert(
-        GITIGNORE_PATH.into(),
-        format!("# {}\n.aws-sam/\n", crate::generated_by(None)),
-    );
-    files.insert(
-        CONFIG_PATH.into(),
-        format!(
-            "# {}\nversion = 0.1\n\n[default.global.parameters]\nstack_name = \"{}\"\n\n[default.build.parameters]\n# SAM would key its cache on the relay crate alone, not the runtime crate it depends on.\ncached = false\nbeta_features = true\n\n[default.deploy.parameters]\ncapabilities = \"CAPABILITY_IAM\"\nconfirm_changeset = true\nresolve_s3 = true\n",
-            crate::generated_by(Some(&plan.config_file)), plan.service
-        ),
-    );
-    Ok(())
+    Stack {
+        resources: t.resources,
+        relay: function,
+        outputs: outputs.as_object().cloned().expect("outputs are an object"),
+    }
 }
 
 struct Bus {
@@ -279,7 +262,7 @@ fn schema_registry(plan: &Plan, t: &mut Template) {
         json!({ "Type": "AWS::EventSchemas::Registry", "Properties": { "RegistryName": registry_name, "Description": description } }),
     );
     for contract in &plan.events {
-        let content = super::schemas::openapi(contract).to_string();
+        let content = crate::render::schemas::openapi(contract).to_string();
         t.add(
             &format!("{} schema", contract.name),
             json!({

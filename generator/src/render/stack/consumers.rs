@@ -1,4 +1,4 @@
-//! Each consumer in the SAM template: its rule (or Custom Event Bus subscriber), target,
+//! Each consumer in the stack: its rule (or Custom Event Bus subscriber), target,
 //! queues and the policies that let exactly its rule deliver.
 
 use serde_json::{Map, Value, json};
@@ -40,11 +40,10 @@ pub(super) fn consumer_resources(consumer: &ConsumerPlan, bus: &Bus, t: &mut Tem
             (function, ident::pascal(&consumer.name))
         }
         _ => {
-            let spec = targets::rule_target(consumer, &mut t.ids)
+            let spec = targets::rule_target(consumer, &rule_arn, &mut t.ids)
                 .expect("every further kind of target has a spec");
             for resource in spec.resources {
-                let value = targets::with_rule_arn(&resource.resource, &rule_arn);
-                t.resources.insert(resource.id, value);
+                t.resources.insert(resource.id, resource.resource);
             }
             if let Some((id, statements)) = &spec.role {
                 t.resources

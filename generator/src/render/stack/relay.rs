@@ -1,10 +1,9 @@
-//! The relay in the SAM template: its role (exactly what it reads and puts) and its function
-//! with one event source mapping per table.
+//! The relay in the stack: its role (exactly what it reads and puts), its function and one
+//! event source mapping per table.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::{Bus, Plan, TablePlan, get_att, infra, reference};
-use crate::ident;
+use super::{Bus, Plan, TablePlan, Template, get_att, infra, reference};
 
 pub(super) fn relay_role(
     plan: &Plan,
@@ -40,20 +39,20 @@ pub(super) fn relay_role(
     })
 }
 
-pub(super) fn relay_function(
+/// The relay's event source mappings, one per table: what the stream hands it and where a
+/// batch goes when it keeps failing.
+pub(super) fn relay_mappings(
     plan: &Plan,
     tables: &[(Value, &TablePlan)],
-    bus: &Bus,
+    relay: &str,
     failure_queue: &str,
-    log_group: &str,
-    role: &str,
-) -> Value {
-    let relay = &plan.relay;
-    let reading = &relay.reading;
-    let mut events = Map::new();
+    t: &mut Template,
+) {
+    let reading = &plan.relay.reading;
     for (stream, table) in tables {
         let mut properties = json!({
-            "Stream": stream,
+            "EventSourceArn": stream,
+            "FunctionName": reference(relay),
             "StartingPosition": reading.starting_position,
             "BatchSize": reading.batch_size,
             "MaximumBatchingWindowInSeconds": reading.batching_window,
@@ -72,11 +71,16 @@ pub(super) fn relay_function(
                 .collect();
             properties["FilterCriteria"] = json!({ "Filters": filters });
         }
-        events.insert(
-            format!("{}Stream", ident::pascal(&table.name)),
-            json!({ "Type": "DynamoDB", "Properties": properties }),
+        t.add(
+            &format!("relay {} stream", table.name),
+            json!({ "Type": "AWS::Lambda::EventSourceMapping", "Properties": properties }),
         );
     }
+}
+
+/// The relay function, without its code (each rendering adds it: `sam build`, `RustFunction`).
+pub(super) fn relay_function(plan: &Plan, bus: &Bus, log_group: &str, role: &str) -> Value {
+    let relay = &plan.relay;
     let mut environment = json!({ "EVENT_BUS_NAME": bus.name });
     if plan.bus.custom {
         environment["EVENT_BUS_ARN"] = bus.arn.clone();
@@ -86,30 +90,21 @@ pub(super) fn relay_function(
     {
         e.extend(rest);
     }
-    let mut metadata =
-        json!({ "BuildMethod": "rust-cargolambda", "BuildProperties": { "Binary": "relay" } });
-    if let (Some(m), Value::Object(suppressions)) =
-        (metadata.as_object_mut(), infra::relay_metadata(relay))
-    {
-        m.extend(suppressions);
-    }
     let mut function = json!({
-        "Type": "AWS::Serverless::Function",
-        "Metadata": metadata,
+        "Type": "AWS::Lambda::Function",
+        "Metadata": infra::relay_metadata(relay),
         "Properties": {
-            "FunctionName": plan.relay.name,
-            "Description": plan.relay.description,
-            "CodeUri": "../relay",
+            "FunctionName": relay.name,
+            "Description": relay.description,
             "Handler": "bootstrap",
             "Runtime": "provided.al2023",
             "Architectures": ["arm64"],
             "MemorySize": relay.memory,
             "Timeout": relay.timeout,
             "Role": get_att(role, "Arn"),
-            "Tracing": "Active",
+            "TracingConfig": { "Mode": "Active" },
             "LoggingConfig": { "LogGroup": reference(log_group), "LogFormat": "JSON" },
-            "Environment": { "Variables": environment },
-            "Events": events
+            "Environment": { "Variables": environment }
         }
     });
     if let Some(reserved) = relay.reserved_concurrency {

@@ -1,7 +1,6 @@
 //! Rule targets beyond a queue or a function (SNS, Step Functions, Kinesis, Firehose, API
 //! destinations, CloudWatch Logs, another account's bus), and what a consumer receives (input
-//! transforms), as both stacks spell them: CloudFormation resources and target properties,
-//! with the rule's ARN left as a placeholder each stack fills in its own way.
+//! transforms): CloudFormation resources and target properties.
 
 use serde_json::{Map, Value, json};
 
@@ -9,9 +8,6 @@ use super::infra;
 use crate::ident::Scope;
 use crate::plan::naming;
 use crate::plan::{ApiDestinationPlan, ConsumerPlan, InputPlan, TargetPlan, is_path};
-
-/// The placeholder for the consumer's rule ARN in [`RuleTarget`] values: `{"Outbox::RuleArn": null}`.
-pub const RULE_ARN: &str = "Outbox::RuleArn";
 
 /// A created resource of a target: its logical id and CloudFormation resource.
 #[derive(Debug, Clone)]
@@ -39,24 +35,6 @@ pub struct RuleTarget {
     pub output: Option<(String, String, Value)>,
 }
 
-fn rule_arn() -> Value {
-    json!({ RULE_ARN: null })
-}
-
-/// Replaces the rule ARN placeholder in `value` by `arn`.
-pub fn with_rule_arn(value: &Value, arn: &Value) -> Value {
-    match value {
-        Value::Object(map) if map.len() == 1 && map.contains_key(RULE_ARN) => arn.clone(),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), with_rule_arn(v, arn)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(|v| with_rule_arn(v, arn)).collect()),
-        other => other.clone(),
-    }
-}
-
 /// An ARN in the stack's account and region: `arn:<partition>:<service>:<region>:<account>:<resource>`.
 fn regional_arn(service: &str, resource: &str) -> Value {
     json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}") })
@@ -82,7 +60,11 @@ fn statement(sid: &str, actions: &[&str], resource: &Value) -> Value {
 }
 
 /// The target of a consumer whose kind is neither a queue nor a function; `None` for those.
-pub fn rule_target(consumer: &ConsumerPlan, ids: &mut Scope) -> Option<RuleTarget> {
+pub fn rule_target(
+    consumer: &ConsumerPlan,
+    rule_arn: &Value,
+    ids: &mut Scope,
+) -> Option<RuleTarget> {
     let name = &consumer.name;
     let mut resources = Vec::new();
     let mut add = |ids: &mut Scope, what: &str, resource: Value| {
@@ -125,7 +107,7 @@ pub fn rule_target(consumer: &ConsumerPlan, ids: &mut Scope) -> Option<RuleTarge
                                 "Principal": { "Service": "events.amazonaws.com" },
                                 "Action": "sns:Publish",
                                 "Resource": arn,
-                                "Condition": { "ArnEquals": { "aws:SourceArn": rule_arn() } }
+                                "Condition": { "ArnEquals": { "aws:SourceArn": rule_arn.clone() } }
                             }] }
                         }
                     }),
@@ -282,7 +264,7 @@ pub fn rule_target(consumer: &ConsumerPlan, ids: &mut Scope) -> Option<RuleTarge
                     "Type": "AWS::Logs::ResourcePolicy",
                     "Properties": {
                         "PolicyName": format!("{}-logs", consumer.rule),
-                        "PolicyDocument": { "Fn::Sub": [logs_policy(&group_name), { "RuleArn": rule_arn() }] }
+                        "PolicyDocument": { "Fn::Sub": [logs_policy(&group_name), { "RuleArn": rule_arn.clone() }] }
                     }
                 }),
             );

@@ -165,17 +165,6 @@ pub const LAST_STOP_RETENTION: u32 = 1_209_600;
 /// Receives before a consumer queue's message moves to its dead letters.
 pub const MAX_RECEIVE_COUNT: u32 = 5;
 
-/// A table's partition key as both stacks describe it: `{ "name", "type" }`.
-pub fn partition_key(table: &TablePlan) -> Value {
-    json!({ "name": table.partition_key, "type": table.partition_type })
-}
-
-/// A table's sort key, if it has one, as [`partition_key`].
-pub fn sort_key(table: &TablePlan) -> Option<Value> {
-    let (name, kind) = table.sort_key.as_deref().zip(table.sort_type)?;
-    Some(json!({ "name": name, "type": kind }))
-}
-
 /// How every alarm compares: it fires at or above its threshold.
 pub const ALARM_COMPARISON: &str = "GreaterThanOrEqualToThreshold";
 /// A metric with no data is healthy: most of these counts are only sent when not zero.
