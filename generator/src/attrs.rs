@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::{AttributeType, AttributeTypeSpec, DynamoType, Entity, Image, KeyType, Table};
+use crate::config::{AttributeType, AttributeTypeSpec, Entity, KeyType, Table};
+use crate::vocabulary::{DynamoType, Image};
 
 /// A parsed `new.<attribute>.<key>...` path. No segments: the whole item.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

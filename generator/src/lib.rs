@@ -24,6 +24,7 @@ pub mod render;
 mod shorthand;
 pub mod simulate;
 pub mod validate;
+pub mod vocabulary;
 pub mod write;
 pub mod yaml_index;
 

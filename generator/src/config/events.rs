@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::vocabulary::JsonType;
+
 use super::{AttributeType, DriftPolicy, GroupSpec, Image, Operation};
 use crate::shorthand::FromShorthand;
 use crate::shorthand::shorthand;
@@ -120,32 +122,6 @@ impl FromShorthand for FieldSpec {
 
     fn shorthand_schema() -> serde_json::Value {
         serde_json::json!({ "type": "string", "description": "A path: `new.<attribute>` or `old.<attribute>`." })
-    }
-}
-
-/// JSON types a field can be converted to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum JsonType {
-    /// A JSON string (numbers keep every digit).
-    String,
-    /// A JSON number.
-    Number,
-    /// A JSON number without a fraction.
-    Integer,
-    /// `true` or `false`.
-    Boolean,
-}
-
-impl JsonType {
-    /// The JSON Schema type name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JsonType::String => "string",
-            JsonType::Number => "number",
-            JsonType::Integer => "integer",
-            JsonType::Boolean => "boolean",
-        }
     }
 }
 

@@ -10,17 +10,20 @@ mod events;
 mod relay;
 mod tables;
 
+pub use crate::vocabulary::{
+    ALL_DYNAMO_TYPES, DriftPolicy, DynamoType, Format, Image, JsonType, Operation, PayloadFormat,
+};
 pub use alarms::{Alarms, IteratorAge};
 pub use bus::{Bus, BusKind, GroupSpec};
 pub use consumers::{
     ApiAuth, ApiDestinationTarget, Consumer, EventBusTarget, FirehoseTarget, Input, KinesisTarget,
     LambdaTarget, LogsTarget, Retry, SnsTarget, SqsTarget, StepFunctionsTarget, Target,
 };
-pub use events::{Event, Field, FieldSpec, JsonType, Rest, When};
-pub use relay::{DriftPolicy, PoisonPolicy, RelaySettings, StartingPosition};
+pub use events::{Event, Field, FieldSpec, Rest, When};
+pub use relay::{PoisonPolicy, RelaySettings, StartingPosition};
 pub use tables::{
-    AttributeType, AttributeTypeSpec, DynamoType, Entity, Format, GlobalTable, Image, KeyAttribute,
-    KeyType, Keys, Match, Operation, OutboxTable, PayloadFormat, StreamView, Table,
+    AttributeType, AttributeTypeSpec, Entity, GlobalTable, KeyAttribute, KeyType, Keys, Match,
+    OutboxTable, StreamView, Table,
 };
 
 use std::collections::BTreeMap;

@@ -3,6 +3,8 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::vocabulary::DriftPolicy;
+
 /// Settings of the relay function and its event source mappings.
 #[derive(Debug, Clone, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -109,19 +111,6 @@ fn default_timeout() -> u32 {
 
 fn default_log_retention() -> u32 {
     30
-}
-
-/// What an event whose detail breaks its schema does.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum DriftPolicy {
-    /// To the dead-letter queue with its keys and the reason; the stream goes on.
-    #[default]
-    DeadLetter,
-    /// Published anyway, counted as drifted and logged.
-    Publish,
-    /// The record is poison (`poison-policy` decides).
-    Stop,
 }
 
 /// `StartingPosition` of the event source mappings.

@@ -10,10 +10,8 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::attrs::{Attributes, ImagePath, Shape};
-use crate::config::{
-    AttributeType, AttributeTypeSpec, DynamoType, Event, FieldSpec, Image, JsonType, Operation,
-    OutboxTable, PayloadFormat, Table,
-};
+use crate::config::{AttributeType, AttributeTypeSpec, Event, FieldSpec, OutboxTable, Table};
+use crate::vocabulary::{DynamoType, Image, JsonType, Operation, PayloadFormat};
 
 /// An event's detail.
 #[derive(Debug, Clone, Serialize)]

@@ -2,7 +2,8 @@
 
 use super::{Condition, EventPlan, GroupPlan, detail, select};
 use crate::attrs::ImagePath;
-use crate::config::{DriftPolicy, Event, GroupSpec, Table};
+use crate::config::{Event, GroupSpec, Table};
+use crate::vocabulary::DriftPolicy;
 
 pub(super) fn event_plan(
     table_name: &str,

@@ -18,7 +18,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::attrs::ImagePath;
-use crate::config::{BusKind, Config, DriftPolicy, PoisonPolicy};
+use crate::config::{BusKind, Config, PoisonPolicy};
+use crate::vocabulary::DriftPolicy;
 use consumers::dead_letter_route;
 use consumers::rule_pattern;
 use detail::Detail;

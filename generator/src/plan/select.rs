@@ -5,7 +5,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::attrs::ImagePath;
-use crate::config::{Entity, Event, Operation, OutboxTable};
+use crate::config::{Entity, Event, OutboxTable};
+use crate::vocabulary::Operation;
 
 /// One condition a record must meet; an event's conditions must all hold.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -1,6 +1,7 @@
 //! Each table's stream filters (Lambda event filtering) and key types.
 
-use crate::config::{Operation, Table};
+use crate::config::Table;
+use crate::vocabulary::Operation;
 
 pub(super) fn key_type(key_type: crate::config::KeyType) -> &'static str {
     match key_type {

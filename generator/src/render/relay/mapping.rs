@@ -8,11 +8,11 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use crate::attrs::ImagePath;
-use crate::config::{DriftPolicy, DynamoType, Image, Operation, PayloadFormat};
 use crate::ident::Scope;
 use crate::plan::detail::{Conversion, Field, Source};
 use crate::plan::select::Condition;
 use crate::plan::{EventPlan, GroupPlan, Plan};
+use crate::vocabulary::{DriftPolicy, DynamoType, Image, Operation, PayloadFormat};
 
 /// The relay crate's contents.
 #[derive(Debug, Clone, Serialize)]
