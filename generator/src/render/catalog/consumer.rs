@@ -1,26 +1,28 @@
-//! A consumer's page: its target, its pattern, and what it receives of each event.
+//! A consumer's page: its target, its pattern, and what it receives of each event
+//! (`templates/catalog/consumer.html.j2`).
 
-use std::fmt::Write;
+use minijinja::context;
+use minijinja::value::{Serde, Value};
+use serde::Serialize;
 
-use super::{ConsumerPlan, Site, esc, esc_code, pretty, sample_event};
+use super::{ConsumerPlan, RenderError, Site, esc, esc_code, pretty, sample_event};
+
+/// What the consumer receives of one of its events: a sample, or (for dead letters, which
+/// have no page) none.
+#[derive(Serialize)]
+struct Receives {
+    title: String,
+    sample: Option<String>,
+}
 
 impl Site<'_> {
-    pub(super) fn consumer_body(&self, consumer: &ConsumerPlan) -> String {
-        let mut body = String::new();
-        writeln!(
-            body,
-            "<p><a href=\"../index.html#consumers\">Consumers</a> /</p>\n<h1>{}<span class=\"badge kind\">{}</span></h1>\n<p class=\"lead\">{}</p>\n<dl class=\"facts\">",
-            esc(&consumer.name),
-            esc(consumer.target.kind()),
-            esc(consumer.description.as_deref().unwrap_or(&consumer.rule_description))
-        )
-        .unwrap();
+    pub(super) fn consumer_body(&self, consumer: &ConsumerPlan) -> Result<String, RenderError> {
         let events: Vec<String> = consumer
             .events
             .iter()
             .map(|e| self.event_link(e, "../"))
             .collect();
-        let rows = [
+        let facts = [
             ("Target", Self::target(consumer)),
             (
                 if self.plan.bus.custom {
@@ -68,28 +70,36 @@ impl Site<'_> {
                 },
             ),
         ];
-        for (name, value) in rows {
-            writeln!(body, "<dt>{name}</dt><dd>{value}</dd>").unwrap();
-        }
-        writeln!(body, "</dl>\n<h2 id=\"receives\">What it receives</h2>").unwrap();
-        for name in &consumer.events {
-            let Some(event) = self.event(name) else {
-                writeln!(body, "<h3>{}</h3>\n<p>Dead-lettered records and events, with the reason and the item's keys (never its contents).</p>", esc(name)).unwrap();
-                continue;
-            };
-            let sample = sample_event(event);
-            let received = consumer
-                .input
-                .as_ref()
-                .map_or_else(|| sample.clone(), |input| input.apply(&sample));
-            writeln!(
-                body,
-                "<h3>{}</h3>\n<pre>{}</pre>",
-                self.event_link(name, "../"),
-                esc(&pretty(&received))
-            )
-            .unwrap();
-        }
-        body
+        let receives: Vec<Receives> = consumer
+            .events
+            .iter()
+            .map(|name| match self.event(name) {
+                None => Receives {
+                    title: esc(name),
+                    sample: None,
+                },
+                Some(event) => {
+                    let sample = sample_event(event);
+                    let received = consumer
+                        .input
+                        .as_ref()
+                        .map_or_else(|| sample.clone(), |input| input.apply(&sample));
+                    Receives {
+                        title: self.event_link(name, "../"),
+                        sample: Some(esc(&pretty(&received))),
+                    }
+                }
+            })
+            .collect();
+        self.render(
+            "consumer",
+            context! {
+                name => esc(&consumer.name),
+                kind => esc(consumer.target.kind()),
+                lead => esc(consumer.description.as_deref().unwrap_or(&consumer.rule_description)),
+                facts => Value::from(Serde(&facts)),
+                receives => Value::from(Serde(&receives)),
+            },
+        )
     }
 }

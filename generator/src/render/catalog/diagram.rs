@@ -1,14 +1,15 @@
-//! The flow on the index page: an inline SVG of tables -> events -> consumers.
+//! The flow on the index page: an inline SVG of tables -> events -> consumers, laid out here
+//! and drawn by `templates/catalog/diagram.svg.j2`.
 
-use std::fmt::Write;
+use minijinja::context;
 
-use super::{Site, consumer_page, esc, event_page, truncate};
+use super::{RenderError, Site, consumer_page, esc, event_page, truncate};
 
 impl Site<'_> {
     /// The flow as an inline SVG: tables, events, consumers in three columns, an edge from
     /// each table to its events and from each event to its consumers; every node links to its
     /// page.
-    pub(super) fn diagram(&self) -> String {
+    pub(super) fn diagram(&self) -> Result<String, RenderError> {
         struct Node {
             id: String,
             kind: &'static str,
@@ -65,33 +66,28 @@ impl Site<'_> {
         let total_h = heights.iter().copied().fold(node_h, f64::max) + top + 10.0;
         let mut x = 10.0;
         let mut placed: Vec<(String, f64, f64, f64)> = Vec::new(); // id, x, y, width
-        let mut nodes = String::new();
         let labels = ["TABLES", "EVENTS", "CONSUMERS"];
-        let mut heads = String::new();
+        let mut heads = Vec::new();
+        let mut nodes = Vec::new();
         for (c, column) in columns.iter().enumerate() {
-            writeln!(
-                heads,
-                "<text class=\"column\" x=\"{x}\" y=\"18\">{}</text>",
-                labels[c]
-            )
-            .unwrap();
+            heads.push(context! { x => x.to_string(), label => labels[c] });
             let mut y = top + (total_h - top - 10.0 - heights[c]) / 2.0;
             for node in column {
                 let w = widths[c];
-                let inner = format!(
-                    "<g class=\"node {kind}\" data-id=\"{id}\"><rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{node_h}\" rx=\"8\"/><text x=\"{tx}\" y=\"{ty}\">{title}</text><text class=\"sub\" x=\"{tx}\" y=\"{sy}\">{sub}</text></g>",
-                    kind = node.kind,
-                    id = esc(&node.id),
-                    tx = x + 12.0,
-                    ty = y + 19.0,
-                    sy = y + 36.0,
-                    title = esc(&truncate(&node.title, 38)),
-                    sub = esc(&truncate(&node.sub, 40)),
-                );
-                match &node.href {
-                    Some(href) => writeln!(nodes, "<a href=\"{}\">{inner}</a>", esc(href)).unwrap(),
-                    None => writeln!(nodes, "{inner}").unwrap(),
-                }
+                nodes.push(context! {
+                    href => node.href.as_deref().map(esc),
+                    kind => node.kind,
+                    id => esc(&node.id),
+                    x => x.to_string(),
+                    y => y.to_string(),
+                    w => w.to_string(),
+                    h => node_h.to_string(),
+                    tx => (x + 12.0).to_string(),
+                    ty => (y + 19.0).to_string(),
+                    sy => (y + 36.0).to_string(),
+                    title => esc(&truncate(&node.title, 38)),
+                    sub => esc(&truncate(&node.sub, 40)),
+                });
                 placed.push((node.id.clone(), x, y, w));
                 y += node_h + gap_y;
             }
@@ -103,12 +99,12 @@ impl Site<'_> {
                 .find(|(n, ..)| n == id)
                 .map(|&(_, x, y, w)| (x, y, w))
         };
-        let mut edges = String::new();
+        let mut edges = Vec::new();
         let mut edge = |from: &str, to: &str| {
             if let (Some((x1, y1, w1)), Some((x2, y2, _))) = (at(from), at(to)) {
                 let (sx, sy, ex, ey) = (x1 + w1, y1 + node_h / 2.0, x2, y2 + node_h / 2.0);
                 let mid = (sx + ex) / 2.0;
-                writeln!(edges, "<path class=\"edge\" d=\"M{sx},{sy} C{mid},{sy} {mid},{ey} {ex},{ey}\" marker-end=\"url(#arrow)\"/>").unwrap();
+                edges.push(format!("M{sx},{sy} C{mid},{sy} {mid},{ey} {ex},{ey}"));
             }
         };
         for event in &plan.events {
@@ -126,8 +122,17 @@ impl Site<'_> {
             }
         }
         let width = x - gap_x + 10.0;
-        format!(
-            "<svg id=\"flow\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{total_h}\" viewBox=\"0 0 {width} {total_h}\" role=\"img\" aria-label=\"The flow: tables, events, consumers\">\n<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#9aa4b2\"/></marker></defs>\n{heads}{edges}{nodes}</svg>"
-        )
+        let svg = self.render(
+            "diagram",
+            context! {
+                width => width.to_string(),
+                height => total_h.to_string(),
+                heads,
+                edges,
+                nodes,
+            },
+        )?;
+        // Inline in the page's figure, without the template's last newline.
+        Ok(svg.trim_end_matches('\n').to_owned())
     }
 }

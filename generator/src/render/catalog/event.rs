@@ -1,84 +1,92 @@
-//! An event's page: its fields, an example, its producer and consumers, schema and history.
+//! An event's page: its fields, an example, its producer and consumers, schema and history
+//! (`templates/catalog/event.html.j2`).
 
-use std::fmt::Write;
+use minijinja::context;
+use minijinja::value::{Serde, Value};
+use serde::Serialize;
 
 use crate::plan::schema::Schema;
 
-use super::{EventPlan, Site, consumer_page, esc, esc_code, pretty, sample_event};
+use super::{EventPlan, RenderError, Site, consumer_page, esc, esc_code, pretty, sample_event};
+
+/// A row of the consumers table.
+#[derive(Serialize)]
+struct ConsumerRow {
+    page: String,
+    name: String,
+    target: String,
+    pattern: String,
+    receives: String,
+}
+
+/// A row of the version history.
+#[derive(Serialize)]
+struct VersionRow {
+    version: u64,
+    current: bool,
+    changes: String,
+}
 
 impl Site<'_> {
-    pub(super) fn event_body(&self, event: &EventPlan) -> String {
-        let mut body = String::new();
-        writeln!(
-            body,
-            "<p><a href=\"../index.html#events\">Events</a> /</p>\n<h1>{}<span class=\"badge\">v{}</span></h1>\n<p class=\"lead\">{}</p>",
-            esc(&event.name),
-            event.schema_version,
-            esc(event.description.as_deref().unwrap_or("No description in outbox.yaml."))
-        )
-        .unwrap();
+    pub(super) fn event_body(&self, event: &EventPlan) -> Result<String, RenderError> {
         let when = if event.described.is_empty() {
             String::new()
         } else {
             format!(" when {}", esc_code(&event.described.join(" and ")))
         };
-        writeln!(body, "<dl class=\"facts\">").unwrap();
-        let mut fact = |name: &str, value: String| {
-            writeln!(body, "<dt>{name}</dt><dd>{value}</dd>").unwrap();
-        };
-        fact("Source", format!("<code>{}</code>", esc(&event.source)));
-        fact(
-            "Detail-type",
-            format!("<code>{}</code>", esc(&event.detail_type)),
-        );
-        fact("Schema version", event.schema_version.to_string());
-        fact(
-            "Published",
-            format!(
-                "by the relay for every {} in table <code>{}</code>{when}",
-                esc_code(&event.trigger),
-                esc(&event.table)
+        let mut facts: Vec<(&str, String)> = vec![
+            ("Source", format!("<code>{}</code>", esc(&event.source))),
+            (
+                "Detail-type",
+                format!("<code>{}</code>", esc(&event.detail_type)),
             ),
-        );
-        fact(
-            "Bus",
-            format!(
-                "<code>{}</code> ({})",
-                esc(&self.plan.bus.name),
-                if self.plan.bus.custom {
-                    "Custom Event Bus"
-                } else {
-                    "Classic"
-                }
+            ("Schema version", event.schema_version.to_string()),
+            (
+                "Published",
+                format!(
+                    "by the relay for every {} in table <code>{}</code>{when}",
+                    esc_code(&event.trigger),
+                    esc(&event.table)
+                ),
             ),
-        );
-        fact(
-            "Event id",
-            "the first of <code>resources</code> (<code>urn:outbox:event:&lt;record&gt;:&lt;event&gt;</code>): the same for every delivery, replay and redrive; deduplicate on it".into(),
-        );
+            (
+                "Bus",
+                format!(
+                    "<code>{}</code> ({})",
+                    esc(&self.plan.bus.name),
+                    if self.plan.bus.custom {
+                        "Custom Event Bus"
+                    } else {
+                        "Classic"
+                    }
+                ),
+            ),
+            (
+                "Event id",
+                "the first of <code>resources</code> (<code>urn:outbox:event:&lt;record&gt;:&lt;event&gt;</code>): the same for every delivery, replay and redrive; deduplicate on it".into(),
+            ),
+        ];
         if event.snapshot {
-            fact(
+            facts.push((
                 "Snapshot",
                 "<code>relay backfill</code> publishes it for every item the table holds".into(),
-            );
+            ));
         }
         if !event.redacted.is_empty() {
-            fact("Never carries", esc(&event.redacted.join(", ")));
+            facts.push(("Never carries", esc(&event.redacted.join(", "))));
         }
-        fact(
+        facts.push((
             "Schema files",
             format!(
                 "<a href=\"../../schemas/{slug}.json\">schemas/{slug}.json</a> (JSON Schema), <a href=\"../../schemas/registry/{slug}.openapi.json\">registry/{slug}.openapi.json</a> (Schema Registry)",
                 slug = esc(&event.slug)
             ),
-        );
-        writeln!(body, "</dl>").unwrap();
-
-        writeln!(body, "<h2 id=\"fields\">Fields</h2>\n<table>\n<thead><tr><th>Field</th><th>Type</th><th>Required</th><th>From</th><th>Notes</th></tr></thead>\n<tbody>").unwrap();
-        let mut rows = Vec::new();
-        fields(Schema::of(&event.detail.schema), "", &mut rows);
-        for row in rows {
-            let origin = event
+        ));
+        let schema = Schema::of(&event.detail.schema);
+        let mut fields = Vec::new();
+        field_rows(schema, "", &mut fields);
+        for row in &mut fields {
+            row.origin = event
                 .detail
                 .fields
                 .iter()
@@ -86,103 +94,84 @@ impl Site<'_> {
                 .find(|f| f.name == row.path)
                 .map(|f| esc_code(&f.origin))
                 .unwrap_or_default();
-            writeln!(
-                body,
-                "<tr><td><code>{}</code></td><td>{}</td><td{}>{}</td><td>{origin}</td><td>{}</td></tr>",
-                esc(&row.path),
-                esc(&row.kind),
-                if row.required { " class=\"required\"" } else { "" },
-                if row.required { "yes" } else { "no" },
-                row.notes
-            )
-            .unwrap();
+            row.path = esc(&row.path);
+            row.kind = esc(&row.kind);
         }
-        writeln!(body, "</tbody>\n</table>").unwrap();
-        if !Schema::of(&event.detail.schema).closed() {
-            writeln!(
-                body,
-                "<p>The detail is open: it may carry attributes beyond these.</p>"
-            )
-            .unwrap();
-        }
-
-        writeln!(body, "<h2 id=\"example\">Example</h2>\n<p>As a consumer receives it (a sample, every field filled in):</p>\n<pre>{}</pre>", esc(&pretty(&sample_event(event)))).unwrap();
-
-        writeln!(body, "<h2 id=\"producers\">Producers</h2>\n<table>\n<thead><tr><th>Table</th><th>Change</th><th>Publisher</th></tr></thead>\n<tbody><tr><td><code>{}</code></td><td>{}{when}</td><td>the relay Lambda <code>{}</code> (DynamoDB Streams &rarr; EventBridge)</td></tr></tbody>\n</table>", esc(&event.table), esc_code(&event.trigger), esc(&self.plan.relay.name)).unwrap();
-
-        writeln!(body, "<h2 id=\"consumers\">Consumers</h2>").unwrap();
-        let consumers = self.consumers_of(event);
-        if consumers.is_empty() {
-            writeln!(body, "<p>No consumer receives it yet.</p>").unwrap();
-        } else {
-            writeln!(body, "<table>\n<thead><tr><th>Consumer</th><th>Target</th><th>Pattern on <code>detail</code></th><th>Receives</th></tr></thead>\n<tbody>").unwrap();
-            for consumer in consumers {
-                writeln!(
-                    body,
-                    "<tr><td><a href=\"../{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    consumer_page(consumer),
-                    esc(&consumer.name),
-                    Self::target(consumer),
-                    consumer
-                        .pattern_text
-                        .as_deref()
-                        .map(|p| format!("<code>{}</code>", esc(p)))
-                        .unwrap_or_else(|| "every event".into()),
-                    esc_code(&consumer.input_text)
-                )
-                .unwrap();
-            }
-            writeln!(body, "</tbody>\n</table>").unwrap();
-        }
-
-        writeln!(body, "<h2 id=\"history\">Version history</h2>").unwrap();
-        match self.history.get(&event.name) {
-            None => writeln!(body, "<p>Version {} is the first version (no earlier schema in the repository's history).</p>", event.schema_version).unwrap(),
-            Some(versions) => {
-                writeln!(body, "<table>\n<thead><tr><th>Version</th><th>Changes from the version before</th></tr></thead>\n<tbody>").unwrap();
-                for version in versions.iter().rev() {
-                    let mut changes: Vec<String> = version
-                        .breaking
-                        .iter()
-                        .map(|c| format!("<li class=\"breaking\">breaking: {}</li>", esc(c)))
-                        .collect();
-                    changes.extend(version.compatible.iter().map(|c| format!("<li class=\"compatible\">compatible: {}</li>", esc(c))));
-                    let changes = if changes.is_empty() {
-                        "the first version in the history".to_owned()
-                    } else {
-                        format!("<ul>{}</ul>", changes.join(""))
-                    };
-                    writeln!(
-                        body,
-                        "<tr><td>v{}{}</td><td>{changes}</td></tr>",
-                        version.version,
-                        if version.current { " (current)" } else { "" }
-                    )
-                    .unwrap();
-                }
-                writeln!(body, "</tbody>\n</table>").unwrap();
-            }
-        }
-        writeln!(
-            body,
-            "<h2 id=\"schema\">Schema</h2>\n<details><summary>The JSON Schema (draft 2020-12) of the envelope and detail</summary>\n<pre>{}</pre>\n</details>",
-            esc(&pretty(&crate::render::schemas::envelope(event, &self.plan.service)))
+        let consumers: Vec<ConsumerRow> = self
+            .consumers_of(event)
+            .into_iter()
+            .map(|consumer| ConsumerRow {
+                page: consumer_page(consumer),
+                name: esc(&consumer.name),
+                target: Self::target(consumer),
+                pattern: consumer
+                    .pattern_text
+                    .as_deref()
+                    .map(|p| format!("<code>{}</code>", esc(p)))
+                    .unwrap_or_else(|| "every event".into()),
+                receives: esc_code(&consumer.input_text),
+            })
+            .collect();
+        let history: Option<Vec<VersionRow>> =
+            self.history.get(&event.name).map(|versions| {
+                versions
+                    .iter()
+                    .rev()
+                    .map(|version| {
+                        let mut changes: Vec<String> = version
+                            .breaking
+                            .iter()
+                            .map(|c| format!("<li class=\"breaking\">breaking: {}</li>", esc(c)))
+                            .collect();
+                        changes.extend(version.compatible.iter().map(|c| {
+                            format!("<li class=\"compatible\">compatible: {}</li>", esc(c))
+                        }));
+                        VersionRow {
+                            version: version.version,
+                            current: version.current,
+                            changes: if changes.is_empty() {
+                                "the first version in the history".to_owned()
+                            } else {
+                                format!("<ul>{}</ul>", changes.join(""))
+                            },
+                        }
+                    })
+                    .collect()
+            });
+        self.render(
+            "event",
+            context! {
+                name => esc(&event.name),
+                version => event.schema_version,
+                lead => esc(event.description.as_deref().unwrap_or("No description in outbox.yaml.")),
+                facts => Value::from(Serde(&facts)),
+                fields => Value::from(Serde(&fields)),
+                open => !schema.closed(),
+                example => esc(&pretty(&sample_event(event))),
+                table => esc(&event.table),
+                change => format!("{}{when}", esc_code(&event.trigger)),
+                relay => esc(&self.plan.relay.name),
+                consumers => Value::from(Serde(&consumers)),
+                history => Value::from(Serde(&history)),
+                schema => esc(&pretty(&crate::render::schemas::envelope(event, &self.plan.service))),
+            },
         )
-        .unwrap();
-        body
     }
 }
 
-/// A row of an event's field table.
+/// A row of an event's field table (`path` and `kind` as the schema has them until the page
+/// escapes them).
+#[derive(Serialize)]
 pub(super) struct Row {
     path: String,
     kind: String,
     required: bool,
+    origin: String,
     notes: String,
 }
 
 /// Every field of a detail schema, nested ones as `parent.child` and list items as `list[]`.
-pub(super) fn fields(schema: Schema, prefix: &str, rows: &mut Vec<Row>) {
+pub(super) fn field_rows(schema: Schema, prefix: &str, rows: &mut Vec<Row>) {
     for (name, child) in schema.properties() {
         let path = if prefix.is_empty() {
             name.to_owned()
@@ -193,11 +182,12 @@ pub(super) fn fields(schema: Schema, prefix: &str, rows: &mut Vec<Row>) {
             path: path.clone(),
             kind: kind(child),
             required: schema.requires(name),
+            origin: String::new(),
             notes: notes(child),
         });
-        fields(child, &path, rows);
+        field_rows(child, &path, rows);
         if let Some(items) = child.items() {
-            fields(items, &format!("{path}[]"), rows);
+            field_rows(items, &format!("{path}[]"), rows);
         }
     }
 }

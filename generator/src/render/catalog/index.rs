@@ -1,13 +1,48 @@
-//! The catalog's `index.html`: the flow, and every event, consumer and table.
+//! The catalog's `index.html`: the flow, and every event, consumer and table
+//! (`templates/catalog/index.html.j2`).
 
-use std::fmt::Write;
+use minijinja::context;
+use minijinja::value::{Serde, Value};
+use serde::Serialize;
 
-use super::{Site, consumer_page, esc, esc_code, event_page};
+use super::{RenderError, Site, consumer_page, esc, esc_code, event_page};
+
+#[derive(Serialize)]
+struct EventRow {
+    page: String,
+    name: String,
+    source: String,
+    detail_type: String,
+    version: u32,
+    trigger: String,
+    table: String,
+    consumers: String,
+}
+
+#[derive(Serialize)]
+struct ConsumerRow {
+    page: String,
+    name: String,
+    target: String,
+    events: String,
+    receives: String,
+}
+
+#[derive(Serialize)]
+struct TableRow {
+    name: String,
+    keys: String,
+    stream: String,
+    events: String,
+}
+
+fn plural(count: usize) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}
 
 impl Site<'_> {
-    pub(super) fn index(&self) -> String {
+    pub(super) fn index(&self) -> Result<String, RenderError> {
         let plan = self.plan;
-        let mut body = String::new();
         let bus_kind = if plan.bus.custom {
             "Custom Event Bus"
         } else {
@@ -18,89 +53,90 @@ impl Site<'_> {
             .iter()
             .map(|t| format!("<code>{}</code>", esc(&t.name)))
             .collect();
-        writeln!(
-            body,
-            "<h1>{} event catalog</h1>\n<p class=\"lead\">{} event{} the relay publishes from {} to the {bus_kind} <code>{}</code>, and the {} consumer{} that receive them.</p>",
-            esc(&plan.service),
+        let lead = format!(
+            "{} event{} the relay publishes from {} to the {bus_kind} <code>{}</code>, and the {} consumer{} that receive them.",
             plan.events.len(),
-            if plan.events.len() == 1 { "" } else { "s" },
+            plural(plan.events.len()),
             tables.join(", "),
             esc(&plan.bus.name),
             plan.consumers.len(),
-            if plan.consumers.len() == 1 { "" } else { "s" },
+            plural(plan.consumers.len()),
+        );
+        let events: Vec<EventRow> = plan
+            .events
+            .iter()
+            .map(|event| {
+                let consumers: Vec<String> = self
+                    .consumers_of(event)
+                    .iter()
+                    .map(|c| format!("<a href=\"{}\">{}</a>", consumer_page(c), esc(&c.name)))
+                    .collect();
+                EventRow {
+                    page: event_page(event),
+                    name: esc(&event.name),
+                    source: esc(&event.source),
+                    detail_type: esc(&event.detail_type),
+                    version: event.schema_version,
+                    trigger: esc_code(&event.trigger),
+                    table: esc(&event.table),
+                    consumers: if consumers.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        consumers.join(", ")
+                    },
+                }
+            })
+            .collect();
+        let consumers: Vec<ConsumerRow> = plan
+            .consumers
+            .iter()
+            .map(|consumer| ConsumerRow {
+                page: consumer_page(consumer),
+                name: esc(&consumer.name),
+                target: Self::target(consumer),
+                events: consumer
+                    .events
+                    .iter()
+                    .map(|e| self.event_link(e, ""))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                receives: esc_code(&consumer.input_text),
+            })
+            .collect();
+        let tables: Vec<TableRow> = plan
+            .tables
+            .iter()
+            .map(|table| TableRow {
+                name: esc(&table.name),
+                keys: format!(
+                    "<code>{}</code>{}",
+                    esc(&table.partition_key),
+                    table
+                        .sort_key
+                        .as_deref()
+                        .map(|k| format!(", <code>{}</code>", esc(k)))
+                        .unwrap_or_default()
+                ),
+                stream: esc(table.stream),
+                events: plan
+                    .events
+                    .iter()
+                    .filter(|e| e.table == table.name)
+                    .map(|e| self.event_link(&e.name, ""))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+            .collect();
+        self.render(
+            "index",
+            context! {
+                service => esc(&plan.service),
+                lead,
+                diagram => self.diagram()?,
+                events => Value::from(Serde(&events)),
+                consumers => Value::from(Serde(&consumers)),
+                tables => Value::from(Serde(&tables)),
+            },
         )
-        .unwrap();
-        writeln!(
-            body,
-            "<h2 id=\"flow\">Flow</h2>\n<div class=\"figure\">{}</div>",
-            self.diagram()
-        )
-        .unwrap();
-        writeln!(body, "<h2 id=\"events\">Events</h2>\n<table>\n<thead><tr><th>Event</th><th>Source</th><th>Detail-type</th><th>Version</th><th>Published on</th><th>Consumers</th></tr></thead>\n<tbody>").unwrap();
-        for event in &plan.events {
-            let consumers: Vec<String> = self
-                .consumers_of(event)
-                .iter()
-                .map(|c| format!("<a href=\"{}\">{}</a>", consumer_page(c), esc(&c.name)))
-                .collect();
-            writeln!(
-                body,
-                "<tr><td><a href=\"{}\">{}</a></td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{} in <code>{}</code></td><td>{}</td></tr>",
-                event_page(event),
-                esc(&event.name),
-                esc(&event.source),
-                esc(&event.detail_type),
-                event.schema_version,
-                esc_code(&event.trigger),
-                esc(&event.table),
-                if consumers.is_empty() { "none".to_owned() } else { consumers.join(", ") }
-            )
-            .unwrap();
-        }
-        writeln!(body, "</tbody>\n</table>").unwrap();
-        writeln!(body, "<h2 id=\"consumers\">Consumers</h2>\n<table>\n<thead><tr><th>Consumer</th><th>Target</th><th>Events</th><th>Receives</th></tr></thead>\n<tbody>").unwrap();
-        for consumer in &plan.consumers {
-            let events: Vec<String> = consumer
-                .events
-                .iter()
-                .map(|e| self.event_link(e, ""))
-                .collect();
-            writeln!(
-                body,
-                "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                consumer_page(consumer),
-                esc(&consumer.name),
-                Self::target(consumer),
-                events.join(", "),
-                esc_code(&consumer.input_text)
-            )
-            .unwrap();
-        }
-        writeln!(body, "</tbody>\n</table>").unwrap();
-        writeln!(body, "<h2 id=\"tables\">Tables</h2>\n<table>\n<thead><tr><th>Table</th><th>Keys</th><th>Stream</th><th>Events</th></tr></thead>\n<tbody>").unwrap();
-        for table in &plan.tables {
-            let events: Vec<String> = plan
-                .events
-                .iter()
-                .filter(|e| e.table == table.name)
-                .map(|e| self.event_link(&e.name, ""))
-                .collect();
-            writeln!(
-                body,
-                "<tr><td><code>{}</code></td><td><code>{}</code>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&table.name),
-                esc(&table.partition_key),
-                table
-                    .sort_key
-                    .as_deref()
-                    .map(|k| format!(", <code>{}</code>", esc(k)))
-                    .unwrap_or_default(),
-                esc(table.stream),
-                events.join(", ")
-            )
-            .unwrap();
-        }
-        writeln!(body, "</tbody>\n</table>").unwrap();
-        self.page("Event catalog", "", &body)
     }
 }
