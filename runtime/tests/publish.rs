@@ -365,7 +365,8 @@ async fn the_deadline_bounds_retries() {
     .unwrap();
     let failure = outcome.failure.unwrap();
     assert!(
-        failure.reason.contains("ran out of time"),
+        failure.reason.contains("ran out of time")
+            && failure.reason.contains("the last: ThrottlingException"),
         "{}",
         failure.reason
     );
@@ -373,6 +374,50 @@ async fn the_deadline_bounds_retries() {
         std::time::Instant::now() < deadline,
         "it answered before the deadline"
     );
+}
+
+/// When retries run out, the failure says what the last attempt ran into (a timeout, a status
+/// code), not only that attempts ran out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_names_the_last_attempts_cause() {
+    let slow = LocalEventBridge::start(Faults {
+        slow_requests: 1.0,
+        slow_delay: Duration::from_millis(400),
+        ..Faults::default()
+    })
+    .await
+    .unwrap();
+    let failing = LocalEventBridge::start(Faults {
+        fail_requests: 1.0,
+        ..Faults::default()
+    })
+    .await
+    .unwrap();
+    let event = support::batch(3, 3);
+    for (fake, cause) in [
+        (&slow, "the last: PutEvents did not answer within 50ms"),
+        (&failing, "the last: InternalException (HTTP 500)"),
+    ] {
+        let outcome = handler::handle(
+            &support::TestMapper,
+            &publisher(&fake.endpoint(), Duration::from_millis(50)).await,
+            &event,
+            &options(2),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+        let failure = outcome.failure.expect("every attempt fails");
+        assert!(
+            failure
+                .reason
+                .starts_with("retries ran out after 2 attempts; ")
+                && failure.reason.contains(cause),
+            "{}",
+            failure.reason
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

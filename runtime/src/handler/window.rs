@@ -11,7 +11,7 @@ use futures_util::future::Either;
 use futures_util::stream::FuturesUnordered;
 
 use crate::entry::Entry;
-use crate::publish::{EntryOutcome, Publisher, RequestError};
+use crate::publish::{EntryOutcome, Publisher, RequestError, is_retryable_code};
 
 use super::prepare::{Preparer, STEP_RECORDS, STEP_RECORDS_SLOT_FREE};
 use super::{BatchError, Mapper, Outcome};
@@ -135,7 +135,8 @@ fn settle<M: Mapper>(
     deadline: Option<Instant>,
 ) -> Option<Instant> {
     let options = preparer.options;
-    let mut retry = Vec::new();
+    // The entries to retry, each with why this attempt failed.
+    let mut retry: Vec<(Entry, String)> = Vec::new();
     match result {
         Ok(outcomes) => {
             for (entry, outcome) in request.into_iter().zip(outcomes) {
@@ -146,7 +147,9 @@ fn settle<M: Mapper>(
                 }
                 match outcome {
                     EntryOutcome::Accepted => preparer.stats.published += 1,
-                    ref failed if failed.retryable() => retry.push(entry),
+                    EntryOutcome::Failed { code, message } if is_retryable_code(&code) => {
+                        retry.push((entry, format!("{code}: {message}")));
+                    }
                     EntryOutcome::Failed { code, message } => preparer.fail(
                         &entry,
                         format!("EventBridge rejected the event: {code}: {message}"),
@@ -159,7 +162,10 @@ fn settle<M: Mapper>(
             if error.throttled() {
                 preparer.stats.throttled += request.len();
             }
-            retry = request;
+            retry = request
+                .into_iter()
+                .map(|entry| (entry, error.message.clone()))
+                .collect();
         }
         Err(error) => {
             for entry in &request {
@@ -167,7 +173,7 @@ fn settle<M: Mapper>(
             }
         }
     }
-    retry.retain(|e| preparer.failure.as_ref().is_none_or(|(r, _)| e.record < *r));
+    retry.retain(|(e, _)| preparer.failure.as_ref().is_none_or(|(r, _)| e.record < *r));
     if retry.is_empty() {
         return None;
     }
@@ -175,11 +181,11 @@ fn settle<M: Mapper>(
     let attempt_of = |e: &Entry| attempts.get(e.id()).copied().unwrap_or(1) + 1;
     let delay = options
         .retry
-        .backoff(retry.iter().map(attempt_of).max().unwrap_or(2));
+        .backoff(retry.iter().map(|(e, _)| attempt_of(e)).max().unwrap_or(2));
     let now = Instant::now();
     let out_of_time = deadline.is_some_and(|d| now + delay + options.retry.deadline_margin > d);
     let mut again = Vec::with_capacity(retry.len());
-    for entry in retry {
+    for (entry, cause) in retry {
         let attempt = attempt_of(&entry);
         if attempt > options.retry.max_attempts || out_of_time {
             let why = if out_of_time {
@@ -187,7 +193,8 @@ fn settle<M: Mapper>(
             } else {
                 "retries ran out"
             };
-            let reason = format!("{why} after {} attempts", attempt - 1);
+            // The last attempt's cause says what to look at: a timeout, throttling, a status.
+            let reason = format!("{why} after {} attempts; the last: {cause}", attempt - 1);
             preparer.fail(&entry, reason, true);
         } else {
             again.push((entry, attempt));
