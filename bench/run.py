@@ -35,6 +35,7 @@ OUT = ROOT / "target" / "bench"
 TARGET = ROOT / "target"
 # Where the binaries are: target/release, or target/debug for --quick (set by build()).
 BIN = TARGET / "release"
+RELAY = BIN / "relay"
 NODE_DIR = ROOT / "bench" / "node"
 
 # (warmup, iterations) per mode and batch size.
@@ -68,18 +69,19 @@ def run(cmd, **kwargs):
 
 
 def build(quick):
-    global BIN
+    global BIN, RELAY
     if quick:
         # The very build `cargo test --workspace` makes (same features, same artifacts: the
-        # binaries of packages with integration tests, relay-bench and outbox-local-bus among
-        # them), and the relay as the e2e tests build it: after the test command's test stage
-        # there is nothing left to compile.
+        # binaries of packages with integration tests, relay-bench, outbox-local-bus and the
+        # e2e tests' relay, e2e-relay, among them): after the test command's test stage there
+        # is nothing left to compile.
         run(["cargo", "test", "--workspace", "--locked", "--quiet", "--no-run"])
-        run(["cargo", "build", "--locked", "--quiet", "-p", "relay"])
         BIN = TARGET / "debug"
+        RELAY = BIN / "e2e-relay"
     else:
         run(["cargo", "build", "--release", "--locked", "--quiet",
              "-p", "relay-bench", "-p", "outbox-local-bus", "-p", "relay"])
+        RELAY = BIN / "relay"
     lock = NODE_DIR / "package-lock.json"
     stamp = NODE_DIR / "node_modules" / ".lock.sha256"
     want = hashlib.sha256(lock.read_bytes()).hexdigest()
@@ -113,7 +115,7 @@ def normalized(lines):
 
 def same_entries(path):
     """Both implementations produce the same entries, in the same order."""
-    ours = run([str(BIN / "relay"), "--event-file", str(path), "--dry-run"],
+    ours = run([str(RELAY), "--event-file", str(path), "--dry-run"],
                capture_output=True, text=True).stdout
     theirs = run(["node", str(NODE_DIR / "bench.mjs"), str(path), "--mode", "entries"],
                  capture_output=True, text=True).stdout

@@ -32,19 +32,23 @@ pub fn outbox_at(binary: &str, args: &[&str]) -> Command {
     command
 }
 
-/// Builds the relay binary (debug, default features: with the `local` subcommands) and
-/// returns its path.
+/// The example's relay binary with its `local` subcommands: `e2e-relay`, which the test build
+/// builds beside the test executables (`target/<profile>/`), with the same features, so no test
+/// builds anything.
 pub fn relay_binary() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "--locked", "-p", "relay"])
-        .current_dir(workspace())
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building the relay failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| workspace().join("target"), PathBuf::from);
-    target.join("debug/relay")
+    let test = std::env::current_exe().expect("the test executable");
+    // target/debug/deps/<test>-<hash> -> target/debug/e2e-relay
+    let dir = test
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test executable is in target/<profile>/deps");
+    let binary = dir.join(format!("e2e-relay{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.exists(),
+        "{} is missing: `cargo test -p e2e` builds it",
+        binary.display()
+    );
+    binary
 }
 
 /// A moto server (DynamoDB, Streams, EventBridge, SQS) on a free loopback port, stopped on
