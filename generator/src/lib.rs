@@ -66,7 +66,7 @@ pub enum GenerateError {
     Render(#[from] RenderError),
 }
 
-/// Runs load -> validate -> plan -> render on a config file; touches nothing on disk.
+/// Runs load -> check -> plan -> render on a config file; touches nothing on disk.
 pub fn generate(config_path: &Path) -> Result<Generated, GenerateError> {
     generate_planned(config_path).map(|(generated, _)| generated)
 }
@@ -88,7 +88,7 @@ pub fn generate_in(
     generate_loaded_planned(&loaded, Some(out))
 }
 
-/// Runs validate -> plan -> render on config text; `file` names it in diagnostics.
+/// Runs check -> plan -> render on config text; `file` names it in diagnostics.
 pub fn generate_text(file: &str, text: &[u8]) -> Result<Generated, GenerateError> {
     let loaded = load::load(file, text).map_err(GenerateError::Config)?;
     generate_loaded(&loaded)

@@ -1,4 +1,4 @@
-//! `generator validate`: checks events against the generated schemas. An event is either an
+//! `outbox validate`: checks events against the generated schemas. An event is either an
 //! EventBridge envelope as a consumer receives it (`source`, `detail-type`, `detail` object) or
 //! a PutEvents entry (`Source`, `DetailType`, `Detail` as a JSON string); its schema is picked by
 //! source and detail-type.

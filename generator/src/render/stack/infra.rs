@@ -1,7 +1,7 @@
-//! What both deployable stacks (the SAM template and the CDK app) spell alike: every linter
-//! suppression with the reason it holds, the relay's environment, key and queue settings, and
-//! the local stack `relay dev` stands up. What the stacks contain (names, rule patterns,
-//! sources, targets) is decided in the plan; the two renderers only differ in how they spell it.
+//! The stack's settings beside its resources: every linter suppression with the reason it
+//! holds, the relay's environment, queue settings, descriptions, the Custom Event Bus's
+//! subscriber properties and delivery trust. What the stack contains (names, rule patterns,
+//! sources, targets) is decided in the plan.
 
 use serde_json::{Value, json};
 
