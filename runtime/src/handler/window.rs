@@ -11,7 +11,7 @@ use futures_util::future::Either;
 use futures_util::stream::FuturesUnordered;
 
 use crate::entry::Entry;
-use crate::publish::{EntryOutcome, Publisher, RequestError, is_retryable_code};
+use crate::publish::{EntryOutcome, Publisher, RequestError};
 
 use super::prepare::{Preparer, STEP_RECORDS, STEP_RECORDS_SLOT_FREE};
 use super::{BatchError, Mapper, Outcome};
@@ -145,9 +145,10 @@ fn settle<M: Mapper>(
                 {
                     preparer.stats.throttled += 1;
                 }
+                let retryable = outcome.retryable();
                 match outcome {
                     EntryOutcome::Accepted => preparer.stats.published += 1,
-                    EntryOutcome::Failed { code, message } if is_retryable_code(&code) => {
+                    EntryOutcome::Failed { code, message } if retryable => {
                         retry.push((entry, format!("{code}: {message}")));
                     }
                     EntryOutcome::Failed { code, message } => preparer.fail(
