@@ -77,6 +77,7 @@ node_tools() {
     npm_ci generated/cdk
     npm_ci bench/node
     npm_ci .ci/catalog
+    npm_ci .ci/jsonata
 }
 
 contracts() {

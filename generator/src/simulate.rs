@@ -16,6 +16,41 @@ use serde_json::{Value, json};
 use crate::pattern::Pattern;
 use crate::plan::{ConsumerPlan, Plan};
 
+/// A published entry (as the relay's dry run prints it) as its consumers receive it: the
+/// EventBridge envelope. The bus gives each delivered event an id of its own; the event's own
+/// (deterministic) id is the first of `resources`.
+pub fn envelope(entry: &Value) -> Option<Value> {
+    let detail: Value = serde_json::from_str(entry["Detail"].as_str()?).ok()?;
+    Some(json!({
+        "version": "0",
+        "id": "(assigned by EventBridge)",
+        "detail-type": entry["DetailType"],
+        "source": entry["Source"],
+        "account": "123456789012",
+        "time": time(&entry["Time"]),
+        "region": "us-east-1",
+        "resources": entry["Resources"],
+        "detail": detail,
+    }))
+}
+
+/// The system metadata a Custom Event Bus gives a published entry, as a `WITH_METADATA`
+/// subscriber or a JSONata transformer sees it (what only the bus knows is shown as such).
+pub fn system_metadata(entry: &Value) -> serde_json::Map<String, Value> {
+    let mut system = serde_json::Map::new();
+    system.insert("aws:EventId".into(), json!("(assigned by EventBridge)"));
+    system.insert("aws:Source".into(), entry["Source"].clone());
+    system.insert("aws:DetailType".into(), entry["DetailType"].clone());
+    system.insert("aws:DeliveryType".into(), json!("LIVE"));
+    for key in ["EventGroupId", "DeduplicationId"] {
+        if let Some(value) = entry["SystemMetadata"].get(key) {
+            system.insert(key.into(), value.clone());
+        }
+    }
+    system.insert("ContentType".into(), json!("application/json"));
+    system
+}
+
 /// Runs the simulation; the result as JSON (`records`, each with its events and consumers).
 pub fn simulate(plan: &Plan, out: &Path, event_text: &str) -> Result<Value, String> {
     let event: Value =
@@ -95,20 +130,7 @@ pub fn trace(
             .flatten()
             .filter_map(|&(name, entry)| {
                 let id = entry["Resources"][0].as_str()?;
-                let detail: Value = serde_json::from_str(entry["Detail"].as_str()?).ok()?;
-                // EventBridge gives each delivered event an id of its own; the event's own
-                // (deterministic) id is the first of `resources`.
-                let envelope = json!({
-                    "version": "0",
-                    "id": "(assigned by EventBridge)",
-                    "detail-type": entry["DetailType"],
-                    "source": entry["Source"],
-                    "account": "123456789012",
-                    "time": time(&entry["Time"]),
-                    "region": "us-east-1",
-                    "resources": entry["Resources"],
-                    "detail": detail,
-                });
+                let envelope = envelope(entry)?;
                 let reached: Vec<&ConsumerPlan> = rules
                     .iter()
                     .filter(|(_, rule)| rule.matches(&envelope))
@@ -117,12 +139,27 @@ pub fn trace(
                 let deliveries: Vec<Value> = reached
                     .iter()
                     .map(|c| {
-                        json!({
+                        let receives = if plan.bus.custom {
+                            let system = system_metadata(entry);
+                            outbox_stack::input::receives(c.input.as_ref(), &envelope, &system)
+                                .map_err(|e| {
+                                    format!("consumer {}: its JSONata transformer: {e}", c.name)
+                                })
+                        } else {
+                            Ok(c.input
+                                .as_ref()
+                                .map_or_else(|| envelope.clone(), |input| input.apply(&envelope)))
+                        };
+                        let mut delivery = json!({
                             "consumer": c.name,
                             "target": format!("{} {}", c.target_noun, c.target_name),
-                            "receives": c.input.as_ref().map_or_else(|| envelope.clone(), |input| input.apply(&envelope)),
                             "whole": c.input.is_none(),
-                        })
+                        });
+                        match receives {
+                            Ok(value) => delivery["receives"] = value,
+                            Err(why) => delivery["error"] = json!(why),
+                        }
+                        delivery
                     })
                     .collect();
                 Some(json!({
@@ -287,7 +324,9 @@ pub fn text(result: &Value) -> String {
                 }
             ));
             for delivery in e["deliveries"].as_array().into_iter().flatten() {
-                let receives = if delivery["whole"] == true {
+                let receives = if let Some(why) = delivery["error"].as_str() {
+                    format!("nothing: {why}")
+                } else if delivery["whole"] == true {
                     "the whole event".to_owned()
                 } else {
                     delivery["receives"].to_string()

@@ -170,3 +170,131 @@ fn a_missing_path_gives_null_in_a_template_and_nothing_for_a_path() {
     );
     assert_eq!(InputPlan::Detail.apply(&event), json!({ "a": { "b": 1 } }));
 }
+
+/// `examples/targets` on a Custom Event Bus: every consumer but the log group (a subscriber
+/// cannot write to one), each a subscriber whose `input` is a JSONata transformer.
+fn custom_bus_plan() -> Plan {
+    let config = std::fs::read_to_string(example().join("outbox.yaml")).unwrap();
+    let config = config.replacen(
+        "bus:\n  name: myapp-targets-events\n",
+        "bus:\n  name: myapp-targets-events\n  kind: custom\n",
+        1,
+    );
+    let tap = config.find("  debugTap:").unwrap();
+    let next = config.find("  partnerBus:").unwrap();
+    let config = format!("{}{}", &config[..tap], &config[next..]);
+    let loaded = outbox::load::load("outbox.yaml", config.as_bytes()).unwrap();
+    outbox::plan::plan(&loaded.config, "outbox.yaml")
+}
+
+/// Numbers as the 64-bit floats JSONata computes with (a JSONata transformer reads every
+/// number as one; README: an integer of more than 15 digits loses its last ones there).
+fn as_floats(value: &Value) -> Value {
+    match value {
+        Value::Number(n) => json!(n.as_f64().unwrap()),
+        Value::Array(items) => items.iter().map(as_floats).collect(),
+        Value::Object(fields) => fields
+            .iter()
+            .map(|(k, v)| (k.clone(), as_floats(v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        other => other.clone(),
+    }
+}
+
+#[test]
+fn on_a_custom_event_bus_each_consumer_receives_what_it_does_on_a_classic_one() {
+    let classic = plan();
+    let custom = custom_bus_plan();
+    let entries: Vec<Value> = std::fs::read_to_string(example().join("expected.dryrun"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut cases = Vec::new();
+    for consumer in custom.consumers.iter().filter(|c| c.input.is_some()) {
+        let input = consumer.input.as_ref().unwrap();
+        let on_classic = classic
+            .consumers
+            .iter()
+            .find(|c| c.name == consumer.name)
+            .unwrap();
+        assert_eq!(on_classic.input.as_ref(), Some(input));
+        let expression = input.jsonata().unwrap();
+        let mut events = Vec::new();
+        for entry in &entries {
+            let envelope = outbox::simulate::envelope(entry).unwrap();
+            let system = outbox::simulate::system_metadata(entry);
+            let expected = as_floats(&input.apply(&envelope));
+            // JSONata's Rust implementation, as `outbox simulate` and `relay dev` run it.
+            let got = outbox_stack::input::receives(Some(input), &envelope, &system).unwrap();
+            assert_eq!(
+                as_floats(&got),
+                expected,
+                "{}: {expression} on {envelope}",
+                consumer.name
+            );
+            let events_value = outbox_stack::input::with_metadata(&envelope, &system);
+            events.push(json!({ "events": events_value, "expected": expected }));
+        }
+        cases
+            .push(json!({ "consumer": consumer.name, "expression": expression, "events": events }));
+    }
+    let names: Vec<&str> = cases
+        .iter()
+        .map(|c| c["consumer"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "crmWebhook",
+            "orderNotifications",
+            "shippedOrders",
+            "userCreatedConsumer"
+        ],
+        "every consumer with an input (detail, path and template) is compared"
+    );
+
+    // JSONata's reference implementation (npm jsonata, installed by the test command) on the
+    // same expressions and events.
+    let root = example().parent().unwrap().parent().unwrap().to_path_buf();
+    let check = root.join(".ci/jsonata/check.mjs");
+    assert!(
+        root.join(".ci/jsonata/node_modules/jsonata").is_dir(),
+        "npm jsonata is missing: `npm ci --prefix .ci/jsonata` (the test command installs it)"
+    );
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), serde_json::to_vec(&cases).unwrap()).unwrap();
+    let output = std::process::Command::new("node")
+        .arg(&check)
+        .arg(file.path())
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the reference implementation disagrees:\n{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains(" 0 differ"), "{stdout}");
+}
+
+#[test]
+fn simulate_on_a_custom_event_bus_shows_what_each_subscriber_receives() {
+    let dir = example();
+    let event: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("event.json")).unwrap()).unwrap();
+    let entries: Vec<Value> = std::fs::read_to_string(dir.join("expected.dryrun"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let trace = outbox::simulate::trace(&custom_bus_plan(), &event, &entries, None).unwrap();
+    let shipped = received(&trace, "shippedOrders");
+    assert_eq!(shipped.len(), 1, "{shipped:?}");
+    assert_eq!(shipped[0]["kind"], "order-shipped");
+    assert_eq!(shipped[0]["orderId"], "1");
+    assert_eq!(shipped[0]["lines"][1]["sku"], "ŞKU-2");
+    let users = received(&trace, "userCreatedConsumer");
+    assert_eq!(users[0]["name"], "Zoë Ça Müller");
+}

@@ -134,6 +134,8 @@ impl Checker {
             let path = path!["consumers", name];
             if custom {
                 self.custom_bus_consumer(&path, consumer);
+            } else {
+                self.classic_bus_consumer(&path, consumer);
             }
             if let Some(start) = &consumer.start_at {
                 if !custom {

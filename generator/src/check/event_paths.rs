@@ -63,7 +63,7 @@ fn declared_paths(consumer: &ConsumerPlan, at: &Path) -> Vec<(Path, String, bool
                 }
             }
         }
-        Some(InputPlan::Detail) | None => {}
+        Some(InputPlan::Detail | InputPlan::Metadata) | None => {}
     }
     paths
 }

@@ -266,22 +266,67 @@ impl Checker {
         }
     }
 
-    /// What a Custom Event Bus's subscribers cannot do yet: targets beyond queues and
-    /// functions, input transforms.
+    /// What a Custom Event Bus's subscribers cannot do: write to a log group, transform what
+    /// they forward to a Classic bus, keep order for a target that has none.
     pub(super) fn custom_bus_consumer(&mut self, path: &Path, consumer: &Consumer) {
-        if !matches!(consumer.target, Target::Lambda(_) | Target::Sqs(_)) {
-            self.error(
-                path.key("target"),
-                "on a Custom Event Bus, outbox delivers to `lambda` and `sqs` targets only",
-            )
-            .hint = Some("put this consumer on a Classic bus stack, or deliver to a queue and forward from there".into());
+        match &consumer.target {
+            Target::Logs(_) => {
+                self.error(
+                    path.key("target").key("logs"),
+                    "a Custom Event Bus's subscribers cannot write to a CloudWatch Logs log group",
+                )
+                .hint = Some("deliver to `firehose` (events land in S3) or an `sqs` queue, or put this consumer on a Classic bus".into());
+            }
+            Target::EventBus(bus)
+                if consumer.input.is_some() && !bus.arn.contains(":event-busv2/") =>
+            {
+                self.error(
+                    path.key("input"),
+                    "a subscriber forwards events to a Classic bus as they are (no transformer)",
+                )
+                .hint = Some(
+                    "leave `input` out; the other bus's rules shape what their targets get".into(),
+                );
+            }
+            _ => {}
         }
-        if consumer.input.is_some() {
+        let expression = consumer
+            .input
+            .as_ref()
+            .and_then(|input| crate::plan::input_plan(input).jsonata());
+        if let Some(expression) = expression.filter(|e| e.chars().count() > JSONATA_MAX) {
             self.error(
                 path.key("input"),
-                "on a Custom Event Bus, outbox delivers whole events (no input transforms yet)",
+                format!(
+                    "its JSONata transformer would be {} characters; a subscriber takes at most {JSONATA_MAX}",
+                    expression.chars().count()
+                ),
             )
-            .hint = Some("leave `input` out; the consumer reads `detail` from the event".into());
+            .hint = Some("send fewer fields, or `input: detail`".into());
+        }
+        if consumer.ordered && !matches!(consumer.target, Target::Lambda(_) | Target::Sqs(_)) {
+            self.error(
+                path.key("ordered"),
+                "an ordered consumer delivers to a Lambda function or an SQS FIFO queue",
+            )
+            .hint = Some(
+                "deliver to `sqs: { queue: NAME.fifo }` or `lambda`, or leave `ordered` out".into(),
+            );
+        }
+    }
+
+    /// `input: metadata` is what a Custom Event Bus adds to an event; a Classic bus has none.
+    pub(super) fn classic_bus_consumer(&mut self, path: &Path, consumer: &Consumer) {
+        if matches!(consumer.input, Some(crate::config::Input::Metadata)) {
+            self.error(
+                path.key("input"),
+                "only a Custom Event Bus delivers an event with its metadata",
+            )
+            .hint =
+                Some("set `kind: custom` on `bus`, or use `input: detail` or a template".into());
         }
     }
 }
+
+/// The longest JSONata expression a subscriber's transformer takes (`JsonataConfiguration`).
+const JSONATA_MAX: usize = 8192;

@@ -18,8 +18,8 @@ pub struct Consumer {
     pub pattern: Option<serde_json::Value>,
     /// Where matching events go.
     pub target: Target,
-    /// What the target receives: the whole event (default), `detail`, `{ path: ... }` or
-    /// `{ template: { field: path, ... } }`.
+    /// What the target receives: the whole event (default), `detail`, `{ path: ... }`,
+    /// `{ template: { field: path, ... } }` or (a Custom Event Bus) `metadata`.
     pub input: Option<Input>,
     /// How EventBridge retries delivery.
     #[serde(default)]
@@ -192,6 +192,10 @@ pub enum Input {
     /// A JSON object: each field a path into the event (`$.detail.orderId`, `$.time`) or a
     /// constant string.
     Template(BTreeMap<String, String>),
+    /// The event with its metadata, `{ Data, Metadata, SystemMetadata }` (a Custom Event Bus
+    /// only): the bus's event id, the event's group and deduplication id, its ingestion time
+    /// and whether it is a replay.
+    Metadata,
 }
 
 /// A Lambda function target.

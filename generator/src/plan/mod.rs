@@ -28,8 +28,9 @@ use local::local_stack;
 use select::Condition;
 use tables::key_type;
 use tables::stream_filters;
-use targets::input_plan;
-pub use targets::{ApiDestinationPlan, InputPlan, Step, TargetPlan, is_path, path_segments};
+pub use targets::{
+    ApiDestinationPlan, InputPlan, Step, TargetPlan, input_plan, is_path, path_segments,
+};
 
 /// Everything the renderers need, resolved.
 #[derive(Debug, Clone, Serialize)]

@@ -216,9 +216,11 @@ impl TargetPlan {
 /// which shows it locally).
 pub use outbox_stack::input::{Input as InputPlan, Step, is_path, path_segments};
 
-pub(super) fn input_plan(input: &Input) -> InputPlan {
+/// What a consumer's `input` plans to.
+pub fn input_plan(input: &Input) -> InputPlan {
     match input {
         Input::Detail => InputPlan::Detail,
+        Input::Metadata => InputPlan::Metadata,
         Input::Path(path) => InputPlan::Path(path.clone()),
         Input::Template(fields) => {
             InputPlan::Template(fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect())

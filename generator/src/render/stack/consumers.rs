@@ -40,7 +40,7 @@ pub(super) fn consumer_resources(consumer: &ConsumerPlan, bus: &Bus, t: &mut Tem
             (function, ident::pascal(&consumer.name))
         }
         _ => {
-            let spec = targets::rule_target(consumer, &rule_arn, &mut t.ids)
+            let spec = targets::rule_target(consumer, targets::Via::Rule(&rule_arn), &mut t.ids)
                 .expect("every further kind of target has a spec");
             for resource in spec.resources {
                 t.resources.insert(resource.id, resource.resource);
@@ -133,22 +133,32 @@ pub(super) fn consumer_queue(
 /// consumer's filter, ordering, retry policy and dead-letter queue, and the role it delivers
 /// with (exactly the target and the dead-letter queue).
 pub(super) fn subscriber_resources(consumer: &ConsumerPlan, bus: &Bus, t: &mut Template) {
-    let (target_arn, action) = match &consumer.target {
+    let mut parameters = Map::new();
+    let mut output = None;
+    let (target_arn, mut statements) = match &consumer.target {
         TargetPlan::Sqs {
             queue: queue_name, ..
         } => {
             // The subscriber sends each event's id as its deduplication id.
             let queue_id = consumer_queue(consumer, queue_name, false, t);
-            (get_att(&queue_id, "Arn"), "sqs:SendMessage")
+            let arn = get_att(&queue_id, "Arn");
+            (arn.clone(), vec![deliver("sqs:SendMessage", &arn)])
         }
         TargetPlan::Lambda { function } => {
-            (targets::function_arn(function), "lambda:InvokeFunction")
+            let arn = targets::function_arn(function);
+            (arn.clone(), vec![deliver("lambda:InvokeFunction", &arn)])
         }
-        _ => unreachable!("validation keeps a Custom Event Bus's targets to queues and functions"),
+        _ => {
+            let spec = targets::rule_target(consumer, targets::Via::Subscriber, &mut t.ids)
+                .expect("every further kind of target has a spec");
+            for resource in spec.resources {
+                t.resources.insert(resource.id, resource.resource);
+            }
+            output = spec.output;
+            parameters = spec.parameters;
+            (spec.arn, spec.role.map(|(_, s)| s).unwrap_or_default())
+        }
     };
-    let mut statements = vec![
-        json!({ "Sid": "DeliverToItsTarget", "Effect": "Allow", "Action": action, "Resource": target_arn }),
-    ];
     let dead_letters = consumer.dead_letter_queue.as_ref().map(|_| {
         let dlq = t.add_queue(
             QueueKey::rule_dead_letters(&consumer.name),
@@ -167,18 +177,34 @@ pub(super) fn subscriber_resources(consumer: &ConsumerPlan, bus: &Bus, t: &mut T
             }
         }),
     );
+    // The output names the role the subscriber delivers with (another account's bus policy
+    // names it).
+    if let Some((name, description, _)) = output {
+        let value = get_att(&role, "Arn");
+        t.outputs
+            .insert(name, json!({ "Description": description, "Value": value }));
+    }
     let mut subscriber = json!({
         "Type": "AWS::EventsV2::Subscriber",
         "Properties": infra::subscriber(consumer)
     });
     let properties = &mut subscriber["Properties"];
     properties["EventBusArn"] = bus.arn.clone();
-    properties["InvokeConfiguration"]["TargetArn"] = target_arn;
-    properties["InvokeConfiguration"]["RoleArn"] = get_att(&role, "Arn");
+    let invoke = properties["InvokeConfiguration"]
+        .as_object_mut()
+        .expect("an invoke configuration is an object");
+    invoke.insert("TargetArn".into(), target_arn);
+    invoke.insert("RoleArn".into(), get_att(&role, "Arn"));
+    invoke.extend(parameters);
     if let Some(arn) = dead_letters {
         properties["OnFailureConfiguration"] = json!({ "Arn": arn });
     }
     t.add(&format!("{} subscriber", consumer.name), subscriber);
+}
+
+/// The delivery role's statement for its queue or function.
+fn deliver(action: &str, arn: &Value) -> Value {
+    json!({ "Sid": "DeliverToItsTarget", "Effect": "Allow", "Action": action, "Resource": arn })
 }
 
 /// Lets exactly one rule send to a queue.

@@ -271,6 +271,14 @@ pub fn subscriber(consumer: &ConsumerPlan) -> Value {
             "MaxEventAgeInSeconds": consumer.maximum_event_age
         }
     });
+    if let Some(input) = &consumer.input {
+        subscriber["Transformer"] = match input.jsonata() {
+            Some(expression) => {
+                json!({ "Type": "JSONATA", "JsonataConfiguration": { "Expression": expression } })
+            }
+            None => json!({ "Type": "WITH_METADATA" }),
+        };
+    }
     match consumer.start_at {
         None => {}
         Some(crate::plan::StartAt::Horizon) => {

@@ -59,12 +59,18 @@ fn statement(sid: &str, actions: &[&str], resource: &Value) -> Value {
     json!({ "Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resource })
 }
 
+/// What delivers to a target: a Classic bus's rule (by its ARN), or a Custom Event Bus's
+/// subscriber, which always delivers with its role and takes its parameters as JSONata.
+#[derive(Debug, Clone, Copy)]
+pub enum Via<'a> {
+    /// A rule, by its ARN (the resource policies of topics and log groups name it).
+    Rule(&'a Value),
+    /// A subscriber.
+    Subscriber,
+}
+
 /// The target of a consumer whose kind is neither a queue nor a function; `None` for those.
-pub fn rule_target(
-    consumer: &ConsumerPlan,
-    rule_arn: &Value,
-    ids: &mut Scope,
-) -> Option<RuleTarget> {
+pub fn rule_target(consumer: &ConsumerPlan, via: Via, ids: &mut Scope) -> Option<RuleTarget> {
     let name = &consumer.name;
     let mut resources = Vec::new();
     let mut add = |ids: &mut Scope, what: &str, resource: Value| {
@@ -93,7 +99,21 @@ pub fn rule_target(
                         "Properties": { "TopicName": topic }
                     }),
                 );
-                let arn = json!({ "Ref": id });
+                json!({ "Ref": id })
+            } else {
+                json!(topic)
+            };
+            let Via::Rule(rule_arn) = via else {
+                let statements = vec![statement("PublishToIt", &["sns:Publish"], &arn)];
+                return Some(RuleTarget {
+                    role: role(ids, statements),
+                    arn,
+                    resources,
+                    parameters,
+                    output,
+                });
+            };
+            if *created {
                 add(
                     ids,
                     "topic policy",
@@ -112,10 +132,7 @@ pub fn rule_target(
                         }
                     }),
                 );
-                arn
-            } else {
-                json!(topic)
-            };
+            }
             (arn, None)
         }
         TargetPlan::StepFunctions { state_machine } => {
@@ -149,11 +166,17 @@ pub fn rule_target(
             } else {
                 json!(stream)
             };
-            parameters.insert(
-                "KinesisParameters".into(),
-                json!({ "PartitionKeyPath": partition_key }),
-            );
-            let statements = vec![statement("PutItsRecords", &["kinesis:PutRecord"], &arn)];
+            let parameters_of_kind = match via {
+                Via::Rule(_) => json!({ "PartitionKeyPath": partition_key }),
+                Via::Subscriber => json!({ "PartitionKey": subscriber_value(partition_key) }),
+            };
+            parameters.insert("KinesisParameters".into(), parameters_of_kind);
+            // A subscriber delivers batches (up to 500 records).
+            let actions: &[&str] = match via {
+                Via::Rule(_) => &["kinesis:PutRecord"],
+                Via::Subscriber => &["kinesis:PutRecord", "kinesis:PutRecords"],
+            };
+            let statements = vec![statement("PutItsRecords", actions, &arn)];
             (arn, role(ids, statements))
         }
         TargetPlan::Firehose {
@@ -230,6 +253,9 @@ pub fn rule_target(
             log_group,
             retention_days,
         } => {
+            let Via::Rule(rule_arn) = via else {
+                unreachable!("the checks keep log groups off a Custom Event Bus")
+            };
             // EventBridge takes the group's ARN without the `:*` of its GetAtt.
             let (arn, group_name) = match retention_days {
                 Some(days) => {
@@ -278,7 +304,11 @@ pub fn rule_target(
                 output = Some((
                     format!("{}DeliveryRoleArn", crate::ident::pascal(name)),
                     format!(
-                        "The role rule {} puts events on the other bus with: name it in that bus's policy.",
+                        "The role {} {} puts events on the other bus with: name it in that bus's policy.",
+                        match via {
+                            Via::Rule(_) => "rule",
+                            Via::Subscriber => "subscriber",
+                        },
                         consumer.rule
                     ),
                     json!({ "Fn::GetAtt": [id, "Arn"] }),
@@ -294,6 +324,12 @@ pub fn rule_target(
         parameters,
         output,
     })
+}
+
+/// A path into the event as a subscriber's parameter: a JSONata expression over its event.
+fn subscriber_value(path: &str) -> String {
+    let expression = outbox_stack::input::jsonata_path(path).unwrap_or_else(|| "null".into());
+    format!("{{% {expression} %}}")
 }
 
 /// The role a created delivery stream writes to its bucket with: trusted by Firehose of this
@@ -372,6 +408,9 @@ pub fn input(consumer: &ConsumerPlan) -> Map<String, Value> {
         }
         Some(InputPlan::Path(path)) => {
             properties.insert("InputPath".into(), json!(path));
+        }
+        Some(InputPlan::Metadata) => {
+            unreachable!("the checks keep `input: metadata` to a Custom Event Bus")
         }
         Some(InputPlan::Template(fields)) => {
             let mut paths = Map::new();
