@@ -37,18 +37,15 @@ pub fn envelope(entry: &Value) -> Option<Value> {
 /// The system metadata a Custom Event Bus gives a published entry, as a `WITH_METADATA`
 /// subscriber or a JSONata transformer sees it (what only the bus knows is shown as such).
 pub fn system_metadata(entry: &Value) -> serde_json::Map<String, Value> {
-    let mut system = serde_json::Map::new();
-    system.insert("aws:EventId".into(), json!("(assigned by EventBridge)"));
-    system.insert("aws:Source".into(), entry["Source"].clone());
-    system.insert("aws:DetailType".into(), entry["DetailType"].clone());
-    system.insert("aws:DeliveryType".into(), json!("LIVE"));
-    for key in ["EventGroupId", "DeduplicationId"] {
-        if let Some(value) = entry["SystemMetadata"].get(key) {
-            system.insert(key.into(), value.clone());
-        }
-    }
-    system.insert("ContentType".into(), json!("application/json"));
-    system
+    let text = |value: &Value| value.as_str().map(str::to_owned);
+    let system = &entry["SystemMetadata"];
+    outbox_stack::input::system_metadata(
+        "(assigned by EventBridge)",
+        entry["Source"].as_str().unwrap_or_default(),
+        entry["DetailType"].as_str().unwrap_or_default(),
+        text(&system["EventGroupId"]).as_deref(),
+        text(&system["DeduplicationId"]).as_deref(),
+    )
 }
 
 /// Runs the simulation; the result as JSON (`records`, each with its events and consumers).

@@ -21,15 +21,20 @@ fn plan() -> Plan {
     outbox::plan::plan(&loaded.config, "outbox.yaml")
 }
 
+/// The entries the relay publishes for the example's event (its dry run).
+fn entries() -> Vec<Value> {
+    std::fs::read_to_string(example().join("expected.dryrun"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 fn trace() -> Value {
     let dir = example();
     let event: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("event.json")).unwrap()).unwrap();
-    let entries: Vec<Value> = std::fs::read_to_string(dir.join("expected.dryrun"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let entries = entries();
     assert!(
         entries.len() >= 4,
         "the relay published the example's events"
@@ -206,11 +211,7 @@ fn as_floats(value: &Value) -> Value {
 fn on_a_custom_event_bus_each_consumer_receives_what_it_does_on_a_classic_one() {
     let classic = plan();
     let custom = custom_bus_plan();
-    let entries: Vec<Value> = std::fs::read_to_string(example().join("expected.dryrun"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let entries = entries();
     let mut cases = Vec::new();
     for consumer in custom.consumers.iter().filter(|c| c.input.is_some()) {
         let input = consumer.input.as_ref().unwrap();
@@ -284,11 +285,7 @@ fn simulate_on_a_custom_event_bus_shows_what_each_subscriber_receives() {
     let dir = example();
     let event: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("event.json")).unwrap()).unwrap();
-    let entries: Vec<Value> = std::fs::read_to_string(dir.join("expected.dryrun"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let entries = entries();
     let trace = outbox::simulate::trace(&custom_bus_plan(), &event, &entries, None).unwrap();
     let shipped = received(&trace, "shippedOrders");
     assert_eq!(shipped.len(), 1, "{shipped:?}");

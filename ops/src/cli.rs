@@ -423,7 +423,8 @@ pub(crate) async fn dev(
             .iter()
             .find(|c| &c.name == consumer)
             .and_then(|c| c.input.as_ref());
-        tasks.push(dev::watch(&sqs, consumer, url, input, publisher.published()).boxed());
+        let (published, custom) = (publisher.published(), stack.custom_bus);
+        tasks.push(dev::watch(&sqs, consumer, url, input, published, custom).boxed());
     }
     tasks.push(
         dev::watch(
@@ -432,6 +433,7 @@ pub(crate) async fn dev(
             &provisioned.failure_queue_url,
             None,
             publisher.published(),
+            false,
         )
         .boxed(),
     );

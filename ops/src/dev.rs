@@ -27,9 +27,17 @@ pub struct Recording<P> {
     published: Published,
 }
 
-/// Details as published, by event id (`resources[0]`).
+/// Details as published, with their group and deduplication id (a Custom Event Bus), by event
+/// id (`resources[0]`).
 #[derive(Default)]
-pub struct Published(Mutex<HashMap<String, String>>);
+pub struct Published(Mutex<HashMap<String, Remembered>>);
+
+/// What `dev` remembers of a published entry.
+#[derive(Clone)]
+struct Remembered {
+    detail: String,
+    system: Option<(String, String)>,
+}
 
 /// How many details `dev` remembers before it starts again (a session's worth).
 const REMEMBERED: usize = 100_000;
@@ -45,12 +53,17 @@ impl Published {
         }
         for entry in entries {
             if let Some(id) = entry.resources.first() {
-                published.insert(id.clone(), entry.detail.clone());
+                let system = entry
+                    .system_metadata
+                    .as_ref()
+                    .map(|s| (s.event_group_id.clone(), s.deduplication_id.clone()));
+                let detail = entry.detail.clone();
+                published.insert(id.clone(), Remembered { detail, system });
             }
         }
     }
 
-    fn detail(&self, id: &str) -> Option<String> {
+    fn get(&self, id: &str) -> Option<Remembered> {
         let published = self
             .0
             .lock()
@@ -283,13 +296,15 @@ async fn create_queue(
 
 /// Prints every message that arrives on `url`, labelled, and deletes it; forever. `input` is
 /// what the consumer's deployed target receives instead of the whole event (the local queue
-/// gets the whole event; the line shows the consumer's part).
+/// gets the whole event; the line shows the consumer's part: on a Custom Event Bus
+/// (`custom_bus`), what its JSONata transformer gives).
 pub async fn watch(
     sqs: &aws_sdk_sqs::Client,
     label: &str,
     url: &str,
     input: Option<&outbox_stack::input::Input>,
     published: &Published,
+    custom_bus: bool,
 ) -> Result<(), LocalError> {
     loop {
         let output = sqs
@@ -302,8 +317,13 @@ pub async fn watch(
             .map_err(aws_error("ReceiveMessage"))?;
         for message in output.messages() {
             let body = message.body().unwrap_or_default();
-            let as_published = event_id(body).and_then(|id| published.detail(&id));
-            println!("{}", describe(label, body, input, as_published.as_deref()));
+            let remembered = event_id(body).and_then(|id| published.get(&id));
+            let as_published = remembered.as_ref().map(|r| r.detail.as_str());
+            let system = custom_bus.then(|| system_metadata(body, remembered.as_ref()));
+            println!(
+                "{}",
+                describe(label, body, input, as_published, system.as_ref())
+            );
             if let Some(handle) = message.receipt_handle() {
                 sqs.delete_message()
                     .queue_url(url)
@@ -319,6 +339,21 @@ pub async fn watch(
     }
 }
 
+/// The system metadata the Custom Event Bus gave the event in `body` (its group and
+/// deduplication id as the relay published them).
+fn system_metadata(body: &str, remembered: Option<&Remembered>) -> serde_json::Map<String, Value> {
+    let event: Value = serde_json::from_str(body).unwrap_or_default();
+    let text = |key: &str| event[key].as_str().unwrap_or_default().to_owned();
+    let system = remembered.and_then(|r| r.system.as_ref());
+    outbox_stack::input::system_metadata(
+        &text("id"),
+        &text("source"),
+        &text("detail-type"),
+        system.map(|(group, _)| group.as_str()),
+        system.map(|(_, id)| id.as_str()),
+    )
+}
+
 /// An event's id (`resources[0]`).
 fn event_id(body: &str) -> Option<String> {
     let event: Value = serde_json::from_str(body).ok()?;
@@ -332,11 +367,14 @@ fn event_id(body: &str) -> Option<String> {
 /// queue delivered it, never parsed into numbers and printed again: every digit stays.
 /// Computing an `input` needs the event as JSON values, where a number of more than 15 digits
 /// may be a double; such a line says so (the deployed target receives every digit).
+/// On a Custom Event Bus (`system` its system metadata for the event), `input` is the
+/// consumer's JSONata transformer, evaluated as the bus does.
 pub fn describe(
     label: &str,
     body: &str,
     input: Option<&outbox_stack::input::Input>,
     published: Option<&str>,
+    system: Option<&serde_json::Map<String, Value>>,
 ) -> String {
     let Ok(message) = serde_json::from_str::<HashMap<String, Value>>(body) else {
         return format!("[{label}] {body}");
@@ -368,12 +406,23 @@ pub fn describe(
                 .into_iter()
                 .collect::<serde_json::Map<_, _>>()
                 .into();
-            let rounded = if has_long_number(body) {
-                " (numbers of more than 15 digits shown as doubles here; the target receives every digit)"
-            } else {
-                ""
+            let rounded = match (has_long_number(body), system) {
+                (false, _) => "",
+                (true, None) => {
+                    " (numbers of more than 15 digits shown as doubles here; the target receives every digit)"
+                }
+                (true, Some(_)) => {
+                    " (a JSONata transformer reads numbers as doubles: more than 15 digits lose the last ones)"
+                }
             };
-            format!("receives {}{rounded}", input.apply(&event))
+            let received = match system {
+                None => Ok(input.apply(&event)),
+                Some(system) => outbox_stack::input::receives(Some(input), &event, system),
+            };
+            match received {
+                Ok(value) => format!("receives {value}{rounded}"),
+                Err(why) => format!("receives nothing: its JSONata transformer fails: {why}"),
+            }
         }
         None => published.map_or_else(
             || {
@@ -440,7 +489,7 @@ mod tests {
     fn events_and_failed_batches_read_as_one_line_each() {
         let event = r#"{"detail-type":"UserCreated","source":"myapp.users","resources":["urn:outbox:event:abc"],"detail":{"userId":"1"}}"#;
         assert_eq!(
-            describe("userCreatedConsumer", event, None, None),
+            describe("userCreatedConsumer", event, None, None, None),
             r#"[userCreatedConsumer] UserCreated from myapp.users (urn:outbox:event:abc): {"userId":"1"}"#
         );
         let template = outbox_stack::input::Input::Template(vec![
@@ -449,15 +498,15 @@ mod tests {
             ("kind".into(), "welcome".into()),
         ]);
         assert_eq!(
-            describe("crm", event, Some(&template), None),
+            describe("crm", event, Some(&template), None, None),
             r#"[crm] UserCreated from myapp.users (urn:outbox:event:abc): receives {"user":"1","id":"urn:outbox:event:abc","kind":"welcome"}"#
         );
         let failed = r#"{"requestContext":{"condition":"RetryAttemptsExhausted"},"DDBStreamBatchInfo":{"batchSize":1,"startSequenceNumber":"7"},"outbox":{"reason":"map: email is missing"}}"#;
         assert_eq!(
-            describe("on-failure destination", failed, None, None),
+            describe("on-failure destination", failed, None, None, None),
             "[on-failure destination] 1 record(s) from sequence number 7 (RetryAttemptsExhausted): map: email is missing"
         );
-        assert_eq!(describe("q", "plain", None, None), "[q] plain");
+        assert_eq!(describe("q", "plain", None, None, None), "[q] plain");
     }
 
     #[test]
@@ -465,7 +514,7 @@ mod tests {
         // moto's queue body: Python's spacing, integers of any size exact.
         let event = r#"{"detail-type": "OrderPlaced", "source": "shop", "resources": ["urn:1"], "detail": {"total": 98765432109876543210, "id": "1234567890123456789"}}"#;
         assert_eq!(
-            describe("orders", event, None, None),
+            describe("orders", event, None, None, None),
             r#"[orders] OrderPlaced from shop (urn:1): {"total": 98765432109876543210, "id": "1234567890123456789"}"#
         );
         // moto turned the published 12345678901234567890.5 into a double: the line shows what
@@ -476,17 +525,49 @@ mod tests {
                 "orders",
                 rounded,
                 None,
-                Some(r#"{"total":12345678901234567890.5}"#)
+                Some(r#"{"total":12345678901234567890.5}"#),
+                None
             ),
             r#"[orders] OrderPlaced from shop (urn:1): {"total":12345678901234567890.5}"#
         );
         let template =
             outbox_stack::input::Input::Template(vec![("total".into(), "$.detail.total".into())]);
         assert!(
-            describe("orders", event, Some(&template), None)
+            describe("orders", event, Some(&template), None, None)
                 .ends_with("(numbers of more than 15 digits shown as doubles here; the target receives every digit)")
         );
         let short = r#"{"detail-type": "OrderPlaced", "source": "shop", "resources": ["urn:1"], "detail": {"total": 19.99, "id": "1234567890123456789"}}"#;
-        assert!(!describe("orders", short, Some(&template), None).contains("doubles"));
+        assert!(!describe("orders", short, Some(&template), None, None).contains("doubles"));
+    }
+
+    #[test]
+    fn on_a_custom_event_bus_a_line_shows_what_the_jsonata_transformer_gives() {
+        let event = r#"{"version":"0","id":"bus-1","detail-type":"OrderStatusChanged","source":"myapp.orders","resources":["urn:outbox:event:7"],"detail":{"orderId":"7","status":"SHIPPED"}}"#;
+        let system = outbox_stack::input::system_metadata(
+            "bus-1",
+            "myapp.orders",
+            "OrderStatusChanged",
+            Some("ORDER#7"),
+            Some("7:OrderStatusChanged"),
+        );
+        let template = outbox_stack::input::Input::Template(vec![
+            ("orderId".into(), "$.detail.orderId".into()),
+            ("missing".into(), "$.detail.nothing".into()),
+            ("kind".into(), "shipped".into()),
+        ]);
+        assert_eq!(
+            describe("shipped", event, Some(&template), None, Some(&system)),
+            r#"[shipped] OrderStatusChanged from myapp.orders (urn:outbox:event:7): receives {"kind":"shipped","missing":null,"orderId":"7"}"#
+        );
+        let line = describe(
+            "lake",
+            event,
+            Some(&outbox_stack::input::Input::Metadata),
+            None,
+            Some(&system),
+        );
+        assert!(line.contains(r#""EventGroupId":"ORDER#7""#), "{line}");
+        assert!(line.contains(r#""aws:EventId":"bus-1""#), "{line}");
+        assert!(line.contains(r#""Data":{"version":"0""#), "{line}");
     }
 }

@@ -115,6 +115,30 @@ pub fn with_metadata(envelope: &Value, system: &serde_json::Map<String, Value>) 
     serde_json::json!({ "Data": envelope, "Metadata": {}, "SystemMetadata": system })
 }
 
+/// The system metadata a Custom Event Bus gives an event (`$events.SystemMetadata`): every
+/// value a string, those without a value left out. `event_id` is the bus's id for it.
+pub fn system_metadata(
+    event_id: &str,
+    source: &str,
+    detail_type: &str,
+    group: Option<&str>,
+    deduplication_id: Option<&str>,
+) -> serde_json::Map<String, Value> {
+    let mut system = serde_json::Map::new();
+    system.insert("aws:EventId".into(), event_id.into());
+    system.insert("aws:Source".into(), source.into());
+    system.insert("aws:DetailType".into(), detail_type.into());
+    system.insert("aws:DeliveryType".into(), "LIVE".into());
+    if let Some(group) = group {
+        system.insert("EventGroupId".into(), group.into());
+    }
+    if let Some(id) = deduplication_id {
+        system.insert("DeduplicationId".into(), id.into());
+    }
+    system.insert("ContentType".into(), "application/json".into());
+    system
+}
+
 /// Whether a template value is a path into the event (else a constant).
 pub fn is_path(value: &str) -> bool {
     value == "$" || value.starts_with("$.")

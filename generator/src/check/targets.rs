@@ -138,6 +138,10 @@ impl Checker {
                 );
                 self.log_retention(at.key("retention-days"), logs.retention_days);
             }
+            Target::EventBus(bus) if bus.arn.contains(":event-busv2/") => {
+                let at = path.key("event-bus").key("arn");
+                self.name(at, "bus", &bus.arn, names::custom_bus_arn);
+            }
             Target::EventBus(bus) => {
                 self.name(path.key("event-bus").key("arn"), "bus", &bus.arn, |arn| {
                     names::arn(

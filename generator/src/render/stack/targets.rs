@@ -297,6 +297,16 @@ pub fn rule_target(consumer: &ConsumerPlan, via: Via, ids: &mut Scope) -> Option
             (arn, None)
         }
         TargetPlan::EventBus { arn } => {
+            if matches!(via, Via::Subscriber) && arn.contains(":event-busv2/") {
+                // The other Custom Event Bus keeps each group's order and drops repeats.
+                parameters.insert(
+                    "EventBusV2Parameters".into(),
+                    json!({ "SystemMetadata": {
+                        "EventGroupId": "{% $events.SystemMetadata.EventGroupId %}",
+                        "DeduplicationId": "{% $events.SystemMetadata.DeduplicationId %}"
+                    } }),
+                );
+            }
             let arn = json!(arn);
             let statements = vec![statement("PutOnItsBus", &["events:PutEvents"], &arn)];
             let role = role(ids, statements);
