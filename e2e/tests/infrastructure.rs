@@ -455,3 +455,141 @@ fn every_kind_of_target_gets_least_privilege_retries_and_a_dead_letter_queue() {
     // Another account's bus names this stack's role: the stack outputs it.
     assert!(template["Outputs"]["PartnerBusDeliveryRoleArn"]["Value"].is_object());
 }
+
+/// The Custom Event Bus example (`examples/ordered`): every kind of target a subscriber
+/// delivers to, each with a delivery role allowed its target's actions (and its dead-letter
+/// queue) on exactly that target, its parameters (a Kinesis partition key, an ordered
+/// function's synchronous invocation, the other bus's group and deduplication id) and its
+/// `input` as a transformer; and two alarms per subscriber on its own metrics (`EventBus` and
+/// `Subscriber` by ARN), one of them metric math over failed attempts.
+#[test]
+fn every_subscriber_delivers_with_least_privilege_its_input_and_alarms() {
+    let text = std::fs::read_to_string(
+        e2e::workspace().join("examples/ordered/generated/sam/template.yaml"),
+    )
+    .unwrap();
+    let template: Value = serde_saphyr::from_str(&text).unwrap();
+    let all = template["Resources"].as_object().unwrap();
+    let subscribers = resources(&template, "AWS::EventsV2::Subscriber");
+    let expected: [(&str, &[&str], Option<&str>); 9] = [
+        (
+            "UserCreatedConsumerSubscriber",
+            &["lambda:InvokeFunction"],
+            None,
+        ),
+        ("ShippedOrdersSubscriber", &["sqs:SendMessage"], None),
+        (
+            "OrderNotificationsSubscriber",
+            &["sns:Publish"],
+            Some("JSONATA"),
+        ),
+        (
+            "FulfilWorkflowSubscriber",
+            &["states:StartExecution"],
+            Some("JSONATA"),
+        ),
+        (
+            "OrderStreamSubscriber",
+            &["kinesis:PutRecord", "kinesis:PutRecords"],
+            Some("JSONATA"),
+        ),
+        (
+            "AnalyticsSubscriber",
+            &["firehose:PutRecord", "firehose:PutRecordBatch"],
+            Some("WITH_METADATA"),
+        ),
+        (
+            "CrmWebhookSubscriber",
+            &["events:InvokeApiDestination"],
+            Some("JSONATA"),
+        ),
+        ("PartnerBusSubscriber", &["events:PutEvents"], None),
+        (
+            "RegionalBusSubscriber",
+            &["events:PutEvents"],
+            Some("JSONATA"),
+        ),
+    ];
+    for (id, actions, transformer) in expected {
+        let (_, subscriber) = subscribers
+            .iter()
+            .find(|(name, _)| name.as_str() == id)
+            .unwrap_or_else(|| panic!("no subscriber {id}"));
+        let p = &subscriber["Properties"];
+        let invoke = &p["InvokeConfiguration"];
+        let role = &all[invoke["RoleArn"]["Fn::GetAtt"][0].as_str().unwrap()]["Properties"];
+        let statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+            .as_array()
+            .unwrap();
+        assert_eq!(statements.len(), 2, "{id}: its target and its dead letters");
+        let action = &statements[0]["Action"];
+        let granted: Vec<&str> = match action.as_str() {
+            Some(one) => vec![one],
+            None => action
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap())
+                .collect(),
+        };
+        assert_eq!(granted, actions, "{id}");
+        assert_eq!(
+            statements[0]["Resource"], invoke["TargetArn"],
+            "{id}: exactly its target"
+        );
+        assert_eq!(
+            statements[1]["Resource"], p["OnFailureConfiguration"]["Arn"],
+            "{id}: its dead-letter queue"
+        );
+        assert_eq!(
+            p["Transformer"]["Type"].as_str(),
+            transformer,
+            "{id}: its input"
+        );
+        for alarm in ["EventsDropped", "EventDeliveryAttempts"] {
+            let watching = resources(&template, "AWS::CloudWatch::Alarm")
+                .into_iter()
+                .filter(|(_, a)| {
+                    let p = &a["Properties"];
+                    let metrics = p["Metrics"]
+                        .as_array()
+                        .map(|m| m[0]["MetricStat"]["Metric"].clone());
+                    let metric = metrics.unwrap_or_else(|| p.clone());
+                    metric["MetricName"] == alarm
+                        && metric["Namespace"] == "AWS/EventsV2"
+                        && metric["Dimensions"][1]["Value"]["Fn::GetAtt"]
+                            == serde_json::json!([id, "SubscriberArn"])
+                })
+                .count();
+            assert_eq!(watching, 1, "{id}: an alarm on {alarm}");
+        }
+    }
+    let parameters = |id: &str| all[id]["Properties"]["InvokeConfiguration"].clone();
+    assert!(
+        parameters("OrderStreamSubscriber")["KinesisParameters"]["PartitionKey"]
+            .as_str()
+            .unwrap()
+            .contains("$events.Data.`detail`.`orderId`")
+    );
+    assert_eq!(
+        parameters("RegionalBusSubscriber")["EventBusV2Parameters"]["SystemMetadata"]["EventGroupId"],
+        "{% $events.SystemMetadata.EventGroupId %}"
+    );
+    assert_eq!(
+        parameters("ShippedOrdersSubscriber")["SqsParameters"]["MessageDeduplicationId"],
+        "{% $events.SystemMetadata.\"aws:EventId\" %}"
+    );
+    // The failing-deliveries alarm is attempts minus deliveries.
+    let (_, failing) = resources(&template, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .find(|(_, a)| {
+            a["Properties"]["AlarmName"] == "myapp-ordered-shippedOrders-delivery-failing"
+        })
+        .unwrap();
+    let metrics = failing["Properties"]["Metrics"].as_array().unwrap();
+    assert_eq!(
+        metrics[1]["MetricStat"]["Metric"]["MetricName"],
+        "EventsDelivered"
+    );
+    assert_eq!(metrics[2]["Expression"], "m - minus");
+}

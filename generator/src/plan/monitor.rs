@@ -60,6 +60,8 @@ pub struct AlarmPlan {
     pub evaluation_periods: u32,
     /// Fires at or above this value (in the metric's unit).
     pub threshold: u64,
+    /// Watch `metric` minus this one (metric math), not `metric` alone.
+    pub minus: Option<MetricPlan>,
 }
 
 /// A CloudWatch metric.
@@ -84,7 +86,8 @@ pub struct Dimension {
     pub value: DimensionValue,
 }
 
-/// A dimension's value: known text, or the name of a queue the stack creates without a name.
+/// A dimension's value: known text, or what the stack knows only when it is deployed (the
+/// name of a queue it creates without a name, an ARN AWS generates).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum DimensionValue {
@@ -92,6 +95,25 @@ pub enum DimensionValue {
     Value(String),
     /// The `QueueName` of the unnamed queue with this key.
     Queue(QueueKey),
+    /// The Custom Event Bus's ARN.
+    BusArn,
+    /// The ARN of the consumer's subscriber (by consumer name).
+    SubscriberArn(String),
+}
+
+impl DimensionValue {
+    /// Its name in the dashboard's body, substituted on deploy (`${NAME}`); `None` for a value
+    /// known now.
+    pub fn placeholder(&self) -> Option<String> {
+        match self {
+            DimensionValue::Value(_) => None,
+            DimensionValue::Queue(key) => Some(key.0.clone()),
+            DimensionValue::BusArn => Some("EventBusArn".into()),
+            DimensionValue::SubscriberArn(consumer) => {
+                Some(format!("{}SubscriberArn", ident::pascal(consumer)))
+            }
+        }
+    }
 }
 
 /// The key of a queue the stacks create unnamed (its SAM logical id, its CDK construct id):
@@ -125,8 +147,8 @@ pub struct DashboardPlan {
     pub name: String,
     /// `DashboardBody`, to substitute.
     pub body: String,
-    /// The queue keys the body refers to.
-    pub queues: Vec<QueueKey>,
+    /// The deploy-time values the body refers to, by placeholder.
+    pub placeholders: Vec<(String, DimensionValue)>,
 }
 
 /// What the monitoring of a relay and its consumers needs to know.
@@ -195,6 +217,25 @@ fn relay_metric(name: &'static str, service: &str) -> MetricPlan {
     }
 }
 
+/// A Custom Event Bus subscriber's metrics (dimensions: the bus's and the subscriber's ARNs;
+/// EventBridge user guide, "Observability for the Custom Event Bus").
+fn subscriber_metric(name: &'static str, consumer: &str) -> MetricPlan {
+    MetricPlan {
+        namespace: "AWS/EventsV2",
+        name,
+        dimensions: vec![
+            Dimension {
+                name: "EventBus",
+                value: DimensionValue::BusArn,
+            },
+            Dimension {
+                name: "Subscriber",
+                value: DimensionValue::SubscriberArn(consumer.to_owned()),
+            },
+        ],
+    }
+}
+
 /// A rule's metrics: on the default bus by `RuleName` alone, on a custom bus with `EventBusName`.
 fn rule_metric(name: &'static str, bus: &str, rule: &str) -> MetricPlan {
     let bus = bus.rsplit('/').next().unwrap_or(bus);
@@ -235,6 +276,7 @@ fn any(
         period: 300,
         evaluation_periods: 1,
         threshold: 1,
+        minus: None,
     }
 }
 
@@ -263,6 +305,7 @@ fn alarms(config: &Alarms, watched: &Watched, (warn, page): (u32, u32)) -> Vec<A
             period: 60,
             evaluation_periods,
             threshold: u64::from(seconds) * 1_000,
+            minus: None,
         }
     };
     let mut alarms = vec![
@@ -345,15 +388,30 @@ fn alarms(config: &Alarms, watched: &Watched, (warn, page): (u32, u32)) -> Vec<A
             rule_metric("FailedInvocations", bus, &consumer.rule),
         ));
         }
+        if watched.custom_bus {
+            alarms.extend(subscriber_alarms(service, consumer));
+        }
         if consumer.dead_letter_queue.is_some() {
-            alarms.push(any(
-                service,
-                format!("{name}-undelivered"),
-                "page",
-                &format!("Events for {name} wait in its rule's dead-letter queue."),
-                "The message attributes say why EventBridge could not deliver (ERROR_CODE, ERROR_MESSAGE). Fix the target, then move the messages back (send each to the target, or `aws sqs start-message-move-task` for a queue target).",
-                queue_metric(DimensionValue::Queue(QueueKey::rule_dead_letters(name))),
-            ));
+            let dead_letters = DimensionValue::Queue(QueueKey::rule_dead_letters(name));
+            alarms.push(if watched.custom_bus {
+                any(
+                    service,
+                    format!("{name}-undelivered"),
+                    "page",
+                    &format!("Events for {name} are recorded in its subscriber's dead-letter queue."),
+                    &format!("Each message is a failure record (errorCode, errorMessage, the failed events' ids and groups), not the events. Fix the target, then `relay redrive --subscriber {name} --dry-run` and `relay redrive --subscriber {name}` deliver the events again, in group order."),
+                    queue_metric(dead_letters),
+                )
+            } else {
+                any(
+                    service,
+                    format!("{name}-undelivered"),
+                    "page",
+                    &format!("Events for {name} wait in its rule's dead-letter queue."),
+                    "The message attributes say why EventBridge could not deliver (ERROR_CODE, ERROR_MESSAGE). Fix the target, then move the messages back (send each to the target, or `aws sqs start-message-move-task` for a queue target).",
+                    queue_metric(dead_letters),
+                )
+            });
         }
         if matches!(consumer.target, TargetPlan::Sqs { .. }) {
             alarms.push(any(
@@ -369,14 +427,49 @@ fn alarms(config: &Alarms, watched: &Watched, (warn, page): (u32, u32)) -> Vec<A
     alarms
 }
 
+/// A Custom Event Bus subscriber's alarms: events it dropped (page), and deliveries failing
+/// for 15 minutes (warn: the target refuses, and in a FIFO subscriber its groups wait, growing
+/// older, until the retry policy gives up).
+fn subscriber_alarms(service: &str, consumer: &ConsumerPlan) -> [AlarmPlan; 2] {
+    let name = &consumer.name;
+    [
+        any(
+            service,
+            format!("{name}-dropped"),
+            "page",
+            &format!(
+                "Subscriber {} dropped events for {name}: they are lost.",
+                consumer.rule
+            ),
+            "Retries ran out and the events could not go to the subscriber's dead-letter queue (none, or it refused them). Fix the target and the queue's policy, then republish: `relay redrive` from the stream (24 hours), or a subscriber that starts at a point in time inside the bus's retention.",
+            subscriber_metric("EventsDropped", name),
+        ),
+        AlarmPlan {
+            evaluation_periods: 3,
+            minus: Some(subscriber_metric("EventsDelivered", name)),
+            ..any(
+                service,
+                format!("{name}-delivery-failing"),
+                "warn",
+                &format!(
+                    "Subscriber {} fails to deliver to {name} (15 minutes of failed attempts).",
+                    consumer.rule
+                ),
+                "The target refuses or cannot be reached (permissions, throttling, a deleted target); the subscriber retries, and in a FIFO subscriber the failing events hold up their groups. Read the subscriber's log (set its LogConfiguration) for the error; what retries cannot deliver is recorded in its dead-letter queue (the `-undelivered` alarm).",
+                subscriber_metric("EventDeliveryAttempts", name),
+            )
+        },
+    ]
+}
+
 /// A metric in a dashboard widget: `[namespace, name, dimension, value, ..., options]`.
 fn widget_metric(metric: &MetricPlan, options: Value) -> Value {
     let mut line = vec![json!(metric.namespace), json!(metric.name)];
     for dimension in &metric.dimensions {
         line.push(json!(dimension.name));
-        line.push(match &dimension.value {
-            DimensionValue::Value(text) => json!(text),
-            DimensionValue::Queue(key) => json!(format!("${{{}}}", key.0)),
+        line.push(match (&dimension.value, dimension.value.placeholder()) {
+            (DimensionValue::Value(text), _) => json!(text),
+            (_, placeholder) => json!(format!("${{{}}}", placeholder.unwrap_or_default())),
         });
     }
     line.push(options);
@@ -419,6 +512,24 @@ fn dashboard(watched: &Watched, (warn, page): (u32, u32), alarms: &[AlarmPlan]) 
     .iter()
     .map(|(name, label)| widget_metric(&relay_metric(name, service), sum(label)))
     .collect();
+    let subscriber_deliveries: Vec<Value> = consumers
+        .iter()
+        .filter(|_| watched.custom_bus)
+        .flat_map(|c| {
+            [
+                ("EventsDelivered", "delivered"),
+                ("EventDeliveryAttempts", "attempts"),
+                ("OnFailureDestinationDelivered", "dead-lettered"),
+                ("EventsDropped", "dropped"),
+            ]
+            .map(|(metric, what)| {
+                widget_metric(
+                    &subscriber_metric(metric, &c.name),
+                    sum(&format!("{} {what}", c.name)),
+                )
+            })
+        })
+        .collect();
     let deliveries = consumers
         .iter()
         .filter(|_| !watched.custom_bus)
@@ -442,20 +553,10 @@ fn dashboard(watched: &Watched, (warn, page): (u32, u32), alarms: &[AlarmPlan]) 
             lines
         })
         .collect();
-    let mut queues = Vec::new();
     let waiting = alarms
         .iter()
         .filter(|a| a.metric.namespace == "AWS/SQS")
-        .map(|a| {
-            if let Some(Dimension {
-                value: DimensionValue::Queue(key),
-                ..
-            }) = a.metric.dimensions.first()
-            {
-                queues.push(key.clone());
-            }
-            widget_metric(&a.metric, max(&a.key))
-        })
+        .map(|a| widget_metric(&a.metric, max(&a.key)))
         .collect();
     let mut widgets = vec![
         graph(
@@ -484,17 +585,40 @@ fn dashboard(watched: &Watched, (warn, page): (u32, u32), alarms: &[AlarmPlan]) 
             json!({ "period": 300 }),
         ),
     ];
-    if !watched.custom_bus {
+    if watched.custom_bus {
+        widgets.insert(
+            3,
+            graph(
+                "Consumers: deliveries (subscribers)",
+                subscriber_deliveries,
+                json!({ "period": 300 }),
+            ),
+        );
+    } else {
         widgets.insert(
             3,
             graph("Consumers: deliveries (rules)", deliveries, json!({})),
         );
     }
-    queues.sort();
-    queues.dedup();
+    // Every deploy-time value a widget names (the alarms' metrics cover the queues; the
+    // subscribers' graph, the bus and subscribers).
+    let mut placeholders: Vec<(String, DimensionValue)> = alarms
+        .iter()
+        .filter(|a| a.metric.namespace == "AWS/SQS")
+        .flat_map(|a| a.metric.dimensions.clone())
+        .chain(
+            consumers
+                .iter()
+                .filter(|_| watched.custom_bus)
+                .flat_map(|c| subscriber_metric("EventsDelivered", &c.name).dimensions),
+        )
+        .filter_map(|d| Some((d.value.placeholder()?, d.value.clone())))
+        .collect();
+    placeholders.sort_by(|a, b| a.0.cmp(&b.0));
+    placeholders.dedup_by(|a, b| a.0 == b.0);
     DashboardPlan {
         name: format!("{service}-outbox"),
         body: json!({ "widgets": widgets }).to_string(),
-        queues,
+        placeholders,
     }
 }

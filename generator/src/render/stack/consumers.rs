@@ -199,7 +199,8 @@ pub(super) fn subscriber_resources(consumer: &ConsumerPlan, bus: &Bus, t: &mut T
     if let Some(arn) = dead_letters {
         properties["OnFailureConfiguration"] = json!({ "Arn": arn });
     }
-    t.add(&format!("{} subscriber", consumer.name), subscriber);
+    let id = t.add(&format!("{} subscriber", consumer.name), subscriber);
+    t.subscribers.insert(consumer.name.clone(), id);
 }
 
 /// The delivery role's statement for its queue or function.

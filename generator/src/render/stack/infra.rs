@@ -236,7 +236,7 @@ pub fn delivery_trust_policy() -> Value {
 /// JSONata of an SQS FIFO target: the event's group is the message group (the queue keeps a
 /// group's order), its id the deduplication id (unique per event; a constant would make the
 /// queue drop every message after the first).
-const MESSAGE_GROUP: &str = "{% $events.SystemMetadata.EventGroupId %}";
+pub(super) const MESSAGE_GROUP: &str = "{% $events.SystemMetadata.EventGroupId %}";
 const MESSAGE_DEDUPLICATION: &str = "{% $events.SystemMetadata.\"aws:EventId\" %}";
 
 /// A consumer's subscriber on a Custom Event Bus, without what each stack refers to its own

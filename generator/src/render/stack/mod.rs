@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use crate::ident::Scope;
-use crate::plan::monitor::{DimensionValue, MonitoringPlan, QueueKey, TopicPlan};
+use crate::plan::monitor::{DimensionValue, MetricPlan, MonitoringPlan, QueueKey, TopicPlan};
 use crate::plan::naming;
 use crate::plan::{ConsumerPlan, Plan, TablePlan, TargetPlan};
 
@@ -54,6 +54,9 @@ struct Template {
     /// The logical ids of the queues created without a name, by key (alarms and the
     /// dashboard refer to them).
     queues: BTreeMap<QueueKey, String>,
+    /// The logical ids of the Custom Event Bus subscribers, by consumer (their alarms and the
+    /// dashboard refer to them).
+    subscribers: BTreeMap<String, String>,
     /// Outputs beyond the stack's own (a cross-account target's delivery role).
     outputs: Map<String, Value>,
 }
@@ -72,9 +75,16 @@ impl Template {
         id
     }
 
-    /// A queue's name, by key.
-    fn queue_name(&self, key: &QueueKey) -> Value {
-        get_att(&self.queues[key], "QueueName")
+    /// A metric dimension's value as the stack spells it.
+    fn dimension(&self, value: &DimensionValue, bus: &Bus) -> Value {
+        match value {
+            DimensionValue::Value(text) => json!(text),
+            DimensionValue::Queue(key) => get_att(&self.queues[key], "QueueName"),
+            DimensionValue::BusArn => bus.arn.clone(),
+            DimensionValue::SubscriberArn(consumer) => {
+                get_att(&self.subscribers[consumer], "SubscriberArn")
+            }
+        }
     }
 }
 
@@ -84,6 +94,7 @@ pub fn build(plan: &Plan) -> Stack {
         resources: Map::new(),
         ids: Scope::default(),
         queues: BTreeMap::new(),
+        subscribers: BTreeMap::new(),
         outputs: Map::new(),
     };
     let bus = bus(plan, &mut t);
@@ -138,7 +149,7 @@ pub fn build(plan: &Plan) -> Stack {
         outputs["EventArchiveName"] = json!({ "Value": reference(&id) });
     }
     if let Some(monitoring) = &plan.monitoring {
-        let (topic, dashboard) = monitoring_resources(monitoring, &mut t);
+        let (topic, dashboard) = monitoring_resources(monitoring, &bus, &mut t);
         outputs["AlarmTopicArn"] = json!({ "Value": topic });
         outputs["DashboardName"] = json!({ "Value": reference(&dashboard) });
     }
@@ -281,7 +292,11 @@ fn schema_registry(plan: &Plan, t: &mut Template) {
 
 /// The alarms, the topic they notify and the dashboard; returns the topic's ARN and the
 /// dashboard's id.
-fn monitoring_resources(monitoring: &MonitoringPlan, t: &mut Template) -> (Value, String) {
+fn monitoring_resources(
+    monitoring: &MonitoringPlan,
+    bus: &Bus,
+    t: &mut Template,
+) -> (Value, String) {
     let topic = match &monitoring.topic {
         TopicPlan::Existing(arn) => json!(arn),
         TopicPlan::Create(name) => {
@@ -297,45 +312,71 @@ fn monitoring_resources(monitoring: &MonitoringPlan, t: &mut Template) -> (Value
         }
     };
     for alarm in &monitoring.alarms {
-        let dimensions: Vec<Value> = alarm
-            .metric
-            .dimensions
-            .iter()
-            .map(|d| {
-                let value = match &d.value {
-                    DimensionValue::Value(text) => json!(text),
-                    DimensionValue::Queue(key) => t.queue_name(key),
+        let dimensions = |metric: &MetricPlan| -> Vec<Value> {
+            metric
+                .dimensions
+                .iter()
+                .map(|d| json!({ "Name": d.name, "Value": t.dimension(&d.value, bus) }))
+                .collect()
+        };
+        let mut properties = json!({
+            "AlarmName": alarm.name,
+            "AlarmDescription": alarm.description,
+        });
+        let watched = match &alarm.minus {
+            None => json!({
+                "Namespace": alarm.metric.namespace,
+                "MetricName": alarm.metric.name,
+                "Dimensions": dimensions(&alarm.metric),
+                "Statistic": alarm.statistic,
+                "Period": alarm.period
+            }),
+            Some(minus) => {
+                let stat = |id: &str, metric: &MetricPlan| {
+                    json!({
+                        "Id": id,
+                        "MetricStat": {
+                            "Metric": { "Namespace": metric.namespace, "MetricName": metric.name, "Dimensions": dimensions(metric) },
+                            "Period": alarm.period,
+                            "Stat": alarm.statistic
+                        },
+                        "ReturnData": false
+                    })
                 };
-                json!({ "Name": d.name, "Value": value })
+                json!({ "Metrics": [
+                    stat("m", &alarm.metric),
+                    stat("minus", minus),
+                    { "Id": "difference", "Expression": "m - minus", "Label": alarm.key, "ReturnData": true }
+                ] })
+            }
+        };
+        let properties_map = properties
+            .as_object_mut()
+            .expect("an alarm's properties are an object");
+        properties_map.extend(watched.as_object().cloned().unwrap_or_default());
+        properties_map.extend(
+            json!({
+                "EvaluationPeriods": alarm.evaluation_periods,
+                "Threshold": alarm.threshold,
+                "ComparisonOperator": infra::ALARM_COMPARISON,
+                "TreatMissingData": infra::ALARM_MISSING_DATA,
+                "AlarmActions": [topic],
+                "OKActions": [topic]
             })
-            .collect();
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        );
         t.add(
             &format!("{} alarm", alarm.key),
-            json!({
-                "Type": "AWS::CloudWatch::Alarm",
-                "Properties": {
-                    "AlarmName": alarm.name,
-                    "AlarmDescription": alarm.description,
-                    "Namespace": alarm.metric.namespace,
-                    "MetricName": alarm.metric.name,
-                    "Dimensions": dimensions,
-                    "Statistic": alarm.statistic,
-                    "Period": alarm.period,
-                    "EvaluationPeriods": alarm.evaluation_periods,
-                    "Threshold": alarm.threshold,
-                    "ComparisonOperator": infra::ALARM_COMPARISON,
-                    "TreatMissingData": infra::ALARM_MISSING_DATA,
-                    "AlarmActions": [topic],
-                    "OKActions": [topic]
-                }
-            }),
+            json!({ "Type": "AWS::CloudWatch::Alarm", "Properties": properties }),
         );
     }
     let dashboard = &monitoring.dashboard;
     let names: Map<String, Value> = dashboard
-        .queues
+        .placeholders
         .iter()
-        .map(|key| (key.0.clone(), t.queue_name(key)))
+        .map(|(name, value)| (name.clone(), t.dimension(value, bus)))
         .collect();
     let id = t.add(
         "dashboard",

@@ -302,7 +302,7 @@ pub fn rule_target(consumer: &ConsumerPlan, via: Via, ids: &mut Scope) -> Option
                 parameters.insert(
                     "EventBusV2Parameters".into(),
                     json!({ "SystemMetadata": {
-                        "EventGroupId": "{% $events.SystemMetadata.EventGroupId %}",
+                        "EventGroupId": infra::MESSAGE_GROUP,
                         "DeduplicationId": "{% $events.SystemMetadata.DeduplicationId %}"
                     } }),
                 );
