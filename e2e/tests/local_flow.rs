@@ -1420,3 +1420,136 @@ async fn a_backfill_dry_run_shows_what_one_consumer_would_get() {
         "and publishes nothing"
     );
 }
+
+/// Moving to a Custom Event Bus: for a window both buses get every event (two relays, one per
+/// stack, read the same stream, each from its own checkpoint), and `relay compare` reads what
+/// each consumer's two queues received. `shippedOrders` is subscribed as its rule routes, so
+/// both sides agree; `userCreatedConsumer`'s subscriber was given a wrong filter (only names
+/// starting with "User 1"), and the comparison names every user it missed, and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_compare_finds_the_consumer_misconfigured_on_the_custom_event_bus() {
+    let stack = Stack::start().await;
+    let local: outbox_ops::LocalStack = outbox_ops::LocalStack::parse(
+        &std::fs::read_to_string(e2e::workspace().join("generated/relay/src/local_stack.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let mut subscribers = Vec::new();
+    let mut queues = Vec::new();
+    for name in ["shippedOrders", "userCreatedConsumer"] {
+        let mut consumer = local
+            .consumers
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap()
+            .clone();
+        if name == "userCreatedConsumer" {
+            consumer.pattern["detail"] = serde_json::json!({ "name": [{ "prefix": "User 1" }] });
+        }
+        let queue = format!("{name}-v2");
+        let url = stack
+            .sqs
+            .create_queue()
+            .queue_name(&queue)
+            .send()
+            .await
+            .unwrap()
+            .queue_url()
+            .unwrap()
+            .to_owned();
+        consumer.queue = queue;
+        queues.push((name.to_owned(), url));
+        subscribers.push(consumer);
+    }
+    let bus = outbox_ops::bus::start(
+        &subscribers,
+        &queues,
+        &stack.sqs,
+        outbox_local_bus::Faults::default(),
+    )
+    .await
+    .unwrap();
+    let deliveries = tokio::spawn(futures_util::future::try_join_all(bus.deliveries));
+
+    // 30 users (User 0 .. User 29: 11 of them start with "User 1"), 12 orders that ship.
+    for id in 0..30 {
+        stack.put(user(id)).await;
+    }
+    for id in 0..12 {
+        stack.put(order(id, "PAID")).await;
+        stack
+            .set(&format!("ORDER#{id}"), "ORDER", "status", s("SHIPPED"))
+            .await;
+    }
+    let checkpoints = tempfile::tempdir().unwrap();
+    let classic = poll_until_idle(&stack.moto, &checkpoints.path().join("classic.json"));
+    let mut custom = relay_command(
+        &stack.moto,
+        &[
+            "poll",
+            "--table",
+            TABLE,
+            "--until-idle",
+            "--idle-ms",
+            "1500",
+            "--checkpoint",
+            checkpoints.path().join("custom.json").to_str().unwrap(),
+        ],
+    );
+    custom
+        .env("AWS_ENDPOINT_URL_EVENTBRIDGEV2", bus.fake.endpoint())
+        .env("EVENT_BUS_ARN", outbox_ops::bus::local_bus_arn("myapp"));
+    let output = custom.output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(classic["recordsToFailureDestination"], 0, "{classic}");
+
+    let compare = |classic: &str, custom: &str| {
+        let output = relay(
+            &stack.moto,
+            &[
+                "compare",
+                "--classic-queue",
+                classic,
+                "--custom-queue",
+                custom,
+                "--group",
+                "$.detail.orderId",
+                "--idle-ms",
+                "1500",
+            ],
+        );
+        let report: Value = serde_json::from_str(
+            String::from_utf8_lossy(&output.stdout)
+                .lines()
+                .last()
+                .unwrap(),
+        )
+        .unwrap();
+        (
+            output.status.code(),
+            report,
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, report, stderr) = compare(SHIPPED_QUEUE, "shippedOrders-v2");
+    assert_eq!(code, Some(0), "{report} {stderr}");
+    assert_eq!(
+        (report["classic"].as_u64(), report["custom"].as_u64()),
+        (Some(12), Some(12))
+    );
+
+    let (code, report, stderr) = compare(USERS_QUEUE, "userCreatedConsumer-v2");
+    assert_eq!(code, Some(1), "{report} {stderr}");
+    assert_eq!(report["custom"], 11, "{report}");
+    let missed = report["onlyClassic"].as_array().unwrap();
+    assert_eq!(missed.len(), 19, "{report}");
+    for id in missed {
+        let id = id.as_str().unwrap();
+        assert!(id.ends_with(":UserCreated"), "{id}");
+    }
+    assert_eq!(report["onlyCustom"].as_array().unwrap().len(), 0);
+    assert_eq!(report["differing"].as_array().unwrap().len(), 0);
+    assert!(stderr.contains("19 only on the Classic side"), "{stderr}");
+    drop(bus.fake);
+    deliveries.abort();
+}

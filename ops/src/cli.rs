@@ -15,8 +15,8 @@ use crate::dev;
 use crate::poll::{PollOptions, Poller};
 use crate::redrive::{RedriveQueue, Redriver};
 use crate::{
-    BackfillArgs, DevArgs, LocalError, LocalStack, PollArgs, RedriveArgs, ReplayArgs, aws_error,
-    sdk_config,
+    BackfillArgs, CompareArgs, DevArgs, LocalError, LocalStack, PollArgs, RedriveArgs, ReplayArgs,
+    aws_error, sdk_config,
 };
 
 /// Why a local subcommand stopped.
@@ -28,6 +28,9 @@ pub(crate) enum CliError {
     /// The stack or the poller failed (exit 1).
     #[error(transparent)]
     Local(#[from] LocalError),
+    /// `relay compare` found differences (exit 1).
+    #[error("the two sides differ (above)")]
+    Differ,
     /// `relay redrive` left messages in their queues (exit 1).
     #[error(
         "{0} message(s) could not be redriven and stay in their queues (the reasons are above)"
@@ -40,7 +43,7 @@ impl CliError {
         match self {
             CliError::Usage(_)
             | CliError::Local(LocalError::NoStream(_) | LocalError::Checkpoint(_)) => 2,
-            CliError::Local(_) | CliError::Kept(_) => 1,
+            CliError::Local(_) | CliError::Kept(_) | CliError::Differ => 1,
         }
     }
 }
@@ -486,5 +489,51 @@ fn print_banner(stack: &LocalStack, endpoint: &str) {
             "write an item, e.g.: aws dynamodb put-item --endpoint-url {endpoint} --table-name {} --item file://item.json",
             table.name
         );
+    }
+}
+
+/// `relay compare --classic-queue Q --custom-queue Q`: the comparison as one JSON line, a
+/// summary on stderr; exit 1 when the sides differ.
+pub(crate) async fn compare(args: CompareArgs) -> Result<(), CliError> {
+    if let Some(path) = &args.group
+        && outbox_stack::input::path_segments(path).is_none()
+    {
+        return Err(CliError::Usage(format!(
+            "--group {path}: not a path into the event, like `$.detail.orderId`"
+        )));
+    }
+    let config = sdk_config(args.endpoint.as_deref()).await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let idle = Duration::from_millis(args.idle_ms);
+    let visibility = Duration::from_secs(args.visibility_timeout);
+    let mut sides = Vec::new();
+    for (flag, queue) in [
+        ("--classic-queue", &args.classic_queue),
+        ("--custom-queue", &args.custom_queue),
+    ] {
+        let url = find_queue(&config, queue)
+            .await?
+            .ok_or_else(|| CliError::Usage(format!("{flag} {queue}: no such queue")))?;
+        let received =
+            crate::compare::read_queue(&sqs, &url, idle, visibility, args.group.as_deref()).await?;
+        sides.push(received);
+    }
+    let comparison = crate::compare::compare(&sides[0], &sides[1]);
+    eprintln!(
+        "compare: {} message(s) from the Classic bus, {} from the Custom Event Bus: {} only on the Classic side, {} only on the Custom side, {} with other bodies, {} group(s) in another order, {}/{} repeated",
+        comparison.classic,
+        comparison.custom,
+        comparison.only_classic.len(),
+        comparison.only_custom.len(),
+        comparison.differing.len(),
+        comparison.reordered.len(),
+        comparison.repeated.classic,
+        comparison.repeated.custom,
+    );
+    println!("{}", serde_json::to_string(&comparison).unwrap_or_default());
+    if comparison.same() {
+        Ok(())
+    } else {
+        Err(CliError::Differ)
     }
 }

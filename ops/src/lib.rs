@@ -9,6 +9,7 @@ mod batch;
 pub mod bus;
 pub mod checkpoint;
 mod cli;
+pub mod compare;
 pub mod dev;
 pub mod event;
 pub mod poll;
@@ -60,6 +61,10 @@ enum Command {
     Backfill(BackfillArgs),
     /// Send a time range of the Classic bus's archive to one consumer's rule again, and wait.
     Replay(ReplayArgs),
+    /// Moving to a Custom Event Bus: compare what one consumer received from the Classic bus
+    /// and from the Custom Event Bus (one queue each): events only one side received, bodies
+    /// that differ, groups in another order. Exit 1 when they differ.
+    Compare(CompareArgs),
 }
 
 /// The `main` of a relay built with the `local` feature: the Lambda loop under Lambda, else
@@ -81,6 +86,7 @@ pub fn run<M: Mapper + 'static>(mapper: M, defaults: Defaults) -> ExitCode {
             Some(Command::Redrive(args)) => cli::redrive(args, &mapper, defaults, options).await,
             Some(Command::Backfill(args)) => cli::backfill(args, &mapper, defaults, options).await,
             Some(Command::Replay(args)) => cli::replay(args, defaults).await,
+            Some(Command::Compare(args)) => cli::compare(args).await,
         };
         match result {
             Ok(()) => ExitCode::SUCCESS,
@@ -169,6 +175,32 @@ pub struct ReplayArgs {
     /// The end of the range (RFC 3339).
     #[arg(long, value_name = "TIME")]
     pub to: String,
+    /// One endpoint for every AWS service (a local server); default: the SDK's standard
+    /// settings.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+}
+
+/// `relay compare`.
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// The queue the Classic bus's rule delivers the consumer's events to (name or URL).
+    #[arg(long, value_name = "QUEUE")]
+    pub classic_queue: String,
+    /// The queue the Custom Event Bus's subscriber delivers them to (name or URL).
+    #[arg(long, value_name = "QUEUE")]
+    pub custom_queue: String,
+    /// A path into the event that names its group where a queue does not (a FIFO queue's
+    /// message group), for example `$.detail.orderId`.
+    #[arg(long, value_name = "PATH")]
+    pub group: Option<String>,
+    /// Stop reading a queue once it has delivered nothing for this long.
+    #[arg(long, value_name = "MS", default_value_t = 3000)]
+    pub idle_ms: u64,
+    /// How long each message read stays hidden from the queue's consumer (messages are not
+    /// deleted: they return after this).
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub visibility_timeout: u64,
     /// One endpoint for every AWS service (a local server); default: the SDK's standard
     /// settings.
     #[arg(long, value_name = "URL")]
