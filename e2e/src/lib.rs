@@ -36,13 +36,23 @@ pub fn outbox_at(binary: &str, args: &[&str]) -> Command {
 /// builds beside the test executables (`target/<profile>/`), with the same features, so no test
 /// builds anything.
 pub fn relay_binary() -> PathBuf {
+    test_binary("e2e-relay")
+}
+
+/// The relay with `examples/ordered`'s stack (a Custom Event Bus), built with the tests.
+pub fn ordered_relay_binary() -> PathBuf {
+    test_binary("e2e-ordered-relay")
+}
+
+/// A binary of this package, built with the tests.
+fn test_binary(name: &str) -> PathBuf {
     let test = std::env::current_exe().expect("the test executable");
     // target/debug/deps/<test>-<hash> -> target/debug/e2e-relay
     let dir = test
         .parent()
         .and_then(Path::parent)
         .expect("the test executable is in target/<profile>/deps");
-    let binary = dir.join(format!("e2e-relay{}", std::env::consts::EXE_SUFFIX));
+    let binary = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         binary.exists(),
         "{} is missing: `cargo test -p e2e` builds it",

@@ -985,8 +985,11 @@ async fn an_ordered_consumer_gets_each_orders_changes_once_and_in_order_through_
         stands_in_for: None,
         ordered: true,
         input: None,
+        dead_letter_queue: None,
     };
+    let arn = outbox_ops::bus::local_bus_arn("myapp-ordered");
     let bus = outbox_ops::bus::start(
+        &arn,
         &[consumer],
         &[("fulfilment".into(), url)],
         &stack.sqs,
@@ -1004,7 +1007,6 @@ async fn an_ordered_consumer_gets_each_orders_changes_once_and_in_order_through_
     .await
     .unwrap();
     let deliveries = tokio::spawn(futures_util::future::try_join_all(bus.deliveries));
-    let arn = outbox_ops::bus::local_bus_arn("myapp-ordered");
 
     // 60 orders, each PENDING -> PAID -> SHIPPED -> DELIVERED, the orders interleaved.
     let statuses = ["PAID", "SHIPPED", "DELIVERED"];
@@ -1462,6 +1464,7 @@ async fn relay_compare_finds_the_consumer_misconfigured_on_the_custom_event_bus(
         subscribers.push(consumer);
     }
     let bus = outbox_ops::bus::start(
+        &outbox_ops::bus::local_bus_arn("myapp"),
         &subscribers,
         &queues,
         &stack.sqs,
@@ -1550,6 +1553,233 @@ async fn relay_compare_finds_the_consumer_misconfigured_on_the_custom_event_bus(
     assert_eq!(report["onlyCustom"].as_array().unwrap().len(), 0);
     assert_eq!(report["differing"].as_array().unwrap().len(), 0);
     assert!(stderr.contains("19 only on the Classic side"), "{stderr}");
+    drop(bus.fake);
+    deliveries.abort();
+}
+
+/// A Custom Event Bus subscriber whose target fails and then recovers: what it could not
+/// deliver is recorded in its dead-letter queue (failure records, not events), and `relay
+/// redrive --subscriber` delivers those events again from the bus's retention, to that target
+/// alone, with their ids, each order's changes in order, once. While the target is still down
+/// a redrive keeps every record (exit 1, nothing lost); after it recovers the next run
+/// delivers and deletes them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_redrive_delivers_what_its_target_missed_once_and_in_group_order() {
+    let stack = Stack::start().await;
+    let ordered = |args: &[&str]| {
+        let mut command = Command::new(e2e::ordered_relay_binary());
+        command
+            .args(args)
+            .args(["--endpoint", &stack.moto.endpoint])
+            .env("RUST_LOG", "warn")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("EVENT_BUS_NAME");
+        command
+    };
+    let output = ordered(&["dev", "--provision-only"]).output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let local = outbox_ops::LocalStack::parse(include_str!(
+        "../../examples/ordered/generated/relay/src/local_stack.json"
+    ))
+    .unwrap();
+    // The shippedOrders subscriber, here for every status change (three per order).
+    let mut consumer = local
+        .consumers
+        .iter()
+        .find(|c| c.name == "shippedOrders")
+        .unwrap()
+        .clone();
+    consumer.pattern =
+        serde_json::json!({ "source": ["myapp.orders"], "detail-type": ["OrderStatusChanged"] });
+    let queue_url = format!("{}/123456789012/{}", stack.moto.endpoint, consumer.queue);
+    let dead_letters = format!(
+        "{}/123456789012/{}",
+        stack.moto.endpoint,
+        consumer.dead_letter_queue.clone().unwrap()
+    );
+    let arn = outbox_ops::bus::local_bus_arn("myapp-ordered-events");
+    let bus = outbox_ops::bus::start(
+        &arn,
+        std::slice::from_ref(&consumer),
+        &[("shippedOrders".into(), queue_url.clone())],
+        &stack.sqs,
+        outbox_local_bus::Faults::default(),
+    )
+    .await
+    .unwrap();
+    let deliveries = tokio::spawn(futures_util::future::try_join_all(bus.deliveries));
+    let with_bus = |mut command: Command| {
+        command
+            .env("AWS_ENDPOINT_URL_EVENTBRIDGEV2", bus.fake.endpoint())
+            .env("EVENT_BUS_ARN", &arn);
+        command
+    };
+    let waiting = |url: String| {
+        let sqs = stack.sqs.clone();
+        async move {
+            let output = sqs
+                .get_queue_attributes()
+                .queue_url(url)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+                .send()
+                .await
+                .unwrap();
+            let count = |name| {
+                output
+                    .attributes()
+                    .and_then(|a| a.get(&name))
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .unwrap_or_default()
+            };
+            count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+                + count(
+                    aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+                )
+        }
+    };
+    let until = |url: String, count: usize| async move {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while waiting(url.clone()).await != count {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{url}: never {count} messages"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+
+    let checkpoint = tempfile::tempdir().unwrap();
+    let cp = checkpoint.path().join("cp.json");
+    let poll = || {
+        let output = with_bus(ordered(&[
+            "poll",
+            "--table",
+            TABLE,
+            "--until-idle",
+            "--idle-ms",
+            "1500",
+            "--checkpoint",
+            cp.to_str().unwrap(),
+        ]))
+        .output()
+        .unwrap();
+        assert!(output.status.success(), "{output:?}");
+    };
+    // Two orders are paid while the target works: delivered, not to be delivered again.
+    for id in [100, 101] {
+        stack.put(order(id, "PENDING")).await;
+        stack
+            .set(&format!("ORDER#{id}"), "ORDER", "status", s("PAID"))
+            .await;
+    }
+    poll();
+    until(queue_url.clone(), 2).await;
+    let before: BTreeSet<String> = stack
+        .drain(&consumer.queue)
+        .await
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(before.len(), 2);
+
+    // The target goes away; 8 orders each move PENDING -> PAID -> SHIPPED -> DELIVERED.
+    stack
+        .sqs
+        .delete_queue()
+        .queue_url(&queue_url)
+        .send()
+        .await
+        .unwrap();
+    let statuses = ["PAID", "SHIPPED", "DELIVERED"];
+    for id in 0..8 {
+        stack.put(order(id, "PENDING")).await;
+    }
+    for status in statuses {
+        for id in 0..8 {
+            stack
+                .set(&format!("ORDER#{id}"), "ORDER", "status", s(status))
+                .await;
+        }
+    }
+    poll();
+    until(dead_letters.clone(), 24).await;
+
+    let redrive = |dry_run: bool| {
+        let mut args = vec![
+            "redrive",
+            "--subscriber",
+            "shippedOrders",
+            "--wait-seconds",
+            "60",
+        ];
+        if dry_run {
+            args.push("--dry-run");
+        }
+        let output = with_bus(ordered(&args)).output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let summary: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+        (output, stdout, summary)
+    };
+    // A dry run lists the 24 events and changes nothing.
+    let (output, stdout, summary) = redrive(true);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(summary["records"], 24, "{summary}");
+    let failed: BTreeSet<String> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|e| e["eventId"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(failed.len(), 24);
+    until(dead_letters.clone(), 24).await;
+
+    // The target is still down: every record stays, with the redrive's own records beside them.
+    let (output, _, summary) = redrive(false);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert_eq!(
+        (summary["delivered"].as_u64(), summary["kept"].as_u64()),
+        (Some(0), Some(24)),
+        "{summary}"
+    );
+    until(dead_letters.clone(), 48).await;
+
+    // It recovers; the next run delivers every event and deletes every record.
+    stack
+        .sqs
+        .create_queue()
+        .queue_name(&consumer.queue)
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .unwrap();
+    let (output, _, summary) = redrive(false);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(summary["events"], 24, "{summary}");
+    assert_eq!(summary["delivered"], 24, "{summary}");
+    assert_eq!(summary["deleted"], 48, "{summary}");
+    until(dead_letters.clone(), 0).await;
+
+    let received = stack.drain(&consumer.queue).await;
+    assert_eq!(received.len(), 24, "each event once");
+    let mut per_order: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut ids = BTreeSet::new();
+    for event in &received {
+        assert!(
+            ids.insert(event["id"].as_str().unwrap().to_owned()),
+            "twice: {event}"
+        );
+        per_order
+            .entry(event["detail"]["orderId"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(event["detail"]["status"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(ids, failed, "the bus's own ids, as the records named them");
+    assert!(
+        ids.is_disjoint(&before),
+        "what was delivered before is not again"
+    );
+    for (order, seen) in &per_order {
+        assert_eq!(seen, &statuses, "order {order}: in order");
+    }
     drop(bus.fake);
     deliveries.abort();
 }

@@ -5,6 +5,7 @@
 //! request: throttled or rejected entries, 5xx responses, slow answers, dropped connections,
 //! oversize requests. Point the AWS SDK at [`LocalEventBridge::endpoint`].
 
+mod subscribers;
 pub mod v2;
 
 use std::net::SocketAddr;
@@ -140,6 +141,10 @@ struct State {
     next_id: u64,
     dedup: v2::Dedup,
     subscriptions: Vec<v2::Subscription>,
+    /// What the new bus keeps of what it published (its retention).
+    retained: Vec<v2::Retained>,
+    /// Subscribers created through the API (`CreateSubscriber`).
+    created: Vec<subscribers::Created>,
 }
 
 /// A running fake; stops when dropped.
@@ -166,6 +171,8 @@ impl LocalEventBridge {
             next_id: 0,
             dedup: v2::Dedup::default(),
             subscriptions: Vec::new(),
+            retained: Vec::new(),
+            created: Vec::new(),
         }));
         let shared = state.clone();
         let task = tokio::spawn(async move {
@@ -244,7 +251,12 @@ async fn handle(
     let signer = state.lock().expect("state lock").faults.signed_by.clone();
     let refused =
         signer.and_then(|(key, secret)| check_signature(&parts, &body, &key, &secret).err());
-    let v2 = parts.uri.path() == v2::PATH;
+    let v2 = parts.uri.path().starts_with(v2::OPERATIONS);
+    let operation = parts
+        .uri
+        .path()
+        .strip_prefix(v2::OPERATIONS)
+        .unwrap_or_default();
     let plan = match refused {
         Some(reason) => {
             let body = error_body("InvalidSignatureException", &reason);
@@ -255,6 +267,9 @@ async fn handle(
                 .bad_signatures
                 .push(reason);
             Plan::Respond(None, StatusCode::FORBIDDEN, body)
+        }
+        None if v2 && operation != "PutEvents" => {
+            subscribers::decide(&state, operation, header(&parts, "smithy-protocol"), &body)
         }
         None if v2 => v2::decide(
             &mut state.lock().expect("state lock"),

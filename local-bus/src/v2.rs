@@ -14,18 +14,33 @@ use crate::{Accepted, Plan, State, entry_size};
 
 /// A subscriber of the fake's new bus: the events its filter matches, as the `RAW` transformer
 /// delivers them (the Classic envelope), each on `deliver` in the order the bus published them,
-/// so a receiver that handles them one at a time keeps every group in order.
+/// so a receiver that handles them one at a time keeps every group in order. The receiver is
+/// the subscriber's delivery to its target: it retries, and records what it cannot deliver in
+/// the dead-letter queue, as AWS does.
 pub struct Subscription {
     /// Its name.
     pub name: String,
+    /// Its ARN (`arn:aws:events:REGION:ACCOUNT:subscriber/NAME/ID`).
+    pub arn: String,
+    /// Its bus's ARN.
+    pub bus_arn: String,
     /// Its `DATA` filter.
     pub pattern: outbox_pattern::Pattern,
+    /// The same filter as JSON (what `DescribeSubscriber` answers).
+    pub filter: serde_json::Value,
+    /// Its target's ARN: a subscriber created through the API for that target (a redrive's)
+    /// delivers through this subscription's `deliver`.
+    pub target_arn: String,
+    /// Its dead-letter queue's ARN.
+    pub dead_letter_arn: Option<String>,
+    /// A FIFO subscriber.
+    pub ordered: bool,
     /// Where its events go.
     pub deliver: tokio::sync::mpsc::UnboundedSender<Delivery>,
 }
 
 /// One event for a subscriber.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Delivery {
     /// The event as the subscriber receives it: `version, id, detail-type, source, account,
     /// time, region, resources, detail`.
@@ -37,6 +52,67 @@ pub struct Delivery {
     pub group: Option<String>,
     /// The bus's `EventId` (`aws:EventId`).
     pub event_id: String,
+    /// Its `DeduplicationId`.
+    pub deduplication_id: Option<String>,
+    /// When the bus took it in (RFC 3339; a dead-letter record's `timestamp`).
+    pub ingested: String,
+    /// The ARN of the subscriber delivering it (a dead-letter record's `subscriberArn`).
+    pub subscriber_arn: String,
+    /// Told whether the event was delivered (`true`) or recorded as undeliverable, when
+    /// someone waits for it (a replaying subscriber).
+    pub done: Option<tokio::sync::oneshot::Sender<bool>>,
+}
+
+/// An event the bus keeps (its retention), for subscribers that start at a point in time.
+#[derive(Debug, Clone)]
+pub(crate) struct Retained {
+    /// Epoch seconds it was taken in at.
+    pub ingested_at: i64,
+    /// The same, RFC 3339.
+    pub ingested: String,
+    pub event_id: String,
+    pub event: serde_json::Value,
+    pub body: String,
+    pub group: Option<String>,
+    pub deduplication_id: Option<String>,
+}
+
+impl Retained {
+    /// Its system metadata, as a `SYSTEM_METADATA` filter reads it.
+    pub fn system_metadata(&self) -> serde_json::Value {
+        let mut system = serde_json::json!({
+            "aws:EventId": self.event_id,
+            "aws:Source": self.event["source"],
+            "aws:DetailType": self.event["detail-type"],
+            "aws:IngestionTime": self.ingested,
+            "aws:DeliveryType": "REPLAY",
+        });
+        if let Some(group) = &self.group {
+            system["EventGroupId"] = group.clone().into();
+        }
+        if let Some(id) = &self.deduplication_id {
+            system["DeduplicationId"] = id.clone().into();
+        }
+        system
+    }
+
+    /// Its delivery by the subscriber `subscriber_arn`.
+    pub fn delivery(
+        &self,
+        subscriber_arn: &str,
+        done: Option<tokio::sync::oneshot::Sender<bool>>,
+    ) -> Delivery {
+        Delivery {
+            event: self.event.clone(),
+            body: self.body.clone(),
+            group: self.group.clone(),
+            event_id: self.event_id.clone(),
+            deduplication_id: self.deduplication_id.clone(),
+            ingested: self.ingested.clone(),
+            subscriber_arn: subscriber_arn.to_owned(),
+            done,
+        }
+    }
 }
 
 /// The envelope a `RAW` subscriber receives for a published entry: as values (for matching)
@@ -85,29 +161,49 @@ struct Envelope<'a> {
     detail: Box<serde_json::value::RawValue>,
 }
 
-/// Hands a published entry to every subscriber whose filter matches it.
-fn fan_out(subscriptions: &[Subscription], entry: &Accepted, event_id: &str) {
+/// Keeps a published entry (the bus's retention) and hands it to every subscriber whose filter
+/// matches it.
+fn fan_out(state: &mut State, entry: &Accepted, event_id: &str) {
     let (event, body) = envelope(entry, event_id);
-    for subscription in subscriptions {
-        if subscription.pattern.matches(&event) {
-            let _ = subscription.deliver.send(Delivery {
-                event: event.clone(),
-                body: body.clone(),
-                group: entry.event_group_id.clone(),
-                event_id: event_id.to_owned(),
-            });
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let ingested_at = i64::try_from(now).unwrap_or(i64::MAX);
+    let retained = Retained {
+        ingested_at,
+        ingested: aws_smithy_types::DateTime::from_secs(ingested_at)
+            .fmt(aws_smithy_types::date_time::Format::DateTime)
+            .unwrap_or_default(),
+        event_id: event_id.to_owned(),
+        event,
+        body,
+        group: entry.event_group_id.clone(),
+        deduplication_id: entry.deduplication_id.clone(),
+    };
+    for subscription in &state.subscriptions {
+        if subscription.pattern.matches(&retained.event) {
+            let _ = subscription
+                .deliver
+                .send(retained.delivery(&subscription.arn, None));
         }
+    }
+    if !state.faults.count_only {
+        state.retained.push(retained);
     }
 }
 
-/// The operation's path.
+/// Where the new bus's operations are: `/service/AWSEventsV2/operation/NAME`.
+pub const OPERATIONS: &str = "/service/AWSEventsV2/operation/";
+
+/// The PutEvents operation's path.
 pub const PATH: &str = "/service/AWSEventsV2/operation/PutEvents";
 
 /// The most bytes the entries of one request may have.
 const MAX_REQUEST_BYTES: usize = 1_048_576;
 
 /// An error answer: CBOR `{"__type", "message"}`.
-fn error(status: StatusCode, kind: &str, message: &str) -> Plan {
+pub(crate) fn error(status: StatusCode, kind: &str, message: &str) -> Plan {
     let body = map(vec![
         (
             "__type",
@@ -118,7 +214,7 @@ fn error(status: StatusCode, kind: &str, message: &str) -> Plan {
     Plan::Respond(None, status, body)
 }
 
-fn map(members: Vec<(&str, Value)>) -> Vec<u8> {
+pub(crate) fn map(members: Vec<(&str, Value)>) -> Vec<u8> {
     let value = Value::Map(
         members
             .into_iter()
@@ -130,7 +226,7 @@ fn map(members: Vec<(&str, Value)>) -> Vec<u8> {
     out
 }
 
-fn member<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
+pub(crate) fn member<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
     value
         .as_map()?
         .iter()
@@ -138,7 +234,7 @@ fn member<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
         .map(|(_, v)| v)
 }
 
-fn text(value: &Value, name: &str) -> Option<String> {
+pub(crate) fn text(value: &Value, name: &str) -> Option<String> {
     member(value, name)?.as_text().map(str::to_owned)
 }
 
@@ -288,11 +384,8 @@ pub(crate) fn decide(
             if !window.is_zero() {
                 state.dedup.insert(key, now);
             }
-            fan_out(
-                &state.subscriptions,
-                &entry,
-                &format!("fake-{:08}", state.next_id),
-            );
+            let event_id = format!("fake-{:08}", state.next_id);
+            fan_out(state, &entry, &event_id);
             state.log.accepted_count += 1;
             if !faults.count_only {
                 state.log.accepted.push(entry);
@@ -333,7 +426,7 @@ fn accepted(entry: &Value, bus: &str) -> Accepted {
 }
 
 /// A Smithy timestamp: tag 1 around epoch seconds (an integer or a float).
-fn epoch_seconds(value: &Value) -> Option<serde_json::Number> {
+pub(crate) fn epoch_seconds(value: &Value) -> Option<serde_json::Number> {
     let Value::Tag(1, inner) = value else {
         return None;
     };

@@ -182,6 +182,9 @@ pub(crate) async fn redrive(
 ) -> Result<(), CliError> {
     let stack = stack(defaults)?;
     let config = sdk_config(args.endpoint.as_deref()).await;
+    if let Some(consumer) = &args.subscriber {
+        return redrive_subscriber(&args, consumer, &stack, &config).await;
+    }
     // A Custom Event Bus is addressed by its ARN (EVENT_BUS_ARN, read with the settings).
     if std::env::var_os("EVENT_BUS_NAME").is_none() && !relay.system_metadata {
         relay.bus = stack.bus.clone();
@@ -235,6 +238,65 @@ pub(crate) async fn redrive(
     let summary = redriver.run(&queues).await?;
     println!("{}", serde_json::to_string(&summary).unwrap_or_default());
     if summary.kept > 0 {
+        return Err(CliError::Kept(summary.kept));
+    }
+    Ok(())
+}
+
+/// `relay redrive --subscriber CONSUMER [--dry-run]`: the run's counts as one JSON line; exit 1
+/// when a record had to be kept.
+async fn redrive_subscriber(
+    args: &RedriveArgs,
+    name: &str,
+    stack: &LocalStack,
+    config: &aws_config::SdkConfig,
+) -> Result<(), CliError> {
+    if !stack.custom_bus {
+        return Err(CliError::Usage(
+            "--subscriber: this relay publishes to a Classic bus, whose rules keep their dead letters as events: move them back with `aws sqs start-message-move-task`".into(),
+        ));
+    }
+    let consumer = stack
+        .consumers
+        .iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| {
+            let known: Vec<&str> = stack.consumers.iter().map(|c| c.name.as_str()).collect();
+            CliError::Usage(format!(
+                "--subscriber {name}: no such consumer (there are: {})",
+                known.join(", ")
+            ))
+        })?;
+    let queue = args
+        .dead_letter_queue
+        .clone()
+        .or_else(|| consumer.dead_letter_queue.clone())
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "--subscriber {name}: the consumer has no dead-letter queue (`dead-letter-queue: false`)"
+            ))
+        })?;
+    let url = find_queue(config, &queue).await?.ok_or_else(|| {
+        CliError::Usage(format!(
+            "the dead-letter queue {queue} does not exist: pass --dead-letter-queue NAME_OR_URL"
+        ))
+    })?;
+    let bus_config = match std::env::var("AWS_ENDPOINT_URL_EVENTBRIDGEV2") {
+        Ok(endpoint) => sdk_config(Some(&endpoint)).await,
+        Err(_) => config.clone(),
+    };
+    let run = crate::subscriber_redrive::SubscriberRedrive {
+        sqs: &aws_sdk_sqs::Client::new(config),
+        bus: &aws_sdk_eventbridgev2::Client::new(&bus_config),
+        subscriber: &consumer.rule_name,
+        subscriber_arn: args.subscriber_arn.as_deref(),
+        dead_letters: &url,
+        dry_run: args.dry_run,
+        wait: Duration::from_secs(args.wait_seconds),
+    };
+    let summary = run.run().await?;
+    println!("{}", serde_json::to_string(&summary).unwrap_or_default());
+    if summary.kept > 0 && !summary.dry_run {
         return Err(CliError::Kept(summary.kept));
     }
     Ok(())
@@ -376,16 +438,17 @@ pub(crate) async fn dev(
     let sqs = aws_sdk_sqs::Client::new(&config);
     // A Custom Event Bus runs in process (moto has none); the relay publishes to it.
     let (publisher, _bus, deliveries) = if stack.custom_bus {
+        if std::env::var_os("EVENT_BUS_ARN").is_none() {
+            relay.bus = crate::bus::local_bus_arn(stack.bus_name());
+        }
         let bus = crate::bus::start(
+            &relay.bus,
             &stack.consumers,
             &provisioned.consumer_queues,
             &sqs,
             outbox_local_bus::Faults::default(),
         )
         .await?;
-        if std::env::var_os("EVENT_BUS_ARN").is_none() {
-            relay.bus = crate::bus::local_bus_arn(stack.bus_name());
-        }
         println!(
             "  the Custom Event Bus runs in process at {} as {}",
             bus.fake.endpoint(),

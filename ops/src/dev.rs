@@ -119,6 +119,10 @@ pub async fn provision(
         for consumer in &stack.consumers {
             let (url, _) = create_queue(&sqs, &consumer.queue).await?;
             consumer_queues.push((consumer.name.clone(), url));
+            // Where its subscriber records what it cannot deliver.
+            if let Some(dead_letters) = &consumer.dead_letter_queue {
+                create_queue(&sqs, dead_letters).await?;
+            }
         }
         let (failure_queue_url, _) = create_queue(&sqs, &stack.failure_queue).await?;
         return Ok(Provisioned {

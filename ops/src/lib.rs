@@ -15,6 +15,7 @@ pub mod event;
 pub mod poll;
 pub mod redrive;
 pub mod replay;
+pub mod subscriber_redrive;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -224,6 +225,21 @@ pub struct RedriveArgs {
     /// The dead-lettered events' queue, by name or URL (default: `<service>-dead-letters`).
     #[arg(long, value_name = "QUEUE")]
     pub dead_letters: Option<String>,
+    /// On a Custom Event Bus: deliver again what this consumer's subscriber recorded in its
+    /// dead-letter queue, from the bus's retention, to its target alone (instead of the relay's
+    /// failure queue and dead letters).
+    #[arg(long, value_name = "CONSUMER")]
+    pub subscriber: Option<String>,
+    /// With --subscriber: its dead-letter queue, by name or URL (default: the local stack's;
+    /// for a deployed stack, the queue its `OnFailureConfiguration` names).
+    #[arg(long, value_name = "QUEUE", requires = "subscriber")]
+    pub dead_letter_queue: Option<String>,
+    /// With --subscriber: its ARN, when no record in the queue names it.
+    #[arg(long, value_name = "ARN", requires = "subscriber")]
+    pub subscriber_arn: Option<String>,
+    /// With --subscriber: how long one batch may take to be delivered again.
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    pub wait_seconds: u64,
 }
 
 /// `relay dev`.

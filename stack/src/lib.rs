@@ -161,6 +161,10 @@ pub struct Consumer {
     /// What its target receives instead of the whole event (`relay dev` shows it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<input::Input>,
+    /// The queue its rule or subscriber records what it could not deliver in (on a Custom
+    /// Event Bus, `relay redrive --subscriber` reads it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter_queue: Option<String>,
 }
 
 #[cfg(test)]
@@ -200,6 +204,7 @@ mod tests {
                 stands_in_for: Some("lambda c".into()),
                 ordered: false,
                 input: Some(input::Input::Detail),
+                dead_letter_queue: Some("shop-c-dlq".into()),
             }],
         };
         assert_eq!(LocalStack::parse(&stack.to_json()).unwrap(), stack);

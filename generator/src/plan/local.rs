@@ -61,6 +61,7 @@ pub(super) fn local_stack(
                 },
                 ordered: c.ordered,
                 input: c.input.clone(),
+                dead_letter_queue: c.dead_letter_queue.clone(),
             })
             .collect(),
     }
