@@ -4,7 +4,8 @@
 # (without `from-table`: see the install step), `outbox init`,
 # the starter replaced by this directory's outbox.yaml (a table, two events), generated, the
 # relay built against the packaged crates (target/package, made by the package stage) and
-# dry-run on a stream event, `outbox simulate`, `sam build`, the CDK app synthesized,
+# dry-run on a stream event, `outbox simulate` (also of the service on a Custom Event Bus, a
+# subscriber's JSONata transformer; a log-group target refused), `sam build`, the CDK app synthesized,
 # `outbox --check` clean after all of it, the stack provisioned on moto (`outbox dev
 # --provision-only`); then `outbox init --from-table` against a moto table holding two entities
 # and drifted items.
@@ -118,6 +119,32 @@ outbox simulate --event-file event.json > simulate.txt
 grep -q "newArrivals" simulate.txt
 grep -q "shelving" simulate.txt
 rm dryrun.jsonl simulate.txt
+
+step "the same service on a Custom Event Bus: a topic whose input is a JSONata transformer"
+{
+    sed 's/^  name: library-events$/  name: library-events\n  kind: custom/' outbox.yaml
+    cat <<'YAML'
+  announcements:
+    events: [BookAdded]
+    input:
+      template: { bookId: $.detail.bookId, title: $.detail.title, kind: book-added }
+    target:
+      sns: { topic: library-announcements }
+YAML
+} > custom.yaml
+grep -q "kind: custom" custom.yaml
+outbox --config custom.yaml --out custom 2> /dev/null
+grep -q '"Type": "JSONATA"' custom/cdk/outbox.json
+cp "$clone/Cargo.lock" custom/relay/Cargo.lock
+outbox --config custom.yaml --out custom simulate --event-file event.json > simulate.txt
+grep -qF 'announcements (SNS topic library-announcements) receives {"bookId":"42","kind":"book-added","title":"Ἰλιάς"}' simulate.txt \
+    || { cat simulate.txt; echo "the subscriber's transformer gave something else"; exit 1; }
+# A log group is no subscriber's target: the error names the place and what works.
+printf '  tap:\n    events: [BookAdded]\n    target:\n      logs: { log-group: /aws/events/library }\n' >> custom.yaml
+if outbox --config custom.yaml --out custom 2> refused.txt; then echo "a log group target on a Custom Event Bus generated"; exit 1; fi
+grep -q "consumers.tap.target.logs: a Custom Event Bus's subscribers cannot write to a CloudWatch Logs log group" refused.txt
+grep -q "firehose" refused.txt
+rm -rf custom custom.yaml simulate.txt refused.txt
 
 step "the other layout: the relay as a member of the repository's workspace, renamed"
 member=$work/member
