@@ -255,7 +255,10 @@ export PATH="$PWD/.venv/bin:$PATH"
 stage rust-targets rustup target add aarch64-unknown-linux-gnu
 stage fmt cargo fmt --all --check
 stage clippy cargo clippy --workspace --all-targets --locked -- -D warnings
-stage test cargo test --workspace --locked
+# cargo-nextest (on every machine of this kind) runs the test binaries side by side, where
+# `cargo test` runs them one after another: the moto-bound flow tests wait while the golden
+# relays compile. The workspace has no doctests (`cargo test --doc` would find none).
+stage test cargo nextest run --workspace --locked --test-threads 4 --no-fail-fast
 generated_is_current() {
     # The `outbox` the test stage built (a `cargo run -p generator` would build it again with
     # other features' artifacts).

@@ -120,31 +120,6 @@ grep -q "newArrivals" simulate.txt
 grep -q "shelving" simulate.txt
 rm dryrun.jsonl simulate.txt
 
-step "the same service on a Custom Event Bus: a topic whose input is a JSONata transformer"
-{
-    sed 's/^  name: library-events$/  name: library-events\n  kind: custom/' outbox.yaml
-    cat <<'YAML'
-  announcements:
-    events: [BookAdded]
-    input:
-      template: { bookId: $.detail.bookId, title: $.detail.title, kind: book-added }
-    target:
-      sns: { topic: library-announcements }
-YAML
-} > custom.yaml
-grep -q "kind: custom" custom.yaml
-outbox --config custom.yaml --out custom 2> /dev/null
-grep -q '"Type": "JSONATA"' custom/cdk/outbox.json
-cp "$clone/Cargo.lock" custom/relay/Cargo.lock
-outbox --config custom.yaml --out custom simulate --event-file event.json > simulate.txt
-grep -qF 'announcements (SNS topic library-announcements) receives {"bookId":"42","kind":"book-added","title":"Ἰλιάς"}' simulate.txt \
-    || { cat simulate.txt; echo "the subscriber's transformer gave something else"; exit 1; }
-# A log group is no subscriber's target: the error names the place and what works.
-printf '  tap:\n    events: [BookAdded]\n    target:\n      logs: { log-group: /aws/events/library }\n' >> custom.yaml
-if outbox --config custom.yaml --out custom 2> refused.txt; then echo "a log group target on a Custom Event Bus generated"; exit 1; fi
-grep -q "consumers.tap.target.logs: a Custom Event Bus's subscribers cannot write to a CloudWatch Logs log group" refused.txt
-grep -q "firehose" refused.txt
-rm -rf custom custom.yaml simulate.txt refused.txt
 
 step "the other layout: the relay as a member of the repository's workspace, renamed"
 member=$work/member
@@ -173,7 +148,7 @@ ls generated/cdk/cdk.out/asset.*/bootstrap > /dev/null
 
 step "outbox --check is clean after the builds; git sees only build output it ignores"
 outbox --check > /dev/null
-rm event.json
+mv event.json "$work/event.json"
 status=$(git status --porcelain --untracked-files=all | grep -v '^?? generated/relay/Cargo.lock$' || true)
 [[ -z $status ]] || { echo "the builds left files git does not ignore:"; echo "$status"; exit 1; }
 
@@ -302,4 +277,34 @@ set -e
 [[ $code == 2 ]] || { echo "init --from-table on a dead endpoint exited $code"; exit 1; }
 grep -q "cannot describe table \`shop-table\`" err.txt || { cat err.txt; exit 1; }
 [[ ! -e unreadable.yaml ]]
+step "the same service on a Custom Event Bus: a topic whose input is a JSONata transformer"
+# Last: its relay is a second `relay` binary in the shared target directory (its own package
+# name keeps its artifacts apart, as docs/guide/migrating.md says to).
+cd "$svc"
+{
+    printf 'relay:\n  package: library-custom-relay\n'
+    sed 's/^  name: library-events$/  name: library-events\n  kind: custom/' outbox.yaml
+    cat <<'YAML'
+  announcements:
+    events: [BookAdded]
+    input:
+      template: { bookId: $.detail.bookId, title: $.detail.title, kind: book-added }
+    target:
+      sns: { topic: library-announcements }
+YAML
+} > custom.yaml
+grep -q "kind: custom" custom.yaml
+event=$work/event.json
+outbox --config custom.yaml --out custom 2> /dev/null
+grep -q '"Type": "JSONATA"' custom/cdk/outbox.json
+cp "$clone/Cargo.lock" custom/relay/Cargo.lock
+outbox --config custom.yaml --out custom simulate --event-file "$event" > simulate.txt
+grep -qF 'announcements (SNS topic library-announcements) receives {"bookId":"42","kind":"book-added","title":"Ἰλιάς"}' simulate.txt \
+    || { cat simulate.txt; echo "the subscriber's transformer gave something else"; exit 1; }
+# A log group is no subscriber's target: the error names the place and what works.
+printf '  tap:\n    events: [BookAdded]\n    target:\n      logs: { log-group: /aws/events/library }\n' >> custom.yaml
+if outbox --config custom.yaml --out custom 2> refused.txt; then echo "a log group target on a Custom Event Bus generated"; exit 1; fi
+grep -q "consumers.tap.target.logs: a Custom Event Bus's subscribers cannot write to a CloudWatch Logs log group" refused.txt
+grep -q "firehose" refused.txt
+rm -rf custom custom.yaml simulate.txt refused.txt
 echo "  user repository: all steps passed in $SECONDS s"
