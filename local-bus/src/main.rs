@@ -53,8 +53,11 @@ async fn main() -> std::io::Result<()> {
         .and_then(|p| p.parse().ok())
         .unwrap_or(0);
     let fake = LocalEventBridge::start_on(port, faults).await?;
+    // Listening for SIGINT before the endpoint is out: one sent as soon as a request was
+    // answered must not find the default action (exit, unreported) still in place.
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     println!("{}", fake.endpoint());
-    tokio::signal::ctrl_c().await?;
+    interrupt.recv().await;
     eprintln!(
         "accepted {} entries in {} requests",
         fake.log().accepted_count,

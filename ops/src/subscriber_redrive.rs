@@ -325,7 +325,7 @@ impl SubscriberRedrive<'_> {
             operation: "CreateSubscriber",
             message: what.to_owned(),
         };
-        let ids: Vec<&str> = batch.iter().map(|e| e.event_id.as_str()).collect();
+        let selection = selection(batch);
         let mut filters: Vec<Filter> = original
             .filter_configuration()
             .map(|f| f.filters().to_vec())
@@ -336,7 +336,7 @@ impl SubscriberRedrive<'_> {
         filters.push(
             Filter::builder()
                 .scope(FilterScope::SystemMetadata)
-                .pattern(serde_json::json!({ "aws:EventId": ids }).to_string())
+                .pattern(selection.to_string())
                 .build()
                 .map_err(|e| invalid(&e.to_string()))?,
         );
@@ -419,8 +419,29 @@ impl SubscriberRedrive<'_> {
     }
 }
 
+/// The `SYSTEM_METADATA` pattern that takes exactly a batch's events back: their ids; or, for
+/// one group with more failed events than an id list may hold, the group itself over the
+/// failures' time range (its events delivered in between come again, and consumers drop them
+/// by their id, as after any retry).
+fn selection(batch: &[&FailedEvent]) -> serde_json::Value {
+    let ids: Vec<&str> = batch.iter().map(|e| e.event_id.as_str()).collect();
+    let bytes: usize = ids.iter().map(|id| id.len() + 3).sum();
+    match batch.first().and_then(|e| e.event_group_id.as_deref()) {
+        Some(group)
+            if bytes > IDS_BYTES
+                && batch
+                    .iter()
+                    .all(|e| e.event_group_id.as_deref() == Some(group)) =>
+        {
+            serde_json::json!({ "EventGroupId": [group] })
+        }
+        _ => serde_json::json!({ "aws:EventId": ids }),
+    }
+}
+
 /// The events in batches whose id lists fit one filter, every group whole in one batch (so a
-/// group's events are delivered by one subscriber, in order), each batch in ingestion order.
+/// group's events are delivered by one subscriber, in order; a group too large for one list
+/// is a batch of its own, taken back by its group id), each batch in ingestion order.
 fn batches<'a>(events: impl Iterator<Item = &'a FailedEvent>) -> Vec<Vec<&'a FailedEvent>> {
     let mut groups: BTreeMap<Option<&str>, Vec<&FailedEvent>> = BTreeMap::new();
     for event in events {
@@ -466,6 +487,26 @@ mod tests {
             record.events[1].ingested_at
         );
         assert!(FailureRecord::parse("r", r#"{"detail": 1}"#).is_none());
+    }
+
+    #[test]
+    fn a_group_too_large_for_an_id_list_is_taken_back_by_its_group_id() {
+        let event = |i: usize, group: &str| FailedEvent {
+            event_id: format!("a1b2c3d4-5678-90ab-cdef-{i:012}"),
+            event_group_id: Some(group.into()),
+            ingested_at: 1_000 + i as i64,
+        };
+        let big: Vec<FailedEvent> = (0..200).map(|i| event(i, "ORDER#1")).collect();
+        let small: Vec<FailedEvent> = (0..3).map(|i| event(1_000 + i, "ORDER#2")).collect();
+        let batches = batches(big.iter().chain(&small));
+        assert_eq!(batches.len(), 2);
+        assert_eq!(
+            super::selection(&batches[0]),
+            serde_json::json!({ "EventGroupId": ["ORDER#1"] })
+        );
+        let by_id = super::selection(&batches[1]);
+        assert_eq!(by_id["aws:EventId"].as_array().unwrap().len(), 3);
+        assert!(by_id.to_string().len() < 4_096);
     }
 
     #[test]
