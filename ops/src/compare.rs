@@ -55,11 +55,7 @@ impl Received {
         let id = event["resources"][0].as_str().map(str::to_owned);
         let id = id.unwrap_or_else(|| body.to_string());
         let by_path = group_path.and_then(|path| {
-            let steps = outbox_stack::input::path_segments(path)?;
-            let value = steps.iter().try_fold(&body, |v, step| match step {
-                outbox_stack::input::Step::Key(k) => v.get(*k),
-                outbox_stack::input::Step::Index(i) => v.get(*i),
-            })?;
+            let value = outbox_stack::input::lookup(&body, path)?;
             Some(
                 value
                     .as_str()

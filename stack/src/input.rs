@@ -180,7 +180,8 @@ pub fn path_segments(path: &str) -> Option<Vec<Step<'_>>> {
     Some(steps)
 }
 
-fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+/// The value at `path` (`$.a.b[0]`) in `value`; `None` when it is not there or not a path.
+pub fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
     path_segments(path)?
         .into_iter()
         .try_fold(value, |v, step| match step {
