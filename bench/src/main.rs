@@ -4,8 +4,10 @@
 //! - `map`: the mapping only, from the event's raw JSON text to the PutEvents request bodies
 //!   (decode, select, map, serialize, schema check, pack into requests, serialize them); no
 //!   network.
-//! - `seq` / `conc`: the whole handler, PutEvents requests one at a time / 8 in flight, to the
-//!   endpoint in `EVENTBRIDGE_ENDPOINT` (else the standard SDK configuration).
+//! - `seq` / `conc` / `window`: the whole handler, PutEvents requests one at a time / 8 in
+//!   flight / through the relay's default adaptive window (learned over the warm-up and the
+//!   invocations, as a warm Lambda container learns it), to the endpoint in
+//!   `EVENTBRIDGE_ENDPOINT` (else the standard SDK configuration).
 //!
 //! The file is read once. CPU time per invocation comes from `getrusage`; with `BENCH_T0_MS`
 //! (epoch milliseconds, set by whoever spawned this process) it reports the time from spawn to
@@ -14,14 +16,19 @@
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, ValueEnum};
 use outbox_runtime::handler::{self, Options};
 use outbox_runtime::pack;
-use outbox_runtime::publish::{self, EventBridgePublisher, Publisher, SdkPublisher};
+use outbox_runtime::publish::limiter::DEFAULT_MAX_IN_FLIGHT;
+use outbox_runtime::publish::{self, EventBridgePublisher, Limiter, Publisher, SdkPublisher};
 use relay::mapping::{DEFAULTS, Mapping};
 use serde_json::json;
+
+/// The attempt timeout of every request.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Mode {
@@ -31,6 +38,8 @@ enum Mode {
     Seq,
     /// The handler, 8 PutEvents requests in flight.
     Conc,
+    /// The handler with its default, adaptive window (what the relay runs with).
+    Window,
 }
 
 /// Benchmark the example relay on one DynamoDB Streams event.
@@ -162,15 +171,19 @@ async fn bench(cli: Cli, started: Instant) -> Result<serde_json::Value, String> 
         options.bus = CUSTOM_BUS.to_owned();
         options.custom_bus();
     }
-    options.limits.max_in_flight = if cli.mode == Mode::Conc { 8 } else { 1 };
+    options.window = match cli.mode {
+        Mode::Map | Mode::Seq => Arc::new(Limiter::fixed(1)),
+        Mode::Conc => Arc::new(Limiter::fixed(8)),
+        Mode::Window => Arc::new(Limiter::new(DEFAULT_MAX_IN_FLIGHT, None, ATTEMPT_TIMEOUT)),
+    };
     // Requests per batch, from packing it (no network).
     let (_, requests) = map_to_requests(text(&body)?, &options).map_err(|e| e.to_string())?;
     let publisher = match cli.mode {
         Mode::Map => None,
-        Mode::Seq | Mode::Conc => {
+        Mode::Seq | Mode::Conc | Mode::Window => {
             let endpoint = std::env::var("EVENTBRIDGE_ENDPOINT").ok();
             let config = publish::load_config(endpoint.as_deref()).await;
-            let attempt_timeout = Duration::from_secs(10);
+            let attempt_timeout = ATTEMPT_TIMEOUT;
             Some(if cli.sdk_client {
                 Client::Sdk(SdkPublisher::from_sdk_config(&config, attempt_timeout))
             } else {

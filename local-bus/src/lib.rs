@@ -24,6 +24,10 @@ use tokio::net::TcpListener;
 pub struct Faults {
     /// Entries answered with `ThrottlingException` (retryable).
     pub throttle_entries: f64,
+    /// The account's quota, in entries per second, as a token bucket holding a tenth of a
+    /// second's worth: entries beyond it are answered `ThrottlingException`, as EventBridge
+    /// throttles a PutEvents caller over its quota. `None`: no quota.
+    pub quota: Option<f64>,
     /// Requests answered with HTTP 500 `InternalException`.
     pub fail_requests: f64,
     /// Requests whose connection is closed without an answer.
@@ -60,6 +64,7 @@ impl Default for Faults {
     fn default() -> Self {
         Faults {
             throttle_entries: 0.0,
+            quota: None,
             fail_requests: 0.0,
             drop_connections: 0.0,
             slow_requests: 0.0,
@@ -145,6 +150,23 @@ struct State {
     retained: Vec<v2::Retained>,
     /// Subscribers created through the API (`CreateSubscriber`).
     created: Vec<subscribers::Created>,
+    /// What is left of the quota ([`Faults::quota`]), and when it was last refilled.
+    quota: (f64, std::time::Instant),
+}
+
+impl State {
+    /// Takes one entry from the quota: false when it is spent (the entry is throttled).
+    fn within_quota(&mut self) -> bool {
+        let Some(rate) = self.faults.quota else {
+            return true;
+        };
+        let now = std::time::Instant::now();
+        let (tokens, at) = self.quota;
+        let tokens = (tokens + now.duration_since(at).as_secs_f64() * rate).min(rate / 10.0);
+        let within = tokens >= 1.0;
+        self.quota = (if within { tokens - 1.0 } else { tokens }, now);
+        within
+    }
 }
 
 /// A running fake; stops when dropped.
@@ -164,6 +186,7 @@ impl LocalEventBridge {
     pub async fn start_on(port: u16, faults: Faults) -> std::io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
+        let faults_quota_burst = faults.quota.map_or(0.0, |rate| rate / 10.0);
         let state = Arc::new(Mutex::new(State {
             rng: fastrand::Rng::with_seed(faults.seed),
             faults,
@@ -173,6 +196,7 @@ impl LocalEventBridge {
             subscriptions: Vec::new(),
             retained: Vec::new(),
             created: Vec::new(),
+            quota: (faults_quota_burst, std::time::Instant::now()),
         }));
         let shared = state.clone();
         let task = tokio::spawn(async move {
@@ -470,15 +494,17 @@ fn decide(state: &Mutex<State>, target: &str, body: &[u8]) -> Plan {
     state.log.largest_request_bytes = state.log.largest_request_bytes.max(bytes);
     let mut failed = 0;
     let mut results = Vec::new();
+    let throttle_entries = state.faults.throttle_entries;
     for entry in request.entries {
-        let rejected = faults
+        let rejected = state
+            .faults
             .reject_detail_containing
             .as_ref()
             .is_some_and(|marker| entry.detail.contains(marker.as_str()));
         if rejected {
             failed += 1;
             results.push(serde_json::json!({"ErrorCode": "InvalidArgument", "ErrorMessage": "injected: rejected entry"}));
-        } else if state.rng.f64() < faults.throttle_entries {
+        } else if state.rng.f64() < throttle_entries || !state.within_quota() {
             state.log.throttled_entries += 1;
             failed += 1;
             results.push(serde_json::json!({"ErrorCode": "ThrottlingException", "ErrorMessage": "Rate exceeded"}));
@@ -486,7 +512,7 @@ fn decide(state: &Mutex<State>, target: &str, body: &[u8]) -> Plan {
             state.next_id += 1;
             results.push(serde_json::json!({"EventId": format!("fake-{:08}", state.next_id)}));
             state.log.accepted_count += 1;
-            if !faults.count_only {
+            if !state.faults.count_only {
                 state.log.accepted.push(entry);
             }
         }

@@ -2,10 +2,12 @@
 //! endpoint URL on the first line of stdout.
 //!
 //! `outbox-local-bus [--port P] [--throttle F] [--fail-requests F] [--drop F] [--seed N]
-//! [--latency-ms MIN[-MAX]] [--count-only]`
+//! [--latency-ms MIN[-MAX]] [--quota ENTRIES_PER_S] [--count-only]`
 //!
 //! `--latency-ms`: answer every request after MIN ms, or after a time drawn uniformly between MIN
 //! and MAX ms (the latency of a real service, for benchmarks).
+//! `--quota`: throttle entries beyond this many per second (a token bucket of a tenth of a
+//! second), as EventBridge throttles a caller over its account's quota.
 //! `--count-only`: count accepted entries instead of keeping them (benchmarks).
 //! `--dedup-window-s S`: how long the new bus answers `DEDUPLICATED` to a repeated event
 //! (default 300, as at AWS; 0 for benchmarks that publish the same batch again and again).
@@ -37,6 +39,7 @@ async fn main() -> std::io::Result<()> {
     });
     let faults = Faults {
         throttle_entries: number("--throttle"),
+        quota: flag(&args, "--quota").and_then(|v| v.parse().ok()),
         fail_requests: number("--fail-requests"),
         drop_connections: number("--drop"),
         seed: number("--seed") as u64,

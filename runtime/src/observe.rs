@@ -35,6 +35,7 @@ pub(crate) fn metrics_line(defaults: Defaults, stats: &Stats) -> Option<String> 
         "published",
         "retried",
         "throttled",
+        "window",
         "failed",
         "deadLettered",
         "drifted",

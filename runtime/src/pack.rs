@@ -1,7 +1,7 @@
 //! Packing entries into PutEvents requests.
 //!
-//! Requests go out through a sliding window: up to `max_in_flight` requests are in flight, and
-//! a new one starts as soon as one is answered. An entry goes out only when no earlier entry of
+//! Requests go out through a sliding window (as many in flight as the shared
+//! [`crate::publish::Limiter`] allows), and a new one starts as soon as one is answered. An entry goes out only when no earlier entry of
 //! its item is still unpublished (in flight, or waiting to be retried), and a request never
 //! holds two entries of one item, so an item's events reach EventBridge in stream order even
 //! when an earlier one has to be retried; other items do not wait for it. Each request holds
@@ -9,15 +9,13 @@
 
 use crate::entry::Entry;
 
-/// PutEvents limits and how many requests may be in flight.
+/// PutEvents limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Entries per request (PutEvents allows 10).
     pub max_entries: usize,
     /// Bytes per request (PutEvents allows 1 MB since 2026-01; we stay at 1,000,000).
     pub max_request_bytes: usize,
-    /// Requests in flight at once.
-    pub max_in_flight: usize,
 }
 
 impl Default for Limits {
@@ -25,7 +23,6 @@ impl Default for Limits {
         Limits {
             max_entries: 10,
             max_request_bytes: 1_000_000,
-            max_in_flight: 8,
         }
     }
 }

@@ -1,9 +1,12 @@
 //! What a relay knows before it handles anything: the generator's defaults for its deployment
 //! and the settings the generated stacks put in its environment.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::handler::{Options, PoisonPolicy};
+use crate::publish::Limiter;
+use crate::publish::limiter::DEFAULT_MAX_IN_FLIGHT;
 
 /// What the generator knows about the relay's deployment.
 #[derive(Debug, Clone, Copy)]
@@ -53,9 +56,11 @@ pub fn options_from_env(defaults: Defaults) -> Options {
     if std::env::var("OUTBOX_VALIDATE").as_deref() == Ok("off") {
         options.validate = false;
     }
-    if let Some(n) = env_number("OUTBOX_MAX_IN_FLIGHT").filter(|n| *n > 0) {
-        options.limits.max_in_flight = n as usize;
-    }
+    let max_in_flight = env_number("OUTBOX_MAX_IN_FLIGHT")
+        .filter(|n| *n > 0)
+        .map_or(DEFAULT_MAX_IN_FLIGHT, |n| n as usize);
+    let rate = env_number("OUTBOX_MAX_ENTRIES_PER_SECOND").map(|n| n as f64);
+    options.window = Arc::new(Limiter::new(max_in_flight, rate, attempt_timeout()));
     if let Some(n) = env_number("OUTBOX_MAX_ATTEMPTS").filter(|n| *n > 0) {
         options.retry.max_attempts = n as u32;
     }

@@ -25,11 +25,10 @@ fn entry(record: usize, key: usize, detail_len: usize, with_time: bool) -> Entry
 }
 
 fn entries() -> impl Strategy<Value = (Vec<Entry>, Limits)> {
-    (1usize..12, 200usize..5_000, 1usize..6).prop_flat_map(|(keys, max_bytes, in_flight)| {
+    (1usize..12, 200usize..5_000).prop_flat_map(|(keys, max_bytes)| {
         let limits = Limits {
             max_entries: 10,
             max_request_bytes: max_bytes,
-            max_in_flight: in_flight,
         };
         let one = (0..keys, 0usize..(max_bytes - 40), any::<bool>());
         (proptest::collection::vec(one, 0..300), Just(limits)).prop_map(|(specs, limits)| {
@@ -83,6 +82,7 @@ proptest! {
     #[test]
     fn a_window_answered_in_any_order_keeps_item_order(
         (entries, limits) in entries(),
+        window in 1usize..64,
         choices in proptest::collection::vec((any::<prop::sample::Index>(), any::<bool>(), any::<bool>()), 2_000),
     ) {
         let mut queue: VecDeque<usize> = (0..entries.len()).collect();
@@ -92,7 +92,7 @@ proptest! {
         while !(queue.is_empty() && in_flight.is_empty()) {
             let (pick, refuse, more) = choices.next().unwrap();
             let busy: HashSet<&str> = in_flight.iter().flatten().map(|&i| entries[i].item_key.as_str()).collect();
-            if in_flight.len() < limits.max_in_flight && (more || in_flight.is_empty()) {
+            if in_flight.len() < window && (more || in_flight.is_empty()) {
                 let positions = next_request(queue.iter().map(|&i| &entries[i]), |k| busy.contains(k), limits, true);
                 if !positions.is_empty() {
                     let request: Vec<usize> = positions.iter().map(|&p| queue[p]).collect();

@@ -18,7 +18,7 @@ use outbox_runtime::entry::Entry;
 use outbox_runtime::error::FailureKind;
 use outbox_runtime::handler::{self, Options, PoisonPolicy};
 use outbox_runtime::publish::{
-    EntryOutcome, EventBridgePublisher, Publisher, RequestError, RetryPolicy, SdkPublisher,
+    EntryOutcome, EventBridgePublisher, Limiter, Publisher, RequestError, RetryPolicy, SdkPublisher,
 };
 use outbox_runtime::{MapError, MappedEvent, Mapper, Record};
 
@@ -643,11 +643,13 @@ async fn an_item_waiting_for_its_earlier_event_holds_back_only_itself() {
         inner: Some(publisher(&fake.endpoint(), Duration::from_secs(5)).await),
         ..Window::default()
     };
+    let mut options = options(3);
+    options.window = std::sync::Arc::new(Limiter::fixed(8));
     let outcome = handler::handle(
         &support::TestMapper,
         &publisher,
         &event,
-        &options(3),
+        &options,
         None,
         None,
     )
@@ -746,5 +748,117 @@ async fn requests_are_signed_as_eventbridge_checks_them() {
             .item_identifier
             .as_deref(),
         Some(format!("{:021}", 100).as_str())
+    );
+}
+
+/// Remembers, per event, whether each of its attempts was throttled.
+struct Attempts {
+    inner: EventBridgePublisher,
+    throttled: Mutex<std::collections::HashMap<String, Vec<bool>>>,
+}
+
+impl Publisher for Attempts {
+    async fn put_events(&self, entries: &[&Entry]) -> Result<Vec<EntryOutcome>, RequestError> {
+        let result = self.inner.put_events(entries).await;
+        let mut log = self.throttled.lock().unwrap();
+        for (i, entry) in entries.iter().enumerate() {
+            let throttled = match &result {
+                Ok(outcomes) => {
+                    matches!(&outcomes[i], EntryOutcome::Failed { code, .. } if code == "ThrottlingException")
+                }
+                Err(error) => error.throttled(),
+            };
+            log.entry(entry.detail.to_string())
+                .or_default()
+                .push(throttled);
+        }
+        result
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_quota_the_window_backs_off_and_loses_or_reorders_nothing() {
+    // EventBridge answers in 20-30 ms and throttles entries beyond 2,000 per second: the
+    // window's first 8 requests of 10 in flight go over it (3,200 per second), 5 stay under.
+    // The relay, with its default settings, handles 1,000-record batches for 10 seconds, as a
+    // warm container does.
+    let fake = LocalEventBridge::start(Faults {
+        slow_requests: 1.0,
+        slow_delay: Duration::from_millis(20),
+        slow_jitter: Duration::from_millis(10),
+        quota: Some(2_000.0),
+        seed: 11,
+        ..Faults::default()
+    })
+    .await
+    .unwrap();
+    let publisher = Attempts {
+        inner: publisher(&fake.endpoint(), Duration::from_secs(5)).await,
+        throttled: Mutex::default(),
+    };
+    let options = Options::new("test-bus");
+    let mut rng = fastrand::Rng::with_seed(13);
+    let mut expected: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let (mut windows, mut batches) = (Vec::new(), 0);
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        let records: Vec<serde_json::Value> = (0..1_000)
+            .map(|i| {
+                let seq = batches * 1_000 + i;
+                let item = format!("ITEM#{}", rng.usize(..1_000));
+                expected.entry(item.clone()).or_default().push(seq as u64);
+                support::record(seq, "INSERT", &item, seq, "")
+            })
+            .collect();
+        let event = serde_json::json!({ "Records": records }).to_string();
+        let outcome = handler::handle(
+            &support::TestMapper,
+            &publisher,
+            &event,
+            &options,
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+        assert!(
+            outcome.failure.is_none(),
+            "batch {batches}: {:?}",
+            outcome.failure
+        );
+        windows.push(outcome.stats.window);
+        batches += 1;
+    }
+    // Nothing lost, nothing twice, each item's events in order.
+    assert_eq!(accepted_per_item(&fake), expected);
+    let log = fake.log();
+    let entries = log.accepted_count;
+    assert!(
+        log.throttled_entries > 0,
+        "the quota was never reached: windows {windows:?}"
+    );
+    // Backing off: the window went over the quota and came back under it, batch after batch,
+    // instead of being throttled again and again.
+    assert!(
+        log.throttled_entries * 10 <= entries,
+        "{} of {entries} entries throttled: windows {windows:?}",
+        log.throttled_entries
+    );
+    assert!(
+        windows.iter().any(|w| *w < 8),
+        "never backed off: {windows:?}"
+    );
+    let twice: Vec<String> = publisher
+        .throttled
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, attempts)| attempts.windows(2).any(|pair| pair[0] && pair[1]))
+        .map(|(id, attempts)| format!("{id}: {attempts:?}"))
+        .collect();
+    assert!(twice.is_empty(), "throttled twice in a row: {twice:?}");
+    eprintln!(
+        "{batches} batches, {entries} entries, {} throttled; windows {windows:?}",
+        log.throttled_entries
     );
 }

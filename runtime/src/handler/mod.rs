@@ -8,6 +8,7 @@ mod prepare;
 mod window;
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
@@ -16,7 +17,7 @@ use serde::Serialize;
 use crate::entry::{Entry, MappedEvent};
 use crate::error::{MapError, RecordError};
 use crate::pack::Limits;
-use crate::publish::{Publisher, RetryPolicy};
+use crate::publish::{Limiter, Publisher, RetryPolicy};
 use crate::record::Record;
 
 /// The generated part of a relay: which events a record produces.
@@ -41,8 +42,11 @@ pub enum PoisonPolicy {
 pub struct Options {
     /// The bus entries go to.
     pub bus: String,
-    /// Request limits and concurrency.
+    /// Request limits.
     pub limits: Limits,
+    /// How many requests may be in flight: learned from the answers, shared by every batch
+    /// handled with these options (and their clones).
+    pub window: Arc<Limiter>,
     /// Retries.
     pub retry: RetryPolicy,
     /// Poison records.
@@ -68,6 +72,7 @@ impl Options {
         Options {
             bus: bus.into(),
             limits: Limits::default(),
+            window: Arc::new(Limiter::default()),
             retry: RetryPolicy::default(),
             poison: PoisonPolicy::Fail,
             dead_letter_source: "outbox.relay".into(),
@@ -103,6 +108,8 @@ pub struct Stats {
     pub retried: usize,
     /// Entry sends EventBridge throttled (each was retried or failed).
     pub throttled: usize,
+    /// Requests the window allowed in flight when the batch was done.
+    pub window: usize,
     /// Records reported as failed (0 or 1: the first failure ends the batch).
     pub failed: usize,
     /// Poison records and drifted events sent to the dead-letter destination.
@@ -190,6 +197,8 @@ fn log_outcome(outcome: &Outcome, elapsed: Duration) {
         skipped = s.skipped,
         published = s.published,
         retried = s.retried,
+        throttled = s.throttled,
+        window = s.window,
         failed = s.failed,
         dead_lettered = s.dead_lettered,
         elapsed_ms = elapsed.as_millis() as u64,

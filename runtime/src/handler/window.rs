@@ -7,26 +7,54 @@ use std::time::Instant;
 
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use futures_util::StreamExt;
-use futures_util::future::Either;
 use futures_util::stream::FuturesUnordered;
 
 use crate::entry::Entry;
-use crate::publish::{EntryOutcome, Publisher, RequestError};
+use crate::publish::limiter::{Blocked, Permit};
+use crate::publish::{EntryOutcome, Publisher, RequestError, Signal};
 
 use super::prepare::{Preparer, STEP_RECORDS, STEP_RECORDS_SLOT_FREE};
 use super::{BatchError, Mapper, Outcome};
 
-/// One request in flight: it owns its entries and hands them back with the answer, so an
-/// entry to retry goes back to the queue.
-async fn send(
+/// One request in flight: it owns its entries and its slot in the window, and hands them back
+/// with the answer, so an entry to retry goes back to the queue.
+async fn send<'w>(
     publisher: &impl Publisher,
     request: Vec<Entry>,
-) -> (Vec<Entry>, Result<Vec<EntryOutcome>, RequestError>) {
+    permit: Permit<'w>,
+) -> (
+    Vec<Entry>,
+    Result<Vec<EntryOutcome>, RequestError>,
+    Permit<'w>,
+) {
     let result = {
         let entries: Vec<&Entry> = request.iter().collect();
         publisher.put_events(&entries).await
     };
-    (request, result)
+    (request, result, permit)
+}
+
+/// What an answer says about the window.
+fn signal(result: &Result<Vec<EntryOutcome>, RequestError>) -> Signal {
+    match result {
+        Ok(outcomes) => {
+            let throttled = outcomes.iter().any(|o| {
+                matches!(o, EntryOutcome::Failed { code, .. } if crate::publish::is_throttling(code))
+            });
+            if throttled {
+                Signal::Throttled
+            } else if outcomes.iter().any(EntryOutcome::retryable) {
+                Signal::Failed
+            } else {
+                Signal::Clean
+            }
+        }
+        Err(error) if error.throttled() => Signal::Throttled,
+        Err(error) if error.timed_out() => Signal::TimedOut,
+        Err(error) if error.retryable => Signal::Failed,
+        // Refused for what it holds: nothing about the window.
+        Err(_) => Signal::Clean,
+    }
 }
 
 /// Publishes a batch while it is being mapped, through a sliding window of requests, and
@@ -37,6 +65,7 @@ pub(super) async fn publish<M: Mapper>(
     deadline: Option<Instant>,
 ) -> Result<Outcome, BatchError> {
     let options = preparer.options;
+    let window = options.window.as_ref();
     let mut in_flight = FuturesUnordered::new();
     // Items with an entry in flight: their later entries wait.
     let mut busy: HashSet<String> = HashSet::new();
@@ -47,22 +76,31 @@ pub(super) async fn publish<M: Mapper>(
     let mut hold: Option<Instant> = None;
     loop {
         let held = hold.is_some_and(|until| Instant::now() < until);
-        while !held && in_flight.len() < options.limits.max_in_flight {
-            let request = preparer.take_request(&busy);
-            if request.is_empty() {
-                break;
+        // Why the last request could not go out, when the window stopped it.
+        let mut blocked = None;
+        // Requests go out until the window, the quota share or the queue says stop.
+        while !held && blocked.is_none() {
+            match window.try_acquire() {
+                Err(why) => blocked = Some(why),
+                Ok(mut permit) => {
+                    let request = preparer.take_request(&busy);
+                    if !request.is_empty() {
+                        permit.spend(request.len());
+                        busy.extend(request.iter().map(|e| e.item_key.clone()));
+                        in_flight.push(send(publisher, request, permit));
+                        continue;
+                    }
+                }
             }
-            busy.extend(request.iter().map(|e| e.item_key.clone()));
-            in_flight.push(send(publisher, request));
+            break;
         }
-        let (request, result) = if !preparer.done {
+        let (request, result, permit) = if !preparer.done {
             // Map more while requests are in flight; mapping is synchronous, so yield in
             // between, which moves the connections along.
             match futures_util::future::poll_immediate(in_flight.next()).await {
                 Some(Some(answer)) => answer,
                 _ => {
-                    let slot_free =
-                        !in_flight.is_empty() && in_flight.len() < options.limits.max_in_flight;
+                    let slot_free = !in_flight.is_empty() && blocked.is_none();
                     preparer.step(if slot_free {
                         STEP_RECORDS_SLOT_FREE
                     } else {
@@ -74,35 +112,56 @@ pub(super) async fn publish<M: Mapper>(
                     continue;
                 }
             }
-        } else if let (true, Some(until)) = (held, hold) {
-            // Every record is mapped and retries wait: wait for an answer or the backoff.
-            let wait = tokio::time::sleep_until(until.into());
-            if in_flight.is_empty() {
-                wait.await;
-                continue;
-            }
-            match futures_util::future::select(in_flight.next(), std::pin::pin!(wait)).await {
-                Either::Left((Some(answer), _)) => answer,
-                _ => continue,
-            }
-        } else if let Some(answer) = in_flight.next().await {
-            answer
         } else {
-            // Nothing in flight, nothing held, every record mapped: the queue is empty, or
-            // the pick above would have taken its first entry.
-            debug_assert!(preparer.entries.is_empty());
-            break;
+            // Every record is mapped: wait for an answer, the end of a backoff or of the
+            // quota share's wait, or a slot another batch frees.
+            let wake = match (held, blocked) {
+                (true, _) => hold,
+                (false, Some(Blocked::Until(at))) => Some(at),
+                _ => None,
+            };
+            let others = blocked == Some(Blocked::Full) && in_flight.is_empty();
+            if in_flight.is_empty() && wake.is_none() && !others {
+                // Nothing in flight, nothing held, every record mapped: the queue is empty,
+                // or the pick above would have taken its first entry.
+                debug_assert!(preparer.entries.is_empty());
+                break;
+            }
+            let freed = window.freed();
+            let mut freed = std::pin::pin!(freed);
+            if others {
+                freed.as_mut().enable();
+                if window.has_room() {
+                    continue;
+                }
+            }
+            let sleep = tokio::time::sleep_until(wake.unwrap_or_else(Instant::now).into());
+            tokio::select! {
+                Some(answer) = in_flight.next(), if !in_flight.is_empty() => answer,
+                _ = sleep, if wake.is_some() => continue,
+                _ = freed, if others => continue,
+            }
         };
+        let signal = signal(&result);
+        let accepted = result.as_ref().map_or(0, |outcomes| {
+            outcomes
+                .iter()
+                .filter(|o| **o == EntryOutcome::Accepted)
+                .count()
+        });
+        permit.answered(signal, accepted);
         for entry in &request {
             busy.remove(&entry.item_key);
         }
-        if let Some(until) = settle(&mut preparer, &mut attempts, request, result, deadline) {
+        let answer = (request, result, signal);
+        if let Some(until) = settle(&mut preparer, &mut attempts, answer, deadline) {
             hold = hold.max(Some(until));
         }
     }
     let Preparer {
         failure, mut stats, ..
     } = preparer;
+    stats.window = window.window();
     let mut response = DynamoDbEventResponse::default();
     let failure = match failure {
         None => None,
@@ -130,8 +189,7 @@ pub(super) async fn publish<M: Mapper>(
 fn settle<M: Mapper>(
     preparer: &mut Preparer<'_, '_, M>,
     attempts: &mut HashMap<String, u32>,
-    request: Vec<Entry>,
-    result: Result<Vec<EntryOutcome>, RequestError>,
+    (request, result, signal): (Vec<Entry>, Result<Vec<EntryOutcome>, RequestError>, Signal),
     deadline: Option<Instant>,
 ) -> Option<Instant> {
     let options = preparer.options;
@@ -180,9 +238,12 @@ fn settle<M: Mapper>(
     }
     // The entries of one answer are retried together, after one backoff.
     let attempt_of = |e: &Entry| attempts.get(e.id()).copied().unwrap_or(1) + 1;
-    let delay = options
-        .retry
-        .backoff(retry.iter().map(|(e, _)| attempt_of(e)).max().unwrap_or(2));
+    let attempt = retry.iter().map(|(e, _)| attempt_of(e)).max().unwrap_or(2);
+    let delay = if signal == Signal::Throttled {
+        options.retry.throttled_backoff(attempt)
+    } else {
+        options.retry.backoff(attempt)
+    };
     let now = Instant::now();
     let out_of_time = deadline.is_some_and(|d| now + delay + options.retry.deadline_margin > d);
     let mut again = Vec::with_capacity(retry.len());

@@ -278,7 +278,7 @@ impl Direct {
             .unwrap_or_else(|_| {
                 Err(RequestError {
                     retryable: true,
-                    message: format!("PutEvents did not answer within {:?}", self.attempt_timeout),
+                    message: format!("{} {:?}", super::NO_ANSWER, self.attempt_timeout),
                 })
             })
     }

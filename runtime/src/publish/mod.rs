@@ -5,6 +5,7 @@
 
 pub mod cbor;
 pub mod client;
+pub mod limiter;
 mod retry;
 pub mod sdk;
 
@@ -13,6 +14,7 @@ use std::future::Future;
 use crate::entry::Entry;
 
 pub use client::{EventBridgePublisher, load_config, request_body};
+pub use limiter::{Limiter, Signal};
 pub use retry::RetryPolicy;
 pub use sdk::SdkPublisher;
 
@@ -80,7 +82,15 @@ impl RequestError {
             .is_some_and(is_throttling)
             || self.message.contains("(HTTP 429)")
     }
+
+    /// Whether the request went unanswered within the attempt timeout.
+    pub fn timed_out(&self) -> bool {
+        self.message.starts_with(NO_ANSWER)
+    }
 }
+
+/// How a request that went unanswered within the attempt timeout fails: `<this> 5s`.
+pub(crate) const NO_ANSWER: &str = "PutEvents did not answer within";
 
 /// Sends one PutEvents request.
 pub trait Publisher: Send + Sync {

@@ -38,4 +38,16 @@ impl RetryPolicy {
             .min(self.max_delay);
         cap.mul_f64(fastrand::f64())
     }
+
+    /// The backoff before attempt `attempt` after EventBridge throttled: at least half of a
+    /// cap twice the usual one ("equal jitter"). A throttle says the quota is spent now; a
+    /// retry sent at once would find it spent again.
+    pub fn throttled_backoff(&self, attempt: u32) -> Duration {
+        let exponent = attempt.saturating_sub(1).min(20);
+        let cap = self
+            .base_delay
+            .saturating_mul(1 << exponent)
+            .min(self.max_delay);
+        cap / 2 + (cap / 2).mul_f64(fastrand::f64())
+    }
 }

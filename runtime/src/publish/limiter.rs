@@ -1,0 +1,425 @@
+//! How many PutEvents requests may be in flight, learned from the answers: the window grows
+//! while answers come back fast and clean, and shrinks on throttling, on server errors and
+//! timeouts, and on answers that slow down (before they turn into timeouts and re-sends),
+//! bounded by `max-in-flight` and, when declared, by the account's quota share
+//! (`max-entries-per-second`, a token bucket). One [`Limiter`] is shared by everything that
+//! publishes in a process (the batches of a warm Lambda container, the segments of a backfill),
+//! so what one batch learned the next one starts from, and together they stay within the
+//! bounds.
+//!
+//! The rule is additive increase, multiplicative decrease (as TCP's congestion control and
+//! Netflix's concurrency-limits' AIMD limiter): +1 per clean answer while below the last
+//! decrease (slow start), +1/window above it; x0.5 on a throttle, a timeout or a server error,
+//! and a throttle also paces what goes out at 70% of the entries accepted per second just
+//! before it (as the AWS SDKs' adaptive retry mode's client-side rate limiter does), a pace
+//! that then grows by 10% a second while nothing throttles, so a retry does not find the
+//! quota spent again;
+//! x0.8 on an answer slower than half the attempt timeout or four times the recent fastest
+//! one (and 100 ms more); it grows only on answers within twice the fastest (or 20 ms more). At most one decrease per round trip: answers to requests sent before the last decrease
+//! say nothing about the window since.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+
+/// The window a relay starts with (what it kept fixed before it learned).
+pub const INITIAL_IN_FLIGHT: usize = 8;
+/// The default bound of the window: enough for a 1,000-record batch's 100 requests to be in
+/// flight in two round trips.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
+/// An answer is slow when it took four times the recent fastest one and this much longer.
+const SLOW_MARGIN: Duration = Duration::from_millis(100);
+/// An answer is fast (the window may grow) within twice the recent fastest one, or this much
+/// more (jitter of a few milliseconds says nothing on a fast network).
+const FAST_MARGIN: Duration = Duration::from_millis(20);
+/// Answers over which the recent fastest one is taken.
+const BASELINE_ANSWERS: u32 = 64;
+
+/// What an answer says about the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// Answered, nothing throttled.
+    Clean,
+    /// EventBridge throttled the request or some of its entries.
+    Throttled,
+    /// No answer within the attempt timeout.
+    TimedOut,
+    /// A server error or a broken connection.
+    Failed,
+}
+
+/// Why no request may go out now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blocked {
+    /// The window is full: wait for an answer (or for another batch to free a slot).
+    Full,
+    /// The quota share is spent until then.
+    Until(Instant),
+}
+
+/// The shared window. See the module's documentation.
+#[derive(Debug)]
+pub struct Limiter {
+    max: usize,
+    /// Whether answers move the window (not for [`Limiter::fixed`]).
+    adaptive: bool,
+    /// The declared quota share, in entries per second.
+    rate: Option<f64>,
+    attempt_timeout: Duration,
+    state: Mutex<State>,
+    freed: Notify,
+}
+
+#[derive(Debug)]
+struct State {
+    limit: f64,
+    /// The window at the last decrease: slow start below it.
+    threshold: f64,
+    in_flight: usize,
+    /// The pace learned from the last throttle, in entries per second.
+    pace: Option<f64>,
+    tokens: f64,
+    refilled: Instant,
+    /// Entries accepted since `measured_at`, and the rate measured before.
+    accepted: f64,
+    measured_at: Instant,
+    measured: f64,
+    fastest: Duration,
+    fastest_before: Duration,
+    answers: u32,
+    last_decrease: Option<Instant>,
+}
+
+impl Default for Limiter {
+    fn default() -> Self {
+        Limiter::new(DEFAULT_MAX_IN_FLIGHT, None, Duration::from_secs(5))
+    }
+}
+
+impl Limiter {
+    /// A window of at most `max` requests (at least 1), at most `rate` entries per second when
+    /// given, for requests that time out after `attempt_timeout`.
+    pub fn new(max: usize, rate: Option<f64>, attempt_timeout: Duration) -> Self {
+        let max = max.max(1);
+        let rate = rate.filter(|r| *r > 0.0);
+        Limiter {
+            max,
+            adaptive: true,
+            rate,
+            attempt_timeout,
+            state: Mutex::new(State {
+                limit: INITIAL_IN_FLIGHT.min(max) as f64,
+                threshold: max as f64,
+                in_flight: 0,
+                pace: None,
+                tokens: rate.map_or(0.0, burst),
+                refilled: Instant::now(),
+                accepted: 0.0,
+                measured_at: Instant::now(),
+                measured: 0.0,
+                fastest: Duration::MAX,
+                fastest_before: Duration::MAX,
+                answers: 0,
+                last_decrease: None,
+            }),
+            freed: Notify::new(),
+        }
+    }
+
+    /// A window that never moves: exactly `n` requests in flight (benchmarks compare with it).
+    pub fn fixed(n: usize) -> Self {
+        let mut limiter = Limiter::new(n, None, Duration::MAX);
+        limiter.adaptive = false;
+        limiter.lock().limit = limiter.max as f64;
+        limiter
+    }
+
+    /// The bound of the window.
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    /// Requests that may be in flight now.
+    pub fn window(&self) -> usize {
+        self.lock().limit as usize
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A slot for one request, or why not now.
+    pub fn try_acquire(&self) -> Result<Permit<'_>, Blocked> {
+        let mut state = self.lock();
+        if state.in_flight >= state.limit as usize {
+            return Err(Blocked::Full);
+        }
+        let now = Instant::now();
+        if let Some(rate) = state.rate(self.rate) {
+            let elapsed = now.duration_since(state.refilled).as_secs_f64();
+            // A learned pace goes out evenly, a request at a time; a declared share allows a
+            // tenth of a second's burst.
+            let burst = if state.pace.is_some_and(|p| p <= rate) {
+                MIN_PACE
+            } else {
+                burst(rate)
+            };
+            state.tokens = (state.tokens + elapsed * rate).min(burst);
+            state.refilled = now;
+            if state.tokens < 1.0 {
+                let wait = Duration::from_secs_f64((1.0 - state.tokens) / rate);
+                return Err(Blocked::Until(now + wait));
+            }
+        }
+        state.in_flight += 1;
+        let grows = state.in_flight as f64 >= state.limit / 2.0;
+        Ok(Permit {
+            limiter: self,
+            sent: now,
+            grows,
+        })
+    }
+
+    /// Whether a request could go out now (ignoring the quota share).
+    pub fn has_room(&self) -> bool {
+        let state = self.lock();
+        state.in_flight < state.limit as usize
+    }
+
+    /// Resolves when a slot is freed. Create it (and [`tokio::sync::futures::Notified::enable`]
+    /// it) before checking [`Limiter::has_room`], so a slot freed in between is not missed.
+    pub fn freed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.freed.notified()
+    }
+
+    fn release(&self) {
+        self.lock().in_flight -= 1;
+        self.freed.notify_waiters();
+    }
+
+    fn learn(&self, sent: Instant, grows: bool, signal: Signal, accepted: usize) {
+        if !self.adaptive {
+            return;
+        }
+        let now = Instant::now();
+        let latency = now.duration_since(sent);
+        let mut state = self.lock();
+        state.measure(now, accepted);
+        let decrease = match signal {
+            Signal::Throttled | Signal::TimedOut | Signal::Failed => Some(0.5),
+            Signal::Clean => {
+                state.answers += 1;
+                if state.answers >= BASELINE_ANSWERS {
+                    state.answers = 0;
+                    state.fastest_before = state.fastest;
+                    state.fastest = Duration::MAX;
+                }
+                state.fastest = state.fastest.min(latency);
+                let baseline = state.fastest.min(state.fastest_before);
+                let slow = latency > self.attempt_timeout / 2
+                    || latency > (baseline * 4).max(baseline.saturating_add(SLOW_MARGIN));
+                if slow {
+                    Some(0.8)
+                } else {
+                    let fast = latency <= (baseline * 2).max(baseline.saturating_add(FAST_MARGIN));
+                    if grows && fast && latency <= self.attempt_timeout / 4 {
+                        state.limit += if state.limit < state.threshold {
+                            1.0
+                        } else {
+                            1.0 / state.limit
+                        };
+                        state.limit = state.limit.min(self.max as f64);
+                    }
+                    None
+                }
+            }
+        };
+        if let Some(factor) = decrease
+            && state.last_decrease.is_none_or(|at| sent > at)
+        {
+            state.limit = (state.limit * factor).max(1.0);
+            state.threshold = state.limit;
+            state.last_decrease = Some(now);
+            if signal == Signal::Throttled {
+                // Nothing accepted lately says nothing about the quota: the window and the
+                // backoff slow down alone.
+                let rate = state.accepted_rate(now);
+                state.pace = (rate > 0.0).then(|| (rate * 0.7).max(MIN_PACE));
+                state.tokens = 0.0;
+                state.refilled = now;
+            }
+        }
+    }
+}
+
+/// The slowest pace a throttle sets, in entries per second.
+const MIN_PACE: f64 = 10.0;
+/// How often the accepted entries are turned into a rate.
+const MEASURE_EVERY: Duration = Duration::from_millis(100);
+
+impl State {
+    /// The pace requests go out at: the declared quota share, the learned pace, the lower.
+    fn rate(&self, declared: Option<f64>) -> Option<f64> {
+        match (declared, self.pace) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Entries accepted per second lately: the measured rate, or, before there is one, the
+    /// rate since the count began.
+    fn accepted_rate(&self, now: Instant) -> f64 {
+        let elapsed = now.duration_since(self.measured_at).as_secs_f64();
+        let current = if elapsed > 0.0 {
+            self.accepted / elapsed
+        } else {
+            0.0
+        };
+        if self.measured == 0.0 {
+            current
+        } else {
+            self.measured.max(current)
+        }
+    }
+
+    /// Counts accepted entries; every [`MEASURE_EVERY`], the rate of the last period (smoothed),
+    /// and the learned pace grows by 10% a second (dropped once it is well above what is
+    /// sent: then it holds nothing back).
+    fn measure(&mut self, now: Instant, accepted: usize) {
+        self.accepted += accepted as f64;
+        let elapsed = now.duration_since(self.measured_at);
+        if elapsed < MEASURE_EVERY {
+            return;
+        }
+        let seconds = elapsed.as_secs_f64();
+        let rate = self.accepted / seconds;
+        self.measured = if self.measured == 0.0 {
+            rate
+        } else {
+            (self.measured + rate) / 2.0
+        };
+        self.accepted = 0.0;
+        self.measured_at = now;
+        if let Some(pace) = self.pace {
+            let grown = pace * (1.0 + 0.1 * seconds);
+            self.pace = (grown < self.measured * 2.0 + MIN_PACE * 10.0).then_some(grown);
+        }
+    }
+}
+
+/// A request's burst: a tenth of a second of the quota share, at least one full request.
+fn burst(rate: f64) -> f64 {
+    (rate / 10.0).max(10.0)
+}
+
+/// One request's slot in the window: freed when dropped; [`Permit::answered`] also tells the
+/// window what the answer said.
+#[derive(Debug)]
+pub struct Permit<'a> {
+    limiter: &'a Limiter,
+    sent: Instant,
+    /// The window was at least half used when it was taken: only then does a clean answer
+    /// say the window could be larger.
+    grows: bool,
+}
+
+impl Permit<'_> {
+    /// The request of `entries` entries goes out now: they are taken from the quota share.
+    pub fn spend(&mut self, entries: usize) {
+        self.sent = Instant::now();
+        let mut state = self.limiter.lock();
+        if state.rate(self.limiter.rate).is_some() {
+            state.tokens -= entries as f64;
+        }
+    }
+
+    /// The request was answered with `signal`, and `accepted` of its entries were published.
+    pub fn answered(self, signal: Signal, accepted: usize) {
+        self.limiter.learn(self.sent, self.grows, signal, accepted);
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.limiter.release();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(limiter: &Limiter, signal: Signal) {
+        let permit = limiter.try_acquire().expect("a slot");
+        permit.answered(signal, 0);
+    }
+
+    #[test]
+    fn grows_on_clean_answers_up_to_its_bound() {
+        let limiter = Limiter::new(20, None, Duration::from_secs(5));
+        assert_eq!(limiter.window(), 8);
+        for _ in 0..100 {
+            let permits: Vec<_> = (0..limiter.window())
+                .map(|_| limiter.try_acquire().expect("a slot"))
+                .collect();
+            for p in permits {
+                p.answered(Signal::Clean, 10);
+            }
+        }
+        assert_eq!(limiter.window(), 20);
+        assert_eq!(limiter.try_acquire().map(|_| ()), Ok(()));
+    }
+
+    #[test]
+    fn halves_once_per_round_trip_and_paces_below_what_was_accepted_on_throttling() {
+        let limiter = Limiter::new(64, None, Duration::from_secs(5));
+        let permits: Vec<_> = (0..8).map(|_| limiter.try_acquire().unwrap()).collect();
+        assert_eq!(limiter.try_acquire().err(), Some(Blocked::Full));
+        std::thread::sleep(Duration::from_millis(50));
+        // Every request of the round is throttled but the first (and one sent after it): one
+        // decrease.
+        let mut permits = permits.into_iter();
+        permits.next().unwrap().answered(Signal::Clean, 100);
+        let later: Vec<_> = (0..1).map(|_| limiter.try_acquire().unwrap()).collect();
+        for p in permits {
+            p.answered(Signal::Throttled, 0);
+        }
+        assert_eq!(limiter.window(), 4);
+        // 100 entries in ~50 ms were accepted: the pace is 70% of it, and starts empty.
+        let pace = limiter.lock().pace.expect("a pace");
+        assert!((1_000.0..=1_400.0).contains(&pace), "{pace}");
+        assert!(matches!(limiter.try_acquire(), Err(Blocked::Until(_))));
+        // Sent before the decrease, throttled after it: no second decrease.
+        for p in later {
+            p.answered(Signal::Throttled, 0);
+        }
+        assert_eq!(limiter.window(), 4);
+    }
+
+    #[test]
+    fn a_fixed_window_never_moves() {
+        let limiter = Limiter::fixed(3);
+        for signal in [Signal::Clean, Signal::Throttled, Signal::Clean] {
+            answer(&limiter, signal);
+        }
+        assert_eq!(limiter.window(), 3);
+    }
+
+    #[test]
+    fn the_quota_share_holds_requests_back() {
+        let limiter = Limiter::new(64, Some(100.0), Duration::from_secs(5));
+        let mut permit = limiter.try_acquire().expect("the burst");
+        permit.spend(10);
+        drop(permit);
+        match limiter.try_acquire() {
+            Err(Blocked::Until(at)) => {
+                let wait = at - Instant::now();
+                assert!(wait > Duration::from_millis(1) && wait <= Duration::from_millis(10));
+            }
+            other => panic!("expected a wait, got {other:?}"),
+        }
+    }
+}
