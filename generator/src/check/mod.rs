@@ -165,6 +165,23 @@ impl Checker {
                 );
             }
         }
+        let publishing = [
+            ("max-in-flight", relay.max_in_flight, 1_000),
+            (
+                "max-entries-per-second",
+                relay.max_entries_per_second,
+                1_000_000,
+            ),
+        ];
+        for (field, value, max) in publishing {
+            if let Some(value) = value.filter(|v| !(1..=max).contains(v)) {
+                self.error(
+                    path!["relay", field],
+                    format!("{value} is outside what the relay takes (1 to {max})"),
+                )
+                .hint = Some("leave it out for the default, or give a value in range".into());
+            }
+        }
         self.log_retention(path!["relay", "log-retention"], relay.log_retention);
         self.package_name(&relay.package);
     }

@@ -55,6 +55,15 @@ pub struct RelaySettings {
     /// `poison-policy`). Events may override it.
     #[serde(default)]
     pub drift_policy: DriftPolicy,
+    /// The most PutEvents requests the relay keeps in flight (1-1000, default 64). The window
+    /// adapts below it: it grows while answers are fast and shrinks on throttling, timeouts
+    /// and slowing answers.
+    pub max_in_flight: Option<u32>,
+    /// The relay's share of the account's PutEvents quota, in entries per second per
+    /// function instance (unset: none declared; a throttle still slows the relay down). The
+    /// quota is per account and region: divide it by the shards (times the parallelization
+    /// factor) and leave room for other publishers.
+    pub max_entries_per_second: Option<u32>,
 }
 
 impl Default for RelaySettings {
@@ -73,6 +82,8 @@ impl Default for RelaySettings {
             log_retention: default_log_retention(),
             poison_policy: PoisonPolicy::default(),
             drift_policy: DriftPolicy::default(),
+            max_in_flight: None,
+            max_entries_per_second: None,
         }
     }
 }

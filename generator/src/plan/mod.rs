@@ -264,6 +264,10 @@ pub struct RelayPlan {
     /// What it does with a record it cannot map: `fail` or `dead-letter`
     /// (`OUTBOX_POISON_POLICY`).
     pub poison_policy: &'static str,
+    /// The bound of its window of PutEvents requests, when set (`OUTBOX_MAX_IN_FLIGHT`).
+    pub max_in_flight: Option<u32>,
+    /// Its declared share of the PutEvents quota, when set (`OUTBOX_MAX_ENTRIES_PER_SECOND`).
+    pub max_entries_per_second: Option<u32>,
     /// How Lambda reads the streams for it.
     pub reading: StreamReading,
 }
@@ -400,6 +404,8 @@ pub fn plan(config: &Config, config_file: &str) -> Plan {
             PoisonPolicy::Fail => "fail",
             PoisonPolicy::DeadLetter => "dead-letter",
         },
+        max_in_flight: settings.max_in_flight,
+        max_entries_per_second: settings.max_entries_per_second,
         reading: StreamReading {
             starting_position: settings.starting_position.as_str(),
             batch_size: settings.batch_size,

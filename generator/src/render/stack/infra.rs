@@ -138,10 +138,23 @@ pub fn rule_metadata(consumer: &ConsumerPlan) -> Option<Value> {
 
 /// The relay's environment besides `EVENT_BUS_NAME` (which each stack sets from its bus).
 pub fn relay_environment(relay: &RelayPlan) -> Value {
-    json!({
+    let mut environment = json!({
         "OUTBOX_METRICS": "emf",
         "OUTBOX_POISON_POLICY": relay.poison_policy,
-    })
+    });
+    let publishing = [
+        ("OUTBOX_MAX_IN_FLIGHT", relay.max_in_flight),
+        (
+            "OUTBOX_MAX_ENTRIES_PER_SECOND",
+            relay.max_entries_per_second,
+        ),
+    ];
+    for (name, value) in publishing {
+        if let Some(value) = value {
+            environment[name] = json!(value.to_string());
+        }
+    }
+    environment
 }
 
 /// The stack's description.
