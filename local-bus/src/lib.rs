@@ -36,6 +36,10 @@ pub struct Faults {
     pub slow_requests: f64,
     /// How long a slow request takes.
     pub slow_delay: Duration,
+    /// Requests are served one after another, each taking its delay, as a server that does the
+    /// work inside the request does (moto delivers to the rule's targets inside PutEvents): the
+    /// latency grows with the requests in flight.
+    pub one_at_a_time: bool,
     /// Up to this much more, drawn uniformly per slow request (latency that varies, as a real
     /// service's does).
     pub slow_jitter: Duration,
@@ -70,6 +74,7 @@ impl Default for Faults {
             slow_requests: 0.0,
             slow_delay: Duration::ZERO,
             slow_jitter: Duration::ZERO,
+            one_at_a_time: false,
             reject_detail_containing: None,
             max_request_bytes: 0,
             seed: 0,
@@ -152,6 +157,8 @@ struct State {
     created: Vec<subscribers::Created>,
     /// What is left of the quota ([`Faults::quota`]), and when it was last refilled.
     quota: (f64, std::time::Instant),
+    /// Held while a request is served, with [`Faults::one_at_a_time`].
+    serving: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl State {
@@ -197,6 +204,7 @@ impl LocalEventBridge {
             retained: Vec::new(),
             created: Vec::new(),
             quota: (faults_quota_burst, std::time::Instant::now()),
+            serving: Arc::default(),
         }));
         let shared = state.clone();
         let task = tokio::spawn(async move {
@@ -307,7 +315,17 @@ async fn handle(
         Plan::Drop => Err(std::io::Error::other("injected: connection dropped")),
         Plan::Respond(delay, status, body) => {
             if let Some(delay) = delay {
-                tokio::time::sleep(delay).await;
+                let serving = {
+                    let state = state.lock().expect("state lock");
+                    state.faults.one_at_a_time.then(|| state.serving.clone())
+                };
+                match serving {
+                    Some(serving) => {
+                        let _turn = serving.lock().await;
+                        tokio::time::sleep(delay).await;
+                    }
+                    None => tokio::time::sleep(delay).await,
+                }
             }
             let content_type = if v2 {
                 "application/cbor"

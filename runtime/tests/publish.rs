@@ -862,3 +862,49 @@ async fn over_the_quota_the_window_backs_off_and_loses_or_reorders_nothing() {
         log.throttled_entries
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_that_slow_down_shrink_the_window_before_they_turn_into_resends() {
+    // A bus that serves one request at a time, 20 ms each (as moto delivers to the rule's
+    // targets inside PutEvents): a request waits 20 ms for every one ahead of it. With a 500 ms
+    // attempt timeout, 26 requests in flight would time out and be sent again while the bus
+    // is still working on them; the window starts at 8 and may grow to 64.
+    let fake = LocalEventBridge::start(Faults {
+        slow_requests: 1.0,
+        slow_delay: Duration::from_millis(20),
+        one_at_a_time: true,
+        ..Faults::default()
+    })
+    .await
+    .unwrap();
+    let attempt_timeout = Duration::from_millis(500);
+    let mut options = Options::new("test-bus");
+    options.window = std::sync::Arc::new(Limiter::new(64, None, attempt_timeout));
+    let publisher = Window {
+        inner: Some(publisher(&fake.endpoint(), attempt_timeout).await),
+        ..Window::default()
+    };
+    let event = support::batch(2_000, 2_000);
+    let outcome = handler::handle(
+        &support::TestMapper,
+        &publisher,
+        &event,
+        &options,
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
+    let stats = &outcome.stats;
+    assert!(stats.published > 1_500, "{stats:?}");
+    assert_eq!(stats.retried, 0, "nothing timed out and went again");
+    assert_eq!(
+        fake.log().accepted_count,
+        stats.published,
+        "each event once"
+    );
+    let most = publisher.most_in_flight.load(Ordering::SeqCst);
+    assert!(most < 25, "{most} requests in flight at most");
+    eprintln!("most in flight {most}, window at the end {}", stats.window);
+}
