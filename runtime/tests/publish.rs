@@ -837,17 +837,17 @@ async fn over_the_quota_the_window_backs_off_and_loses_or_reorders_nothing() {
         log.throttled_entries > 0,
         "the quota was never reached: windows {windows:?}"
     );
-    // Backing off: the window went over the quota and came back under it, batch after batch,
-    // instead of being throttled again and again.
+    // Backing off: the relay went over the quota and came back under it, instead of being
+    // throttled again and again (8 requests in flight, where the window starts, would have
+    // 40% of the entries throttled; 16, 70%).
     assert!(
         log.throttled_entries * 10 <= entries,
         "{} of {entries} entries throttled: windows {windows:?}",
         log.throttled_entries
     );
-    assert!(
-        windows.iter().any(|w| *w < 8),
-        "never backed off: {windows:?}"
-    );
+    // Nor backing off too far: most of the quota is used.
+    let rate = entries as f64 / started.elapsed().as_secs_f64();
+    assert!(rate > 1_000.0, "{rate:.0} entries/s: windows {windows:?}");
     let twice: Vec<String> = publisher
         .throttled
         .lock()
@@ -858,7 +858,7 @@ async fn over_the_quota_the_window_backs_off_and_loses_or_reorders_nothing() {
         .collect();
     assert!(twice.is_empty(), "throttled twice in a row: {twice:?}");
     eprintln!(
-        "{batches} batches, {entries} entries, {} throttled; windows {windows:?}",
+        "{batches} batches, {entries} entries ({rate:.0}/s), {} throttled; windows {windows:?}",
         log.throttled_entries
     );
 }
