@@ -28,6 +28,8 @@ pub struct Faults {
     /// second's worth: entries beyond it are answered `ThrottlingException`, as EventBridge
     /// throttles a PutEvents caller over its quota. `None`: no quota.
     pub quota: Option<f64>,
+    /// Requests answered with HTTP 400 `ThrottlingException` ("Rate exceeded"), whole.
+    pub throttle_requests: f64,
     /// Requests answered with HTTP 500 `InternalException`.
     pub fail_requests: f64,
     /// Requests whose connection is closed without an answer.
@@ -69,6 +71,7 @@ impl Default for Faults {
         Faults {
             throttle_entries: 0.0,
             quota: None,
+            throttle_requests: 0.0,
             fail_requests: 0.0,
             drop_connections: 0.0,
             slow_requests: 0.0,
@@ -487,6 +490,14 @@ fn decide(state: &Mutex<State>, target: &str, body: &[u8]) -> Plan {
             delay,
             StatusCode::INTERNAL_SERVER_ERROR,
             error_body("InternalException", "injected failure"),
+        );
+    }
+    if faults.throttle_requests > 0.0 && state.rng.f64() < faults.throttle_requests {
+        state.log.throttled_entries += request.entries.len();
+        return Plan::Respond(
+            delay,
+            StatusCode::BAD_REQUEST,
+            error_body("ThrottlingException", "Rate exceeded"),
         );
     }
     let bytes: usize = request.entries.iter().map(entry_size).sum();

@@ -1,7 +1,7 @@
 //! `outbox-local-bus`: runs the local EventBridge (with the faults asked for) until killed, printing its
 //! endpoint URL on the first line of stdout.
 //!
-//! `outbox-local-bus [--port P] [--throttle F] [--fail-requests F] [--drop F] [--seed N]
+//! `outbox-local-bus [--port P] [--throttle F] [--throttle-requests F] [--fail-requests F] [--drop F] [--seed N]
 //! [--latency-ms MIN[-MAX]] [--quota ENTRIES_PER_S] [--count-only]`
 //!
 //! `--latency-ms`: answer every request after MIN ms, or after a time drawn uniformly between MIN
@@ -39,6 +39,7 @@ async fn main() -> std::io::Result<()> {
     });
     let faults = Faults {
         throttle_entries: number("--throttle"),
+        throttle_requests: number("--throttle-requests"),
         quota: flag(&args, "--quota").and_then(|v| v.parse().ok()),
         fail_requests: number("--fail-requests"),
         drop_connections: number("--drop"),

@@ -847,7 +847,7 @@ async fn over_the_quota_the_window_backs_off_and_loses_or_reorders_nothing() {
     );
     // Nor backing off too far: most of the quota is used.
     let rate = entries as f64 / started.elapsed().as_secs_f64();
-    assert!(rate > 1_000.0, "{rate:.0} entries/s: windows {windows:?}");
+    assert!(rate > 800.0, "{rate:.0} entries/s: windows {windows:?}");
     let twice: Vec<String> = publisher
         .throttled
         .lock()

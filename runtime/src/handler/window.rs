@@ -71,15 +71,20 @@ pub(super) async fn publish<M: Mapper>(
     let mut busy: HashSet<String> = HashSet::new();
     // Attempts so far of the entries that had to be retried, by event id.
     let mut attempts: HashMap<String, u32> = HashMap::new();
-    // After a retryable failure nothing new goes out before its backoff is over, as a
-    // throttled client should.
+    // Entries to retry, each answer's after its backoff: their items stay busy until then,
+    // while other items go on.
+    let mut waiting: Vec<(Instant, Vec<Entry>)> = Vec::new();
+    // When an answer made the window back off (over the quota, a timeout, a server error),
+    // nothing new goes out before its retries' backoff is over, as a throttled client should.
     let mut hold: Option<Instant> = None;
     loop {
-        let held = hold.is_some_and(|until| Instant::now() < until);
+        release_due(&mut waiting, &mut preparer, &mut busy);
         // Why the last request could not go out, when the window stopped it.
-        let mut blocked = None;
+        let mut blocked = hold
+            .filter(|until| Instant::now() < *until)
+            .map(Blocked::Until);
         // Requests go out until the window, the quota share or the queue says stop.
-        while !held && blocked.is_none() {
+        while blocked.is_none() {
             match window.try_acquire() {
                 Err(why) => blocked = Some(why),
                 Ok(mut permit) => {
@@ -115,15 +120,15 @@ pub(super) async fn publish<M: Mapper>(
         } else {
             // Every record is mapped: wait for an answer, the end of a backoff or of the
             // quota share's wait, or a slot another batch frees.
-            let wake = match (held, blocked) {
-                (true, _) => hold,
-                (false, Some(Blocked::Until(at))) => Some(at),
-                _ => None,
+            let backoff = waiting.iter().map(|(at, _)| *at).min();
+            let wake = match blocked {
+                Some(Blocked::Until(at)) => Some(backoff.map_or(at, |b| b.min(at))),
+                _ => backoff,
             };
             let others = blocked == Some(Blocked::Full) && in_flight.is_empty();
             if in_flight.is_empty() && wake.is_none() && !others {
-                // Nothing in flight, nothing held, every record mapped: the queue is empty,
-                // or the pick above would have taken its first entry.
+                // Nothing in flight, nothing waiting, every record mapped: the queue is
+                // empty, or the pick above would have taken its first entry.
                 debug_assert!(preparer.entries.is_empty());
                 break;
             }
@@ -149,13 +154,17 @@ pub(super) async fn publish<M: Mapper>(
                 .filter(|o| **o == EntryOutcome::Accepted)
                 .count()
         });
-        permit.answered(signal, accepted);
+        let backed_off = permit.answered(signal, accepted);
         for entry in &request {
             busy.remove(&entry.item_key);
         }
         let answer = (request, result, signal);
-        if let Some(until) = settle(&mut preparer, &mut attempts, answer, deadline) {
-            hold = hold.max(Some(until));
+        if let Some((at, again)) = settle(&mut preparer, &mut attempts, answer, deadline) {
+            if backed_off {
+                hold = hold.max(Some(at));
+            }
+            busy.extend(again.iter().map(|e| e.item_key.clone()));
+            waiting.push((at, again));
         }
     }
     let Preparer {
@@ -183,15 +192,45 @@ pub(super) async fn publish<M: Mapper>(
     })
 }
 
+/// Puts the entries whose backoff is over back at the front of the queue (each is its item's
+/// earliest entry not yet published), unless a failure before them ended the batch.
+fn release_due<M: Mapper>(
+    waiting: &mut Vec<(Instant, Vec<Entry>)>,
+    preparer: &mut Preparer<'_, '_, M>,
+    busy: &mut HashSet<String>,
+) {
+    if waiting.is_empty() {
+        return;
+    }
+    let now = Instant::now();
+    let mut index = 0;
+    while index < waiting.len() {
+        if waiting[index].0 > now {
+            index += 1;
+            continue;
+        }
+        let (_, entries) = waiting.swap_remove(index);
+        for entry in entries.into_iter().rev() {
+            busy.remove(&entry.item_key);
+            if preparer
+                .failure
+                .as_ref()
+                .is_none_or(|(r, _)| entry.record < *r)
+            {
+                preparer.entries.push_front(entry);
+            }
+        }
+    }
+}
+
 /// Books an answered request: accepted entries are published, refused ones fail their record,
-/// and those to retry go back to the front of the queue. Returns when the backoff of a retry
-/// is over: nothing new goes out before.
+/// and those to retry are returned with the end of their backoff.
 fn settle<M: Mapper>(
     preparer: &mut Preparer<'_, '_, M>,
     attempts: &mut HashMap<String, u32>,
     (request, result, signal): (Vec<Entry>, Result<Vec<EntryOutcome>, RequestError>, Signal),
     deadline: Option<Instant>,
-) -> Option<Instant> {
+) -> Option<(Instant, Vec<Entry>)> {
     let options = preparer.options;
     // The entries to retry, each with why this attempt failed.
     let mut retry: Vec<(Entry, String)> = Vec::new();
@@ -271,10 +310,12 @@ fn settle<M: Mapper>(
         delay_ms = delay.as_millis() as u64,
         "retrying"
     );
-    // Back to the front of the queue: each is its item's earliest entry not yet published.
-    for (entry, attempt) in again.into_iter().rev() {
-        attempts.insert(entry.id().to_owned(), attempt);
-        preparer.entries.push_front(entry);
-    }
-    Some(now + delay)
+    let again = again
+        .into_iter()
+        .map(|(entry, attempt)| {
+            attempts.insert(entry.id().to_owned(), attempt);
+            entry
+        })
+        .collect();
+    Some((now + delay, again))
 }

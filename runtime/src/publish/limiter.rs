@@ -81,10 +81,14 @@ struct State {
     pace: Option<f64>,
     tokens: f64,
     refilled: Instant,
-    /// Entries accepted since `measured_at`, and the rate measured before.
-    accepted: f64,
-    measured_at: Instant,
-    measured: f64,
+    /// Entries accepted in each tenth of the last second (`bins[i]` counts the tenth `i`
+    /// mod 10 since `started`).
+    bins: [f64; BINS],
+    /// The tenth the last count went to.
+    bin: u64,
+    started: Instant,
+    /// The share of entries throttled lately (a moving average over 16 answers).
+    throttled_share: f64,
     fastest: Duration,
     fastest_before: Duration,
     answers: u32,
@@ -115,9 +119,10 @@ impl Limiter {
                 pace: None,
                 tokens: rate.map_or(0.0, burst),
                 refilled: Instant::now(),
-                accepted: 0.0,
-                measured_at: Instant::now(),
-                measured: 0.0,
+                bins: [0.0; BINS],
+                bin: 0,
+                started: Instant::now(),
+                throttled_share: 0.0,
                 fastest: Duration::MAX,
                 fastest_before: Duration::MAX,
                 answers: 0,
@@ -180,6 +185,7 @@ impl Limiter {
             limiter: self,
             sent: now,
             grows,
+            entries: 0,
         })
     }
 
@@ -200,15 +206,25 @@ impl Limiter {
         self.freed.notify_waiters();
     }
 
-    fn learn(&self, sent: Instant, grows: bool, signal: Signal, accepted: usize) {
+    fn learn(&self, permit: &Permit<'_>, signal: Signal, accepted: usize) -> bool {
         if !self.adaptive {
-            return;
+            return false;
         }
         let now = Instant::now();
-        let latency = now.duration_since(sent);
+        let latency = now.duration_since(permit.sent);
         let mut state = self.lock();
-        state.measure(now, accepted);
+        state.count(now, accepted);
+        let throttled = match signal {
+            Signal::Throttled => permit.entries.saturating_sub(accepted).max(1),
+            _ => 0,
+        };
+        let share = throttled as f64 / permit.entries.max(1) as f64;
+        state.throttled_share += (share - state.throttled_share) / 16.0;
         let decrease = match signal {
+            // A throttle now and then (a blip, another publisher of the account) is retried
+            // on its own; a quarter of the entries answered lately says the relay is over
+            // its quota.
+            Signal::Throttled if state.throttled_share < OVER_QUOTA => None,
             Signal::Throttled | Signal::TimedOut | Signal::Failed => Some(0.5),
             Signal::Clean => {
                 state.answers += 1;
@@ -225,7 +241,7 @@ impl Limiter {
                     Some(0.8)
                 } else {
                     let fast = latency <= (baseline * 2).max(baseline.saturating_add(FAST_MARGIN));
-                    if grows && fast && latency <= self.attempt_timeout / 4 {
+                    if permit.grows && fast && latency <= self.attempt_timeout / 4 {
                         state.limit += if state.limit < state.threshold {
                             1.0
                         } else {
@@ -237,29 +253,39 @@ impl Limiter {
                 }
             }
         };
-        if let Some(factor) = decrease
-            && state.last_decrease.is_none_or(|at| sent > at)
-        {
-            state.limit = (state.limit * factor).max(1.0);
-            state.threshold = state.limit;
-            state.last_decrease = Some(now);
-            if signal == Signal::Throttled {
-                // Nothing accepted lately says nothing about the quota: the window and the
-                // backoff slow down alone.
-                let rate = state.accepted_rate(now);
-                state.pace = (rate > 0.0).then(|| (rate * 0.7).max(MIN_PACE));
-                state.tokens = 0.0;
-                state.refilled = now;
-            }
+        let Some(factor) = decrease else {
+            return false;
+        };
+        if state.last_decrease.is_some_and(|at| permit.sent <= at) {
+            // Sent before the last decrease: it says nothing about the window since.
+            return false;
         }
+        state.limit = (state.limit * factor).max(1.0);
+        state.threshold = state.limit;
+        state.last_decrease = Some(now);
+        if signal == Signal::Throttled {
+            // Nothing accepted lately says nothing about the quota: the window and the
+            // backoff slow down alone.
+            let rate = state.accepted_rate(now);
+            state.pace = (rate > 0.0).then(|| (rate * 0.7).max(MIN_PACE));
+            state.tokens = 0.0;
+            state.refilled = now;
+        }
+        true
     }
 }
 
+/// The share of entries throttled lately over which a throttle says the relay is over its
+/// quota.
+const OVER_QUOTA: f64 = 0.25;
+/// Tenths of a second over which accepted entries are counted.
+const BINS: usize = 10;
+/// The shortest time a rate is measured over: shorter, a burst the quota allowed at first
+/// would read as the quota.
+const SHORTEST_MEASURE: Duration = Duration::from_millis(250);
+
 /// The slowest pace a throttle sets, in entries per second.
 const MIN_PACE: f64 = 10.0;
-/// How often the accepted entries are turned into a rate.
-const MEASURE_EVERY: Duration = Duration::from_millis(100);
-
 impl State {
     /// The pace requests go out at: the declared quota share, the learned pace, the lower.
     fn rate(&self, declared: Option<f64>) -> Option<f64> {
@@ -269,44 +295,35 @@ impl State {
         }
     }
 
-    /// Entries accepted per second lately: the measured rate, or, before there is one, the
-    /// rate since the count began.
-    fn accepted_rate(&self, now: Instant) -> f64 {
-        let elapsed = now.duration_since(self.measured_at).as_secs_f64();
-        let current = if elapsed > 0.0 {
-            self.accepted / elapsed
-        } else {
-            0.0
-        };
-        if self.measured == 0.0 {
-            current
-        } else {
-            self.measured.max(current)
-        }
+    /// The tenth of a second `now` is in, since `started`.
+    fn tenth(&self, now: Instant) -> u64 {
+        (now.duration_since(self.started).as_millis() / 100) as u64
     }
 
-    /// Counts accepted entries; every [`MEASURE_EVERY`], the rate of the last period (smoothed),
-    /// and the learned pace grows by 10% a second (dropped once it is well above what is
-    /// sent: then it holds nothing back).
-    fn measure(&mut self, now: Instant, accepted: usize) {
-        self.accepted += accepted as f64;
-        let elapsed = now.duration_since(self.measured_at);
-        if elapsed < MEASURE_EVERY {
-            return;
+    /// Counts `accepted` entries in the current tenth of a second, and grows the learned pace
+    /// by 1% a tenth of a second.
+    fn count(&mut self, now: Instant, accepted: usize) {
+        let tenth = self.tenth(now);
+        let passed = tenth.saturating_sub(self.bin);
+        for step in 1..=passed.min(BINS as u64) {
+            self.bins[((self.bin + step) % BINS as u64) as usize] = 0.0;
         }
-        let seconds = elapsed.as_secs_f64();
-        let rate = self.accepted / seconds;
-        self.measured = if self.measured == 0.0 {
-            rate
-        } else {
-            (self.measured + rate) / 2.0
-        };
-        self.accepted = 0.0;
-        self.measured_at = now;
-        if let Some(pace) = self.pace {
-            let grown = pace * (1.0 + 0.1 * seconds);
-            self.pace = (grown < self.measured * 2.0 + MIN_PACE * 10.0).then_some(grown);
+        if passed > 0
+            && let Some(pace) = self.pace
+        {
+            self.pace = Some(pace * (1.0 + 0.01 * passed as f64));
         }
+        self.bin = tenth;
+        self.bins[(tenth % BINS as u64) as usize] += accepted as f64;
+    }
+
+    /// Entries accepted per second over the last second (or since the first answer, but over
+    /// at least a quarter of a second).
+    fn accepted_rate(&self, now: Instant) -> f64 {
+        let over = now
+            .duration_since(self.started)
+            .clamp(SHORTEST_MEASURE, Duration::from_secs(1));
+        self.bins.iter().sum::<f64>() / over.as_secs_f64()
     }
 }
 
@@ -324,12 +341,15 @@ pub struct Permit<'a> {
     /// The window was at least half used when it was taken: only then does a clean answer
     /// say the window could be larger.
     grows: bool,
+    /// Entries of the request.
+    entries: usize,
 }
 
 impl Permit<'_> {
     /// The request of `entries` entries goes out now: they are taken from the quota share.
     pub fn spend(&mut self, entries: usize) {
         self.sent = Instant::now();
+        self.entries = entries;
         let mut state = self.limiter.lock();
         if state.rate(self.limiter.rate).is_some() {
             state.tokens -= entries as f64;
@@ -337,8 +357,10 @@ impl Permit<'_> {
     }
 
     /// The request was answered with `signal`, and `accepted` of its entries were published.
-    pub fn answered(self, signal: Signal, accepted: usize) {
-        self.limiter.learn(self.sent, self.grows, signal, accepted);
+    /// True when the answer made the window back off: then nothing new should go out before
+    /// its retries' backoff is over.
+    pub fn answered(self, signal: Signal, accepted: usize) -> bool {
+        self.limiter.learn(&self, signal, accepted)
     }
 }
 
@@ -388,15 +410,43 @@ mod tests {
             p.answered(Signal::Throttled, 0);
         }
         assert_eq!(limiter.window(), 4);
-        // 100 entries in ~50 ms were accepted: the pace is 70% of it, and starts empty.
+        // 100 entries accepted in the first 50 ms, counted over at least a quarter of a second
+        // (a burst at first is not the quota): 400 a second; the pace is 70% of it, and starts
+        // empty.
         let pace = limiter.lock().pace.expect("a pace");
-        assert!((1_000.0..=1_400.0).contains(&pace), "{pace}");
+        assert!((270.0..=290.0).contains(&pace), "{pace}");
         assert!(matches!(limiter.try_acquire(), Err(Blocked::Until(_))));
         // Sent before the decrease, throttled after it: no second decrease.
         for p in later {
             p.answered(Signal::Throttled, 0);
         }
         assert_eq!(limiter.window(), 4);
+    }
+
+    #[test]
+    fn a_throttle_now_and_then_is_no_reason_to_back_off() {
+        let limiter = Limiter::new(64, None, Duration::from_secs(5));
+        for n in 0..400 {
+            let permits: Vec<_> = (0..limiter.window())
+                .map(|_| {
+                    let mut p = limiter.try_acquire().expect("a slot");
+                    p.spend(10);
+                    p
+                })
+                .collect();
+            for (i, p) in permits.into_iter().enumerate() {
+                // One request in 20 throttled, whole.
+                let throttled = (n * 64 + i) % 20 == 0;
+                let backed_off = if throttled {
+                    p.answered(Signal::Throttled, 0)
+                } else {
+                    p.answered(Signal::Clean, 10)
+                };
+                assert!(!backed_off, "answer {n}/{i}");
+            }
+        }
+        assert_eq!(limiter.window(), 64);
+        assert!(limiter.lock().pace.is_none());
     }
 
     #[test]
