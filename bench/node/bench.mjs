@@ -92,7 +92,8 @@ console.log(
     records_per_s: records / (medianMs / 1000),
     cpu_median_ms: median(cpu),
     spawn_to_first_ms: spawnToFirstMs,
-    max_rss_kib: process.resourceUsage().maxRSS,
+    // VmHWM, as the relay reports it (getrusage's maxRSS survives exec: it can be the parent's).
+    max_rss_kib: Number(/VmHWM:\s*(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]),
     iterations: args.iterations,
   }),
 );

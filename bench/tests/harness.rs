@@ -73,7 +73,7 @@ async fn relay_bench_prints_its_measurements_and_sends_every_event() {
     let fake = LocalEventBridge::start(Faults::default()).await.unwrap();
     let (warmup, iterations) = (1, 3);
     let mut sent = 0;
-    for mode in ["map", "seq", "conc"] {
+    for mode in ["map", "seq", "conc", "window"] {
         let mut command = Command::new(env!("CARGO_BIN_EXE_relay-bench"));
         command
             .arg(&file)
@@ -110,7 +110,7 @@ async fn relay_bench_prints_its_measurements_and_sends_every_event() {
         assert_eq!(
             fake.log().accepted.len(),
             sent,
-            "{mode}: map sends nothing, seq and conc send every event of every invocation"
+            "{mode}: map sends nothing, seq, conc and window send every event of every invocation"
         );
     }
 }

@@ -55,7 +55,7 @@ pub struct RelaySettings {
     /// `poison-policy`). Events may override it.
     #[serde(default)]
     pub drift_policy: DriftPolicy,
-    /// The most PutEvents requests the relay keeps in flight (1-1000, default 64). The window
+    /// The most PutEvents requests the relay keeps in flight (1-1000, default 100). The window
     /// adapts below it: it grows while answers are fast and shrinks on throttling, timeouts
     /// and slowing answers.
     pub max_in_flight: Option<u32>,

@@ -25,9 +25,8 @@ use tokio::sync::Notify;
 
 /// The window a relay starts with (what it kept fixed before it learned).
 pub const INITIAL_IN_FLIGHT: usize = 8;
-/// The default bound of the window: enough for a 1,000-record batch's 100 requests to be in
-/// flight in two round trips.
-pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
+/// The default bound of the window: a 1,000-record batch's 100 requests in flight at once.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 100;
 /// An answer is slow when it took four times the recent fastest one and this much longer.
 const SLOW_MARGIN: Duration = Duration::from_millis(100);
 /// An answer is fast (the window may grow) within twice the recent fastest one, or this much
