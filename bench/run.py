@@ -82,7 +82,9 @@ USER = {
     ("node", "conc", 10000): (1, 2),
     ("node", "seq", 1000): (0, 2),
 }
-QUICK_USER = {key: (0, 1) for key in USER}
+# A smoke run: one invocation of each on 1,000 records (10,000 take Node seconds each, and so
+# does a throttled run seed style).
+QUICK_USER = {key: (0, 1) for key in USER if key[2] == 1000 and key[1] != "seq"}
 # The relay's default memory: what a Lambda function is billed for, per second.
 MEMORY_GB = 256 / 1024
 
@@ -283,6 +285,9 @@ def main():
         ratio = median(ratios) if ratios else (rust / node if node else float("nan"))
         spread = (min(ratios), max(ratios)) if ratios and len(ratios) > 1 else None
         verdict = ""
+        if ratio != ratio:
+            # Not measured (a --quick run leaves the 10,000-record ones out).
+            budget = None
         if budget is not None:
             ok = ratio >= budget if better == "higher" else ratio <= budget
             bound = f"{budget:g}x" if budget >= 1 else f"1/{1 / budget:g}"
