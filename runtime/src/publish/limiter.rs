@@ -9,14 +9,16 @@
 //!
 //! The rule is additive increase, multiplicative decrease (as TCP's congestion control and
 //! Netflix's concurrency-limits' AIMD limiter): +1 per clean answer while below the last
-//! decrease (slow start), +1/window above it; x0.5 on a throttle, a timeout or a server error,
-//! and a throttle also paces what goes out at 70% of the entries accepted per second just
-//! before it (as the AWS SDKs' adaptive retry mode's client-side rate limiter does), a pace
-//! that then grows by 10% a second while nothing throttles, so a retry does not find the
-//! quota spent again;
-//! x0.8 on an answer slower than half the attempt timeout or four times the recent fastest
-//! one (and 100 ms more); it grows only on answers within twice the fastest (or 20 ms more). At most one decrease per round trip: answers to requests sent before the last decrease
-//! say nothing about the window since.
+//! decrease (slow start), +1/window above it, and only on answers within twice the recent
+//! fastest one (or 20 ms more); x0.8 on an answer slower than half the attempt timeout or than
+//! four times the recent fastest one (and 100 ms more); x0.5 on a timeout or a server error,
+//! and on a throttle once a quarter of the entries answered lately were throttled. Below that
+//! share a throttle (a blip, another publisher of the account) is retried without slowing
+//! everything down; above it the relay is over its quota, and a throttle also paces requests
+//! at 70% of the entries accepted over the last second (as the AWS SDKs' adaptive retry mode's
+//! client-side rate limiter does), a pace that grows by about 10% a second, so retries do not
+//! find the quota spent again. At most one decrease per round trip: answers to requests sent
+//! before the last decrease say nothing about the window since.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -167,7 +169,7 @@ impl Limiter {
             // A learned pace goes out evenly, a request at a time; a declared share allows a
             // tenth of a second's burst.
             let burst = if state.pace.is_some_and(|p| p <= rate) {
-                MIN_PACE
+                PACED_BURST
             } else {
                 burst(rate)
             };
@@ -283,6 +285,8 @@ const BINS: usize = 10;
 /// would read as the quota.
 const SHORTEST_MEASURE: Duration = Duration::from_millis(250);
 
+/// What a learned pace lets out at once: one full request's entries.
+const PACED_BURST: f64 = 10.0;
 /// The slowest pace a throttle sets, in entries per second.
 const MIN_PACE: f64 = 10.0;
 impl State {
