@@ -196,7 +196,6 @@ impl LocalEventBridge {
     pub async fn start_on(port: u16, faults: Faults) -> std::io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
-        let faults_quota_burst = faults.quota.map_or(0.0, |rate| rate / 10.0);
         let state = Arc::new(Mutex::new(State {
             rng: fastrand::Rng::with_seed(faults.seed),
             faults,
@@ -206,7 +205,8 @@ impl LocalEventBridge {
             subscriptions: Vec::new(),
             retained: Vec::new(),
             created: Vec::new(),
-            quota: (faults_quota_burst, std::time::Instant::now()),
+            // Full: the first take caps it at the burst.
+            quota: (f64::INFINITY, std::time::Instant::now()),
             serving: Arc::default(),
         }));
         let shared = state.clone();

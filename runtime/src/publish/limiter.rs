@@ -141,11 +141,6 @@ impl Limiter {
         limiter
     }
 
-    /// The bound of the window.
-    pub fn max(&self) -> usize {
-        self.max
-    }
-
     /// Requests that may be in flight now.
     pub fn window(&self) -> usize {
         self.lock().limit as usize

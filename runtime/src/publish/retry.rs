@@ -31,23 +31,21 @@ impl RetryPolicy {
     /// The backoff before attempt `attempt` (2 = the first retry): a random time up to
     /// `base * 2^(attempt-2)`, capped.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let exponent = attempt.saturating_sub(2).min(20);
-        let cap = self
-            .base_delay
-            .saturating_mul(1 << exponent)
-            .min(self.max_delay);
-        cap.mul_f64(fastrand::f64())
+        self.cap(attempt.saturating_sub(2)).mul_f64(fastrand::f64())
     }
 
     /// The backoff before attempt `attempt` after EventBridge throttled: at least half of a
     /// cap twice the usual one ("equal jitter"). A throttle says the quota is spent now; a
     /// retry sent at once would find it spent again.
     pub fn throttled_backoff(&self, attempt: u32) -> Duration {
-        let exponent = attempt.saturating_sub(1).min(20);
-        let cap = self
-            .base_delay
-            .saturating_mul(1 << exponent)
-            .min(self.max_delay);
+        let cap = self.cap(attempt.saturating_sub(1));
         cap / 2 + (cap / 2).mul_f64(fastrand::f64())
+    }
+
+    /// `base * 2^exponent`, at most the longest backoff.
+    fn cap(&self, exponent: u32) -> Duration {
+        self.base_delay
+            .saturating_mul(1 << exponent.min(20))
+            .min(self.max_delay)
     }
 }
