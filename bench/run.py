@@ -13,8 +13,9 @@ What a user asks (the README's table): records/s on 10,000-record batches and th
 per 1,000-record batch with PutEvents answered in 5-15 ms and in 30-60 ms, each plain and with
 5% of the requests throttled (ours with its default, adaptive window; Node with its own window
 of 8 requests, and seed style, one request at a time); Lambda GB-s per million records at the
-relay's default memory; cold start (spawn to first handled invocation of a 1-record event); peak
-RSS on 10,000 records; the deployment package.
+relay's default memory; the time from a write to its event on the bus in the local flow, p50 and
+p99 over 10,000 writes (bench/latency.py); cold start (spawn to first handled invocation of a
+1-record event); peak RSS on 10,000 records; the deployment package.
 
 The details (docs/benchmarks.md): mapping throughput, loopback end to end (one request at a
 time and 8 in flight), the relay publishing through the AWS SDK's client
@@ -75,6 +76,10 @@ LATENCIES = ("5-15", "30-60")
 # item, as in an outbox table: every record an event, nothing to wait for).
 DATASETS = ("example", "distinct")
 THROTTLED_REQUESTS = "0.05"
+# The local flow's write-to-bus latency (bench/latency.py): writes, at this many per second
+# (what moto's PutItem keeps up with beside the stream reads).
+LATENCY_WRITES = 10000
+LATENCY_RATE = 100.0
 USER = {
     ("rust", "window", 1000): (3, 10),
     ("rust", "window", 10000): (1, 3),
@@ -266,6 +271,23 @@ def main():
         for process in slow.values():
             process.terminate()
 
+    # Write to event on the bus in the local flow (bench/latency.py: moto's table and stream,
+    # each relay behind a poller that batches as Lambda's event source mapping does).
+    writes = 100 if args.quick else LATENCY_WRITES
+    python = ROOT / ".venv" / "bin" / "python"
+    latency = subprocess.run(
+        [str(python if python.exists() else sys.executable), str(ROOT / "bench" / "latency.py"),
+         "--relay", str(RELAY), "--local-bus", str(BIN / "outbox-local-bus"), "--writes", str(writes),
+         "--rate", str(LATENCY_RATE), "--latency-ms", LATENCIES[0],
+         *(("--relays", "rust,node-conc") if args.quick else ())],
+        cwd=ROOT, capture_output=True, text=True)
+    if latency.returncode != 0:
+        sys.exit(f"bench/latency.py failed:\n{latency.stderr}")
+    flow = {r["relay"]: r for r in map(json.loads, latency.stdout.splitlines())}
+    for name, result in flow.items():
+        print(f"local flow, {name}: p50 {result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms over "
+              f"{result['arrived']} writes", file=sys.stderr)
+
     def pick(impl, mode, records, key, round=None):
         return median([m[key] for m in raw
                        if m["impl"] == impl and m["mode"] == mode and m["records"] == records
@@ -334,6 +356,13 @@ def main():
                     rust, node, ratios = against(1000, "conc", throttled, latency, data, "median_ms")
                     row(f"{where}: Lambda GB-s per million records at 256 MB (Node: 8 in flight)",
                         rust * MEMORY_GB, node * MEMORY_GB, "GB-s", "lower", ratios=ratios, table="user")
+    where = (f"local flow, {LATENCY_RATE:g} writes/s, PutEvents in {LATENCIES[0]} ms: write to event on the "
+             f"bus, {writes:,} writes")
+    for node_relay, label in (("node-conc", "8 in flight"), ("node-seq", "seed style, one at a time")):
+        if node_relay in flow:
+            for p in ("p50", "p99"):
+                row(f"{where}: {p} (Node: {label})", flow["rust"][f"{p}_ms"], flow[node_relay][f"{p}_ms"], "ms",
+                    "lower", table="user")
     rust, node, ratios = paired("cold", 1, "spawn_to_first_ms")
     row("cold start: spawn to first handled invocation (1 record)", rust, node, "ms", "lower", 1 / 20,
         ratios, "user")

@@ -65,7 +65,11 @@ export function client() {
 /** The handler: JSON text in (as the Lambda runtime hands it over), entries sent with
  * `inFlight` PutEvents requests at a time. Returns how many entries EventBridge accepted. */
 export async function handle(eventBridge, text, inFlight) {
-  const event = JSON.parse(text);
+  return handleEvent(eventBridge, JSON.parse(text), inFlight);
+}
+
+/** The same for an event already parsed (the stream poller, poll.mjs). */
+export async function handleEvent(eventBridge, event, inFlight) {
   const requests = chunks(toEntries(event));
   let accepted = 0;
   let next = 0;

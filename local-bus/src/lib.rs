@@ -8,6 +8,7 @@
 mod subscribers;
 pub mod v2;
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -63,6 +64,10 @@ pub struct Faults {
     /// How long the new bus answers `DEDUPLICATED` to a `DeduplicationId` it published (300 s
     /// at AWS).
     pub dedup_window: Duration,
+    /// Append a JSON line for every entry the Classic bus accepts to this file: `ms`, when its
+    /// request is answered (milliseconds since the epoch), and its `detail`. What a consumer
+    /// would receive and when: the write-to-consumer latency benchmark reads it.
+    pub arrivals: Option<std::path::PathBuf>,
 }
 
 impl Default for Faults {
@@ -84,6 +89,7 @@ impl Default for Faults {
             count_only: false,
             signed_by: None,
             dedup_window: Duration::from_secs(300),
+            arrivals: None,
         }
     }
 }
@@ -162,6 +168,8 @@ struct State {
     quota: (f64, std::time::Instant),
     /// Held while a request is served, with [`Faults::one_at_a_time`].
     serving: Arc<tokio::sync::Mutex<()>>,
+    /// Where [`Faults::arrivals`] go.
+    arrivals: Option<std::io::BufWriter<std::fs::File>>,
 }
 
 impl State {
@@ -196,7 +204,12 @@ impl LocalEventBridge {
     pub async fn start_on(port: u16, faults: Faults) -> std::io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
+        let arrivals = match &faults.arrivals {
+            Some(path) => Some(std::io::BufWriter::new(std::fs::File::create(path)?)),
+            None => None,
+        };
         let state = Arc::new(Mutex::new(State {
+            arrivals,
             rng: fastrand::Rng::with_seed(faults.seed),
             faults,
             log: Log::default(),
@@ -524,6 +537,12 @@ fn decide(state: &Mutex<State>, target: &str, body: &[u8]) -> Plan {
     let mut failed = 0;
     let mut results = Vec::new();
     let throttle_entries = state.faults.throttle_entries;
+    let answered = std::time::SystemTime::now() + delay.unwrap_or_default();
+    let answered_ms = answered
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
+        * 1000.0;
     for entry in request.entries {
         let rejected = state
             .faults
@@ -541,10 +560,18 @@ fn decide(state: &Mutex<State>, target: &str, body: &[u8]) -> Plan {
             state.next_id += 1;
             results.push(serde_json::json!({"EventId": format!("fake-{:08}", state.next_id)}));
             state.log.accepted_count += 1;
+            if let Some(arrivals) = state.arrivals.as_mut() {
+                let line = serde_json::json!({ "ms": answered_ms, "detail": entry.detail });
+                // A benchmark's record: a failed write shows as a missing arrival there.
+                let _ = writeln!(arrivals, "{line}");
+            }
             if !state.faults.count_only {
                 state.log.accepted.push(entry);
             }
         }
+    }
+    if let Some(arrivals) = state.arrivals.as_mut() {
+        let _ = arrivals.flush();
     }
     let body = serde_json::json!({ "FailedEntryCount": failed, "Entries": results })
         .to_string()

@@ -2,7 +2,7 @@
 //! endpoint URL on the first line of stdout.
 //!
 //! `outbox-local-bus [--port P] [--throttle F] [--throttle-requests F] [--fail-requests F] [--drop F] [--seed N]
-//! [--latency-ms MIN[-MAX]] [--quota ENTRIES_PER_S] [--count-only]`
+//! [--latency-ms MIN[-MAX]] [--quota ENTRIES_PER_S] [--count-only] [--arrivals FILE]`
 //!
 //! `--latency-ms`: answer every request after MIN ms, or after a time drawn uniformly between MIN
 //! and MAX ms (the latency of a real service, for benchmarks).
@@ -11,6 +11,8 @@
 //! `--count-only`: count accepted entries instead of keeping them (benchmarks).
 //! `--dedup-window-s S`: how long the new bus answers `DEDUPLICATED` to a repeated event
 //! (default 300, as at AWS; 0 for benchmarks that publish the same batch again and again).
+//! `--arrivals FILE`: a JSON line per accepted entry, when its request was answered (`ms` since
+//! the epoch) and its `detail` (the write-to-consumer latency benchmark).
 
 use std::time::Duration;
 
@@ -51,6 +53,7 @@ async fn main() -> std::io::Result<()> {
         dedup_window: flag(&args, "--dedup-window-s")
             .and_then(|v| v.parse().ok())
             .map_or(Duration::from_secs(300), Duration::from_secs),
+        arrivals: flag(&args, "--arrivals").map(Into::into),
         ..Faults::default()
     };
     let port = flag(&args, "--port")
