@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The relay against the seed-style Node.js handler, side by side, in one run.
 
-    python3 bench/run.py [--rounds N] [--quick]
+    python3 bench/run.py [--rounds N] [--quick] [--no-build]
 
 Builds the release binaries (`--quick`: uses the test build's debug binaries, a smoke run of
 the script whose timings mean nothing), installs the Node.js reference (bench/node, pinned by its lock),
@@ -98,9 +98,18 @@ def run(cmd, **kwargs):
     return subprocess.run(cmd, check=True, cwd=ROOT, **kwargs)
 
 
-def build(quick):
+def build(quick, no_build):
     global BIN, RELAY
-    if quick:
+    if no_build:
+        # The binaries as they are (the test command: its lambda-build stage holds the target
+        # directory's lock meanwhile, and the test stage built these).
+        BIN = TARGET / "debug" if quick else TARGET / "release"
+        RELAY = BIN / ("e2e-relay" if quick else "relay")
+        missing = [p.name for p in (RELAY, BIN / "relay-bench", BIN / "bench-events", BIN / "outbox-local-bus")
+                   if not p.exists()]
+        if missing:
+            sys.exit(f"--no-build: {', '.join(missing)} not built in {BIN}")
+    elif quick:
         # The very build `cargo test --workspace` makes (same features, same artifacts: the
         # binaries of packages with integration tests, relay-bench, outbox-local-bus and the
         # e2e tests' relay, e2e-relay, among them): after the test command's test stage there
@@ -120,6 +129,8 @@ def build(quick):
         stamp.write_text(want + "\n")
     bootstrap = ROOT / "target" / "lambda" / "relay" / "bootstrap"
     if not bootstrap.exists():
+        if no_build:
+            return None
         run(["cargo", "lambda", "build", "--release", "--arm64", "--locked", "-p", "relay"])
     return bootstrap
 
@@ -203,11 +214,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="1 round, few iterations (a smoke run)")
+    parser.add_argument("--no-build", action="store_true",
+                        help="use the binaries already built (no cargo; the Lambda package rows only if it exists)")
     args = parser.parse_args()
     rounds = 1 if args.quick else args.rounds
     plan = QUICK if args.quick else ITERATIONS
 
-    bootstrap = build(args.quick)
+    bootstrap = build(args.quick, args.no_build)
     if args.quick:
         print("--quick: debug binaries, one short round: a smoke run, not a measurement", file=sys.stderr)
     files = events()
@@ -371,9 +384,10 @@ def main():
     node_files = [NODE_DIR / "handler.mjs"] + [
         p for p in (NODE_DIR / "node_modules").rglob("*") if p.is_file() and p.name != ".lock.sha256"
     ]
-    row("deployment package (arm64 Lambda zip; Node: handler + node_modules)",
-        zip_size([bootstrap], bootstrap.parent) / 1e6, zip_size(node_files, NODE_DIR) / 1e6, "MB", "lower",
-        table="user")
+    if bootstrap:
+        row("deployment package (arm64 Lambda zip; Node: handler + node_modules)",
+            zip_size([bootstrap], bootstrap.parent) / 1e6, zip_size(node_files, NODE_DIR) / 1e6, "MB", "lower",
+            table="user")
 
     # The details (docs/benchmarks.md): mapping alone, loopback end to end, the SDK's client,
     # the Custom Event Bus.
@@ -394,7 +408,8 @@ def main():
     custom_requests = pick("rust-custom", "map", 10000, "requests_per_batch")
     row("PutEvents requests per 10,000-record batch: Custom Event Bus (ours column) vs Classic "
         "(other column)", custom_requests, classic_requests, "requests", "lower")
-    row("relay binary (arm64, stripped)", bootstrap.stat().st_size / 1e6, float("nan"), "MB", "lower")
+    if bootstrap:
+        row("relay binary (arm64, stripped)", bootstrap.stat().st_size / 1e6, float("nan"), "MB", "lower")
 
     node_version = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
