@@ -28,7 +28,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (argv[i] === '--in-flight') args.inFlight = Number(argv[++i]);
 }
 if (!args.table) {
-  console.error('usage: node poll.mjs --table NAME [--batch-size N] [--in-flight K]');
+  console.error('usage: node poll.mjs --table NAME [--batch-size N] [--batching-window-ms W] [--in-flight K]');
   process.exit(2);
 }
 

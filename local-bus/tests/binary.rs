@@ -71,3 +71,57 @@ fn the_binary_serves_put_events_with_its_faults_and_reports_its_counts() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn arrivals_record_each_accepted_entry_when_its_request_is_answered() {
+    let file = std::env::temp_dir().join(format!("arrivals-{}.jsonl", std::process::id()));
+    let (mut child, endpoint) = start(&[
+        "--latency-ms",
+        "200",
+        "--throttle",
+        "0.5",
+        "--seed",
+        "3",
+        "--arrivals",
+        file.to_str().unwrap(),
+    ]);
+    let sent = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        * 1000.0;
+    let answer = put_events(&endpoint, 10);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let _ = std::fs::remove_file(&file);
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // One line per accepted entry (the throttled ones never arrived), with its detail...
+    let failed = answer["FailedEntryCount"].as_u64().unwrap() as usize;
+    assert!(failed > 0 && failed < 10, "{answer}");
+    assert_eq!(lines.len(), 10 - failed, "{text}");
+    let accepted: Vec<String> = answer["Entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.get("EventId").is_some())
+        .map(|(i, _)| format!("{{\"i\":{i}}}"))
+        .collect();
+    let details: Vec<&str> = lines
+        .iter()
+        .map(|l| l["detail"].as_str().unwrap())
+        .collect();
+    assert_eq!(details, accepted);
+    // ...and when its request was answered: after the 200 ms the bus took.
+    for line in &lines {
+        let ms = line["ms"].as_f64().unwrap();
+        assert!(
+            ms >= sent + 200.0 && ms < sent + 5_000.0,
+            "{ms} vs sent {sent}"
+        );
+    }
+}
