@@ -1,14 +1,16 @@
-//! `decode-bench EVENT_FILE [--iterations K]`: how fast serde_json, sonic-rs and simd-json read
-//! a DynamoDB Streams batch, and whether each keeps the relay's guarantees. Prints a Markdown
-//! table (medians over K runs) and the checks.
+//! `decode-bench EVENT_FILE [--iterations K] [--only READER]`: how fast serde_json, sonic-rs
+//! and simd-json read a DynamoDB Streams batch, and whether each keeps the relay's guarantees.
+//! Prints a Markdown table (medians over K runs; the last column against the first reader run)
+//! and the checks. `--only` runs the readers whose name contains READER, alone: under callgrind,
+//! a reader's instructions.
 //!
 //! Read into the same types by each parser (serde's `Deserialize`, so the comparison is the
 //! parser, not the types): every record with its keys and both images as the relay's borrowed
 //! `Item`s (`outbox_runtime::attribute::read`), and, for scale, an untyped value (each
 //! parser's own DOM) and `IgnoredAny` (the scan alone). The relay's own one-pass read
-//! (`record::decode_batch`, images decoded when read) runs beside them. simd-json parses in
-//! place: its figures include copying the event into a buffer it may change, as the relay
-//! would have to.
+//! (`record::decode_batch`, images decoded when read, or not at all) runs beside them.
+//! simd-json parses in place: its figures include copying the event into a buffer it may
+//! change, as the relay would have to.
 
 use std::borrow::Cow;
 use std::hint::black_box;
@@ -78,6 +80,16 @@ fn runs<'t>() -> Vec<(&'static str, Run<'t>)> {
                 for (record, _) in decode_batch(text).map_err(|e| e.to_string())? {
                     let record = record.map_err(|e| e.reason)?;
                     n += record.image(Image::New).len() + record.image(Image::Old).len();
+                }
+                Ok(n)
+            }),
+        ),
+        (
+            "relay: the one pass alone (no image read)",
+            Box::new(|text: &'t str| {
+                let mut n = 0;
+                for (record, _) in decode_batch(text).map_err(|e| e.to_string())? {
+                    n += record.map_err(|e| e.reason)?.keys.len();
                 }
                 Ok(n)
             }),
@@ -236,11 +248,19 @@ fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let file = args
         .next()
-        .ok_or("usage: decode-bench EVENT_FILE [--iterations K]")?;
-    let iterations: usize = match (args.next().as_deref(), args.next()) {
-        (Some("--iterations"), Some(k)) => k.parse().map_err(|e| format!("--iterations: {e}"))?,
-        _ => 20,
-    };
+        .ok_or("usage: decode-bench EVENT_FILE [--iterations K] [--only READER]")?;
+    let mut iterations = 20;
+    let mut only = None;
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or(format!("{flag} takes a value"))?;
+        match flag.as_str() {
+            "--iterations" => {
+                iterations = value.parse().map_err(|e| format!("--iterations: {e}"))?;
+            }
+            "--only" => only = Some(value),
+            _ => return Err(format!("unknown option {flag}")),
+        }
+    }
     let text = std::fs::read_to_string(&file).map_err(|e| format!("{file}: {e}"))?;
     let megabytes = text.len() as f64 / 1e6;
     println!(
@@ -248,10 +268,13 @@ fn main() -> Result<(), String> {
         std::env::consts::ARCH,
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    println!("| Reader | median | MB/s | vs the relay |");
+    println!("| Reader | median | MB/s | vs the first |");
     println!("|---|---|---|---|");
     let mut relay_ms = None;
     for (name, run) in runs() {
+        if only.as_deref().is_some_and(|only| !name.contains(only)) {
+            continue;
+        }
         let expected = run(&text)?;
         let mut times = Vec::with_capacity(iterations);
         for _ in 0..iterations {
