@@ -192,9 +192,12 @@ pub fn trace(
 }
 
 /// An entry's `Time` (epoch seconds) as the envelope's `time` (RFC 3339, as EventBridge
-/// delivers it); anything else as it is.
+/// delivers it); without one, EventBridge stamps the time of the call; anything else as it is.
 fn time(value: &Value) -> Value {
     use aws_smithy_types::date_time::{DateTime, Format};
+    if value.is_null() {
+        return json!("(assigned by EventBridge)");
+    }
     value
         .as_i64()
         .and_then(|secs| DateTime::from_secs(secs).fmt(Format::DateTime).ok())
@@ -320,6 +323,11 @@ pub fn text(result: &Value) -> String {
                     consumers.join(", ")
                 }
             ));
+            if e["detailType"] == outbox_stack::POISON_DETAIL_TYPE
+                && let Some(reason) = e["detail"]["reason"].as_str()
+            {
+                out.push_str(&format!("    why: {reason}\n"));
+            }
             for delivery in e["deliveries"].as_array().into_iter().flatten() {
                 let receives = if let Some(why) = delivery["error"].as_str() {
                     format!("nothing: {why}")
@@ -344,4 +352,37 @@ pub fn text(result: &Value) -> String {
         records.len()
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{envelope, text};
+
+    #[test]
+    fn a_dead_lettered_event_says_why_and_when_eventbridge_stamps_its_time() {
+        let reason =
+            "the OrderPlaced detail breaks its schema: /customerId: missing (violates `required`)";
+        let result = json!({ "records": [{
+            "eventName": "INSERT", "sequenceNumber": "101", "table": "orders-table",
+            "keys": { "pk": "ORDER#2" }, "passesFilter": true,
+            "events": [{
+                "event": "OrderPlaced:dead-letter", "source": "orders.outbox",
+                "id": "urn:outbox:event:2:OrderPlaced:dead-letter",
+                "detailType": outbox_stack::POISON_DETAIL_TYPE,
+                "detail": { "kind": "schema", "reason": reason },
+                "consumers": ["dead-letters"], "deliveries": [],
+            }],
+        }]});
+        let text = text(&result);
+        assert!(text.contains(&format!("\n    why: {reason}\n")), "{text}");
+        let entry = json!({ "Detail": "{}", "DetailType": outbox_stack::POISON_DETAIL_TYPE });
+        assert_eq!(
+            envelope(&entry).unwrap()["time"],
+            "(assigned by EventBridge)"
+        );
+        let timed = json!({ "Detail": "{}", "Time": 1764237600 });
+        assert_eq!(envelope(&timed).unwrap()["time"], "2025-11-27T10:00:00Z");
+    }
 }

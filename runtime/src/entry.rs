@@ -148,24 +148,53 @@ impl EventSpec {
     }
 }
 
-/// One schema violation in words: where (a JSON pointer), which keyword, and for a missing or
-/// unexpected field its name. Never a value: details carry item contents.
+/// One schema violation in words: where (a JSON pointer), which keyword, and what the schema
+/// asks for (the field that is missing or unexpected, the type, the format, the allowed values).
+/// Never the value found: details carry item contents.
 fn problem(error: &jsonschema::ValidationError) -> String {
+    use jsonschema::error::{TypeKind, ValidationErrorKind};
     let keyword = error.schema_path().to_string();
     let keyword = keyword.rsplit('/').next().unwrap_or_default();
     let pointer = error.instance_path().to_string();
     let at = if pointer.is_empty() { "/" } else { &pointer };
     match error.kind() {
-        jsonschema::error::ValidationErrorKind::Required { property } => {
+        ValidationErrorKind::Required { property } => {
             let name = property.as_str().unwrap_or_default();
             // A JSON pointer token escapes `~` and `/` (RFC 6901).
             let token = name.replace('~', "~0").replace('/', "~1");
             format!("{pointer}/{token}: missing (violates `required`)")
         }
-        jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => format!(
+        ValidationErrorKind::AdditionalProperties { unexpected } => format!(
             "{at}: unexpected `{}` (violates `additionalProperties`)",
             unexpected.join("`, `")
         ),
+        ValidationErrorKind::Type { kind } => {
+            let expected = match kind {
+                TypeKind::Single(kind) => kind.to_string(),
+                TypeKind::Multiple(kinds) => kinds
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+            };
+            format!("{at}: violates `type` (expected {expected})")
+        }
+        ValidationErrorKind::Format { format } => {
+            format!("{at}: violates `format` (expected {format})")
+        }
+        ValidationErrorKind::Enum { options } => {
+            let options = options.as_array().map_or_else(
+                || options.to_string(),
+                |values| {
+                    values
+                        .iter()
+                        .map(serde_json::Value::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+            );
+            format!("{at}: violates `enum` (expected one of {options})")
+        }
         _ => format!("{at}: violates `{keyword}`"),
     }
 }

@@ -255,7 +255,7 @@ fn a_detail_that_breaks_its_schema_is_a_poison_record_without_its_contents() {
     assert_eq!(error.kind, outbox_runtime::error::FailureKind::Schema);
     assert_eq!(
         error.reason,
-        "the ItemChanged detail breaks its schema: /n: violates `type`"
+        "the ItemChanged detail breaks its schema: /n: violates `type` (expected integer)"
     );
 
     let mut off = Options::new("bus");
@@ -362,7 +362,8 @@ fn a_detail_checked_as_built_gets_the_verdict_its_text_gets() {
     assert_eq!(
         support::CHANGED.check(&bad),
         Err(
-            "the ItemChanged detail breaks its schema: /id: violates `type`; /n: violates `type`"
+            "the ItemChanged detail breaks its schema: /id: violates `type` (expected string); \
+             /n: violates `type` (expected integer)"
                 .into()
         )
     );
@@ -393,6 +394,29 @@ fn a_schema_violation_names_the_missing_or_unexpected_field_never_a_value() {
          /: unexpected `secretField` (violates `additionalProperties`)"
     );
     assert!(!reason.contains("s3cr3t"));
+
+    // What the schema asks for is named (its types and allowed values), the value found never.
+    static STATUS: EventSpec = EventSpec {
+        name: "OrderPlaced",
+        id_key: "OrderPlaced",
+        source: "app.orders",
+        detail_type: "OrderPlaced",
+        schema: r#"{"type": "object", "properties": {"status": {"enum": ["PLACED", "PAID"]},
+            "total": {"type": ["number", "string"]}}}"#,
+        drift: outbox_runtime::Drift::Stop,
+        group: outbox_runtime::Group::Key("pk"),
+        snapshot: false,
+        compiled: outbox_runtime::SchemaCell::new(),
+    };
+    let reason = STATUS
+        .check(&serde_json::json!({"status": "s3cr3t", "total": true}))
+        .unwrap_err();
+    assert_eq!(
+        reason,
+        "the OrderPlaced detail breaks its schema: \
+         /status: violates `enum` (expected one of \"PLACED\", \"PAID\"); \
+         /total: violates `type` (expected number or string)"
+    );
 }
 
 #[test]
@@ -422,8 +446,18 @@ fn an_internationalized_address_needs_idn_email() {
     let international =
         serde_json::json!({"email": "radia.müller@example.org", "host": "bücher.example"});
     let reason = ASCII.check(&international).unwrap_err();
-    assert!(reason.contains("/email: violates `format`"), "{reason}");
-    assert!(reason.contains("/host: violates `format`"), "{reason}");
+    assert!(
+        reason.contains("/email: violates `format` (expected email)"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("/host: violates `format` (expected hostname)"),
+        "{reason}"
+    );
+    assert!(
+        !reason.contains("müller"),
+        "never the value found: {reason}"
+    );
     assert_eq!(IDN.check(&international), Ok(()));
     assert!(
         IDN.check(&serde_json::json!({"email": "not an address"}))
