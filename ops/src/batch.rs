@@ -4,9 +4,10 @@
 
 use serde_json::{Value, json};
 
+use outbox_runtime::attribute::read::Item;
 use outbox_runtime::handler::{self, Mapper, Options};
 use outbox_runtime::publish::Publisher;
-use outbox_runtime::{MapError, MappedEvent, Record};
+use outbox_runtime::{MapError, MappedEvent, Operation, Record};
 
 /// The relay's mappings, keeping only the mapped events `keep` accepts.
 pub(crate) struct Filtered<'m, M, F> {
@@ -21,6 +22,10 @@ impl<M: Mapper, F: Fn(&MappedEvent) -> bool + Send + Sync> Mapper for Filtered<'
         let kept: Vec<MappedEvent> = out.drain(start..).filter(|m| (self.keep)(m)).collect();
         out.extend(kept);
         Ok(())
+    }
+
+    fn reads_images(&self, operation: Operation, keys: &Item) -> bool {
+        self.mapper.reads_images(operation, keys)
     }
 }
 

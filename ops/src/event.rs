@@ -219,12 +219,21 @@ mod tests {
                 "userIdentity": { "type": "Service", "principalId": "dynamodb.amazonaws.com" }
             })
         );
-        // The relay decodes it as it decodes a batch from Lambda.
+        // The relay decodes it as it decodes a batch from Lambda: in one pass, asked whether
+        // to decode the images there (the operation and the keys come before them).
         let batch = json!({ "Records": [record] }).to_string();
-        let (record, _) = outbox_runtime::record::decode_batch(&batch)
-            .unwrap()
-            .next()
-            .unwrap();
+        let asked = std::cell::Cell::new(false);
+        let (record, raw) = outbox_runtime::record::decode_batch(&batch, &|_, _| {
+            asked.set(true);
+            true
+        })
+        .unwrap()
+        .next()
+        .unwrap();
+        assert!(
+            raw.is_none() && asked.get(),
+            "one pass, images decoded in it"
+        );
         let record = record.unwrap();
         assert_eq!(record.table, "app-table");
         assert_eq!(record.sequence_number.as_deref(), Some("100"));

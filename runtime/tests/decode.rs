@@ -3,9 +3,10 @@
 
 mod support;
 
+use outbox_runtime::attribute::read::Item;
 use outbox_runtime::entry::EventSpec;
 use outbox_runtime::handler::{self, Options};
-use outbox_runtime::record::{RawBatch, Record};
+use outbox_runtime::record::{RawBatch, ReadsImages, Record};
 use outbox_runtime::{Attr, Image, ItemExcept, Operation};
 
 fn decode_all(text: &str) -> Vec<Result<Record<'_>, outbox_runtime::error::RecordError>> {
@@ -269,8 +270,10 @@ fn a_detail_that_breaks_its_schema_is_a_poison_record_without_its_contents() {
 
 #[test]
 fn a_well_formed_batch_decodes_in_one_pass_and_a_malformed_one_record_by_record() {
+    let never = |_: Operation, _: &Item| false;
+    let always = |_: Operation, _: &Item| true;
     let good = support::batch(20, 7);
-    let decoded: Vec<_> = outbox_runtime::record::decode_batch(&good)
+    let decoded: Vec<_> = outbox_runtime::record::decode_batch(&good, &never)
         .unwrap()
         .collect();
     assert_eq!(decoded.len(), 20);
@@ -282,43 +285,149 @@ fn a_well_formed_batch_decodes_in_one_pass_and_a_malformed_one_record_by_record(
     let mut records: serde_json::Value = serde_json::from_str(&good).unwrap();
     records["Records"][5]["eventName"] = "UPSERT".into();
     let bad = records.to_string();
-    let decoded: Vec<_> = outbox_runtime::record::decode_batch(&bad)
+    let decoded: Vec<_> = outbox_runtime::record::decode_batch(&bad, &always)
         .unwrap()
         .collect();
     assert!(
         decoded.iter().all(|(_, raw)| raw.is_some()),
         "record by record"
     );
-    let one_pass: Vec<_> = outbox_runtime::record::decode_batch(&good)
+    // Record by record, and in one pass with the images kept as text or decoded in the pass:
+    // the same records.
+    for reads_images in [&never as ReadsImages, &always] {
+        let one_pass: Vec<_> = outbox_runtime::record::decode_batch(&good, reads_images)
+            .unwrap()
+            .collect();
+        for (i, ((a, _), (b, _))) in decoded.iter().zip(&one_pass).enumerate() {
+            if i == 5 {
+                assert!(a.as_ref().unwrap_err().reason.contains("UPSERT"));
+                continue;
+            }
+            let (a, b) = (a.as_ref().unwrap(), b.as_ref().unwrap());
+            assert_eq!(
+                (
+                    &a.event_id,
+                    a.operation,
+                    &a.table,
+                    &a.sequence_number,
+                    a.time,
+                    &a.keys,
+                    a.ttl_expiry,
+                    &a.aws_region,
+                    &a.event_source_arn
+                ),
+                (
+                    &b.event_id,
+                    b.operation,
+                    &b.table,
+                    &b.sequence_number,
+                    b.time,
+                    &b.keys,
+                    b.ttl_expiry,
+                    &b.aws_region,
+                    &b.event_source_arn
+                )
+            );
+            assert_eq!(a.image(Image::New), b.image(Image::New));
+            assert_eq!(a.image(Image::Old), b.image(Image::Old));
+        }
+    }
+}
+
+#[test]
+fn images_decoded_in_the_one_pass_are_the_images_read_later() {
+    // AWS's order (keys before images), keys after the images, escapes, nulls, unknown fields:
+    // whatever the predicate says, each record reads the same; it is asked only when the
+    // operation and the keys came first.
+    let event = r#"{"Records":[
+        {"eventID":"1","eventName":"MODIFY","awsRegion":"eu-west-1","eventVersion":"1.1",
+         "dynamodb":{"ApproximateCreationDateTime":1700000000.5,"Keys":{"pk":{"S":"ORDER#1"}},
+           "NewImage":{"pk":{"S":"ORDER#1"},"status":{"S":"PAID"},"n":{"N":"12345678901234567890123456789012345678"}},
+           "OldImage":{"pk":{"S":"ORDER#1"},"status":{"S":"PEND\u0049NG"}},
+           "SequenceNumber":"10","SizeBytes":9,"StreamViewType":"NEW_AND_OLD_IMAGES"},
+         "eventSourceARN":"arn:aws:dynamodb:eu-west-1:123456789012:table/t/stream/x"},
+        {"eventID":"2","dynamodb":{"NewImage":{"pk":{"S":"USER#\u00e9"},"tags":{"SS":["a","b"]}},
+           "Keys":{"pk":{"S":"USER#\u00e9"}},"OldImage":null,"SequenceNumber":"11"},
+         "eventName":"INSERT","tableName":"t","userIdentity":null},
+        {"eventID":"3","eventName":"REMOVE","dynamodb":{"Keys":{"pk":{"S":"USER#2"}},
+           "OldImage":{"pk":{"S":"USER#2"}},"SequenceNumber":"12"},"tableName":"t",
+         "userIdentity":{"type":"Service","principalId":"dynamodb.amazonaws.com"}}
+    ]}"#;
+    let asked = std::sync::Mutex::new(Vec::new());
+    let reads = |operation: Operation, keys: &Item| {
+        asked.lock().unwrap().push(operation);
+        keys.get("pk").is_some()
+    };
+    let eager: Vec<_> = outbox_runtime::record::decode_batch(event, &reads)
+        .unwrap()
+        .map(|(r, raw)| {
+            assert!(raw.is_none(), "one pass");
+            r.unwrap()
+        })
+        .collect();
+    assert_eq!(
+        *asked.lock().unwrap(),
+        [Operation::Modify, Operation::Remove],
+        "record 2 names its operation and keys after its images"
+    );
+    let never = |_: Operation, _: &Item| false;
+    let lazy: Vec<_> = outbox_runtime::record::decode_batch(event, &never)
+        .unwrap()
+        .map(|(r, _)| r.unwrap())
+        .collect();
+    assert_eq!(eager.len(), 3);
+    for (a, b) in eager.iter().zip(&lazy) {
+        for image in [Image::New, Image::Old] {
+            assert_eq!(a.image(image), b.image(image));
+        }
+        assert_eq!((a.image_error(), b.image_error()), (None, None));
+    }
+    assert_eq!(
+        eager[0].get(Image::Old, "status"),
+        Some(&outbox_runtime::attribute::read::AttributeValue::S(
+            "PENDING".into()
+        ))
+    );
+    assert!(eager[2].ttl_expiry && eager[2].image(Image::New).is_empty());
+}
+
+#[test]
+fn a_malformed_image_decoded_in_the_one_pass_is_its_records_error_as_before() {
+    // A `BOOL` that is a string: the image does not decode. Read in the pass, it sends the
+    // batch record by record, where the record reads it when asked and reports it as before.
+    let event = r#"{"Records":[
+        {"eventID":"1","eventName":"INSERT","tableName":"t","dynamodb":{"Keys":{"pk":{"S":"A"}},
+           "NewImage":{"pk":{"S":"A"},"ok":{"BOOL":"yes"}},"SequenceNumber":"1"}},
+        {"eventID":"2","eventName":"INSERT","tableName":"t","dynamodb":{"Keys":{"pk":{"S":"B"}},
+           "NewImage":{"pk":{"S":"B"}},"SequenceNumber":"2"}}
+    ]}"#;
+    let always = |_: Operation, _: &Item| true;
+    let never = |_: Operation, _: &Item| false;
+    let eager: Vec<_> = outbox_runtime::record::decode_batch(event, &always)
         .unwrap()
         .collect();
-    for (i, ((a, _), (b, _))) in decoded.iter().zip(&one_pass).enumerate() {
-        if i == 5 {
-            assert!(a.as_ref().unwrap_err().reason.contains("UPSERT"));
-            continue;
-        }
+    assert!(
+        eager.iter().all(|(_, raw)| raw.is_some()),
+        "record by record"
+    );
+    let lazy: Vec<_> = outbox_runtime::record::decode_batch(event, &never)
+        .unwrap()
+        .collect();
+    assert!(lazy.iter().all(|(_, raw)| raw.is_none()), "one pass");
+    for ((a, _), (b, _)) in eager.iter().zip(&lazy) {
         let (a, b) = (a.as_ref().unwrap(), b.as_ref().unwrap());
-        assert_eq!(
-            (
-                &a.event_id,
-                a.operation,
-                &a.table,
-                &a.sequence_number,
-                a.time,
-                &a.keys
-            ),
-            (
-                &b.event_id,
-                b.operation,
-                &b.table,
-                &b.sequence_number,
-                b.time,
-                &b.keys
-            )
-        );
         assert_eq!(a.image(Image::New), b.image(Image::New));
-        assert_eq!(a.image(Image::Old), b.image(Image::Old));
+        assert_eq!(a.image_error(), b.image_error());
     }
+    assert!(
+        eager[0]
+            .0
+            .as_ref()
+            .unwrap()
+            .image_error()
+            .unwrap()
+            .starts_with("NewImage: ")
+    );
 }
 
 #[test]

@@ -100,7 +100,7 @@ impl<'a> Item<'a> {
 }
 
 /// A JSON string, borrowed from the text when it has no escapes.
-struct Text<'a>(Cow<'a, str>);
+pub(crate) struct Text<'a>(pub(crate) Cow<'a, str>);
 
 /// Deserializes an optional string, borrowing it from the input when it has no escapes
 /// (serde's own `Option<Cow<str>>` always copies; only a bare `Cow` field borrows).

@@ -14,16 +14,27 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use serde::Serialize;
 
+use crate::attribute::read::Item;
 use crate::entry::{Entry, MappedEvent};
 use crate::error::{MapError, RecordError};
 use crate::pack::Limits;
 use crate::publish::{Limiter, Publisher, RetryPolicy};
-use crate::record::Record;
+use crate::record::{Operation, Record};
 
 /// The generated part of a relay: which events a record produces.
 pub trait Mapper: Send + Sync {
     /// Appends the events `record` produces to `out` (none: the record is skipped).
     fn map(&self, record: &Record, out: &mut Vec<MappedEvent>) -> Result<(), MapError>;
+
+    /// Whether the events of a record with this operation and these keys may read its images,
+    /// in any table (a stream record names its table after its images): those images decode
+    /// in the batch's one pass rather than being skimmed there and read again. Saying yes for
+    /// a record no event selects costs decoding images nobody reads; the default, no, costs the
+    /// images that are read a second scan.
+    fn reads_images(&self, operation: Operation, keys: &Item) -> bool {
+        let _ = (operation, keys);
+        false
+    }
 }
 
 /// What happens to a record that cannot be decoded or mapped, or whose event is too large.

@@ -53,7 +53,9 @@ impl<'a, 'p, M: Mapper> Preparer<'a, 'p, M> {
         options: &'p Options,
         trace_header: Option<&'p str>,
     ) -> Result<Self, BatchError> {
-        let records = crate::record::decode_batch(event)?;
+        let records = crate::record::decode_batch(event, &|operation, keys| {
+            mapper.reads_images(operation, keys)
+        })?;
         Ok(Preparer {
             mapper,
             options,

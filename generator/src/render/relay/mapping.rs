@@ -27,6 +27,20 @@ pub struct RelayCode {
     pub custom_bus: bool,
     /// Tables, each with its events.
     pub tables: Vec<RelayTable>,
+    /// `Mapper::reads_images`.
+    pub reads_images: ReadsImagesCode,
+}
+
+/// The generated `Mapper::reads_images`: its parameters' names (`_`-prefixed when unused) and
+/// its body.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadsImagesCode {
+    /// The operation parameter.
+    pub operation: &'static str,
+    /// The keys parameter.
+    pub keys: &'static str,
+    /// The boolean expression.
+    pub expr: String,
 }
 
 /// One table's events.
@@ -138,7 +152,98 @@ pub fn relay_code(plan: &Plan) -> RelayCode {
         poison_source: lit(&plan.relay.poison_source),
         custom_bus: plan.bus.custom,
         tables,
+        reads_images: reads_images(plan),
     }
+}
+
+/// Whether any event may read the images of a record with this operation and these keys:
+/// per event, its conditions that the operation and the keys decide (the others count as
+/// met); any event of any table, since a stream record names its table after its images.
+fn reads_images(plan: &Plan) -> ReadsImagesCode {
+    // Per event: the conditions the operation and the keys decide, in Rust.
+    let mut any: Vec<Vec<(bool, String)>> = Vec::new();
+    for event in &plan.events {
+        let Some(table) = plan.tables.iter().find(|t| t.name == event.table) else {
+            continue;
+        };
+        let is_key = |attribute: &str| {
+            attribute == table.partition_key || table.sort_key.as_deref() == Some(attribute)
+        };
+        // (whether it reads the operation, else the keys; the expression)
+        let all: Vec<(bool, String)> = event
+            .conditions
+            .iter()
+            .filter_map(|condition| match condition {
+                Condition::Operation { operations } => Some((true, operation_is(operations))),
+                Condition::MatchPrefix { attribute, prefix } if is_key(attribute) => Some((
+                    false,
+                    format!(
+                        "{RT}::cond::has_prefix(keys.get({}), {})",
+                        lit(attribute),
+                        lit(prefix)
+                    ),
+                )),
+                Condition::MatchEquals { attribute, value } if is_key(attribute) => Some((
+                    false,
+                    format!(
+                        "{RT}::cond::is_string(keys.get({}), {})",
+                        lit(attribute),
+                        lit(value)
+                    ),
+                )),
+                _ => None,
+            })
+            .collect();
+        if !any.contains(&all) {
+            any.push(all);
+        }
+    }
+    if any.iter().any(Vec::is_empty) || any.is_empty() {
+        // An event that any record may produce, or no event at all.
+        return ReadsImagesCode {
+            operation: "_operation",
+            keys: "_keys",
+            expr: if any.is_empty() { "false" } else { "true" }.to_owned(),
+        };
+    }
+    let reads = |operation: bool| any.iter().flatten().any(|(op, _)| *op == operation);
+    ReadsImagesCode {
+        operation: if reads(true) {
+            "operation"
+        } else {
+            "_operation"
+        },
+        keys: if reads(false) { "keys" } else { "_keys" },
+        expr: any
+            .iter()
+            .map(|all| {
+                let all: Vec<&str> = all.iter().map(|(_, code)| code.as_str()).collect();
+                match any.len() {
+                    1 => all.join(" && "),
+                    _ => format!("({})", all.join(" && ")),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" || "),
+    }
+}
+
+/// `operation` is one of `operations` (EXPIRE is a REMOVE: whether DynamoDB's TTL made it is
+/// not known yet where this is asked).
+fn operation_is(operations: &[Operation]) -> String {
+    let ops: Vec<String> = [
+        (Operation::Insert, "Insert"),
+        (Operation::Modify, "Modify"),
+        (Operation::Remove, "Remove"),
+    ]
+    .into_iter()
+    .filter(|(op, _)| {
+        operations.contains(op)
+            || (*op == Operation::Remove && operations.contains(&Operation::Expire))
+    })
+    .map(|(_, name)| format!("{RT}::Operation::{name}"))
+    .collect();
+    format!("::std::matches!(operation, {})", ops.join(" | "))
 }
 
 fn event_code(modules: &mut Scope, event: &EventPlan) -> RelayEvent {

@@ -42,6 +42,17 @@ impl ::outbox_runtime::Mapper for Mapping {
             }
         }
     }
+    fn reads_images(
+        &self,
+        operation: ::outbox_runtime::Operation,
+        keys: &::outbox_runtime::attribute::read::Item,
+    ) -> bool {
+        (::std::matches!(operation, ::outbox_runtime::Operation::Modify)
+            && ::outbox_runtime::cond::has_prefix(keys.get("pk"), "ORDER#"))
+            || (::std::matches!(operation, ::outbox_runtime::Operation::Insert)
+                && ::outbox_runtime::cond::has_prefix(keys.get("pk"), "USER#")
+                && ::outbox_runtime::cond::is_string(keys.get("sk"), "PROFILE"))
+    }
 }
 /// An order moved to another status.
 pub mod order_status_changed {

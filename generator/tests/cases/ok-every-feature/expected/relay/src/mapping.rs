@@ -45,6 +45,20 @@ impl ::outbox_runtime::Mapper for Mapping {
             }
         }
     }
+    fn reads_images(
+        &self,
+        operation: ::outbox_runtime::Operation,
+        keys: &::outbox_runtime::attribute::read::Item,
+    ) -> bool {
+        (::std::matches!(
+            operation, ::outbox_runtime::Operation::Insert |
+            ::outbox_runtime::Operation::Modify
+        ) && ::outbox_runtime::cond::has_prefix(keys.get("PK"), "CUST#")
+            && ::outbox_runtime::cond::is_string(keys.get("SK"), "META"))
+            || (::std::matches!(operation, ::outbox_runtime::Operation::Remove)
+                && ::outbox_runtime::cond::has_prefix(keys.get("PK"), "CUST#")
+                && ::outbox_runtime::cond::is_string(keys.get("SK"), "META"))
+    }
 }
 /// The `CustomerChanged` event.
 pub mod customer_changed {

@@ -48,6 +48,18 @@ impl ::outbox_runtime::Mapper for Mapping {
             }
         }
     }
+    fn reads_images(
+        &self,
+        operation: ::outbox_runtime::Operation,
+        keys: &::outbox_runtime::attribute::read::Item,
+    ) -> bool {
+        (::std::matches!(operation, ::outbox_runtime::Operation::Insert)
+            && ::outbox_runtime::cond::has_prefix(keys.get("type"), "T#"))
+            || (::std::matches!(operation, ::outbox_runtime::Operation::Remove)
+                && ::outbox_runtime::cond::has_prefix(keys.get("type"), "T#"))
+            || (::std::matches!(operation, ::outbox_runtime::Operation::Modify)
+                && ::outbox_runtime::cond::has_prefix(keys.get("type"), "T#"))
+    }
 }
 /// The `1st.event` event.
 pub mod n1st_event {

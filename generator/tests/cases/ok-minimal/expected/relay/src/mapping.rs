@@ -39,6 +39,14 @@ impl ::outbox_runtime::Mapper for Mapping {
             }
         }
     }
+    fn reads_images(
+        &self,
+        operation: ::outbox_runtime::Operation,
+        keys: &::outbox_runtime::attribute::read::Item,
+    ) -> bool {
+        ::std::matches!(operation, ::outbox_runtime::Operation::Insert)
+            && ::outbox_runtime::cond::has_prefix(keys.get("pk"), "USER#")
+    }
 }
 /// The `UserCreated` event.
 pub mod user_created {

@@ -42,6 +42,13 @@ impl ::outbox_runtime::Mapper for Mapping {
             }
         }
     }
+    fn reads_images(
+        &self,
+        operation: ::outbox_runtime::Operation,
+        _keys: &::outbox_runtime::attribute::read::Item,
+    ) -> bool {
+        ::std::matches!(operation, ::outbox_runtime::Operation::Insert)
+    }
 }
 /// The `InvoiceIssued` event.
 pub mod invoice_issued {

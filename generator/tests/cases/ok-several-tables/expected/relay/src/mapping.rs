@@ -54,6 +54,14 @@ impl ::outbox_runtime::Mapper for Mapping {
             }
         }
     }
+    fn reads_images(
+        &self,
+        operation: ::outbox_runtime::Operation,
+        _keys: &::outbox_runtime::attribute::read::Item,
+    ) -> bool {
+        (::std::matches!(operation, ::outbox_runtime::Operation::Insert))
+            || (::std::matches!(operation, ::outbox_runtime::Operation::Modify))
+    }
 }
 /// The `CustomerRegistered` event.
 pub mod customer_registered {

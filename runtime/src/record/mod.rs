@@ -1,12 +1,13 @@
 //! Decoding a DynamoDB Streams Lambda event, one record at a time.
 //!
-//! A well-formed batch decodes in one pass ([`decode_batch`]), straight into [`Record`]s that
-//! borrow their strings from the event's text. When any record is malformed, the batch is split
-//! into raw records and each is decoded on its own, so that record is an error of its own (with
-//! its sequence number), not of the whole invocation.
-//! Images decode into borrowed attribute values ([`crate::value`]), which keep numbers as their
-//! exact text, and only when something reads them: a record no event selects (by operation and
-//! key) costs one scan of its text, not a tree of attribute values.
+//! A well-formed batch decodes in one pass ([`decode_batch`], [`pass`]), straight into
+//! [`Record`]s that borrow their strings from the event's text. When any record is malformed,
+//! the batch is split into raw records and each is decoded on its own, so that record is an
+//! error of its own (with its sequence number), not of the whole invocation.
+//! Images decode into borrowed attribute values ([`crate::attribute::read`]), which keep
+//! numbers as their exact text: in the one pass for the records whose events read them (by
+//! operation and keys, [`ReadsImages`]), else only when something reads them, so a record no
+//! event selects costs one scan of its text, not a tree of attribute values.
 //! `ApproximateCreationDateTime` is read as float seconds here: `aws_lambda_events` 1.2 reads
 //! `1700000000.206` as 206 microseconds.
 
@@ -17,6 +18,10 @@ use serde_json::value::RawValue;
 
 use crate::attribute::read::{AttributeValue, Item, optional_text};
 use crate::error::RecordError;
+
+mod pass;
+
+pub use pass::ReadsImages;
 
 /// A Lambda event from a DynamoDB stream, its records still undecoded.
 #[derive(Debug, Deserialize)]
@@ -80,8 +85,8 @@ pub struct Record<'a> {
     old: LazyImage<'a>,
 }
 
-/// An image, decoded the first time it is read. A malformed image reads as empty and keeps the
-/// error, which the handler reports for the record.
+/// An image, decoded in the batch's one pass or the first time it is read. A malformed image
+/// reads as empty and keeps the error, which the handler reports for the record.
 #[derive(Debug, Default)]
 struct LazyImage<'a> {
     raw: Option<&'a RawValue>,
@@ -90,10 +95,17 @@ struct LazyImage<'a> {
 }
 
 impl<'a> LazyImage<'a> {
-    fn new(raw: Option<&'a RawValue>) -> Self {
-        LazyImage {
-            raw,
-            ..LazyImage::default()
+    fn new(image: Option<WireImage<'a>>) -> Self {
+        match image {
+            None => LazyImage::default(),
+            Some(WireImage::Raw(raw)) => LazyImage {
+                raw: Some(raw),
+                ..LazyImage::default()
+            },
+            Some(WireImage::Decoded(item)) => LazyImage {
+                item: item.into(),
+                ..LazyImage::default()
+            },
         }
     }
 
@@ -111,13 +123,8 @@ impl<'a> LazyImage<'a> {
     }
 }
 
-#[derive(Deserialize)]
-struct WireBatch<'a> {
-    #[serde(rename = "Records", borrow)]
-    records: Vec<Record<'a>>,
-}
-
-/// A record as the event writes it; [`Record`] deserializes through it.
+/// A record as the event writes it, which [`Record::from_wire`] checks: read by this derive
+/// record by record, and built field for field by the one pass ([`pass`]).
 #[derive(Deserialize)]
 struct Wire<'a> {
     #[serde(rename = "eventID", borrow)]
@@ -178,9 +185,21 @@ struct WireChange<'a> {
     #[serde(rename = "Keys", default, borrow)]
     keys: Option<Item<'a>>,
     #[serde(rename = "NewImage", default, borrow)]
-    new_image: Option<&'a RawValue>,
+    new_image: Option<WireImage<'a>>,
     #[serde(rename = "OldImage", default, borrow)]
-    old_image: Option<&'a RawValue>,
+    old_image: Option<WireImage<'a>>,
+}
+
+/// An image as a record carries it: its text, or decoded in the batch's one pass.
+enum WireImage<'a> {
+    Raw(&'a RawValue),
+    Decoded(Item<'a>),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for WireImage<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <&RawValue>::deserialize(deserializer).map(WireImage::Raw)
+    }
 }
 
 /// Just enough of a record to report it when the rest does not decode.
@@ -193,12 +212,6 @@ struct SequenceOnly {
 struct SequenceOnlyChange {
     #[serde(rename = "SequenceNumber")]
     sequence_number: Option<String>,
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Record<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Record::from_wire(Wire::deserialize(deserializer)?).map_err(serde::de::Error::custom)
-    }
 }
 
 impl<'a> Record<'a> {
@@ -298,11 +311,14 @@ impl<'a> Record<'a> {
 /// own (a record that does not decode is reported from its text).
 pub type Decoded<'a> = (Result<Record<'a>, RecordError>, Option<&'a RawValue>);
 
-/// Every record of a batch: in one pass when the batch is well formed, else record by record
-/// (each decoded when it is taken).
-pub fn decode_batch(text: &str) -> Result<Records<'_>, serde_json::Error> {
-    if let Ok(batch) = serde_json::from_str::<WireBatch>(text) {
-        return Ok(Records::Whole(batch.records.into_iter()));
+/// Every record of a batch: in one pass when the batch is well formed (with the images of the
+/// records `reads_images` picks), else record by record (each decoded when it is taken).
+pub fn decode_batch<'a>(
+    text: &'a str,
+    reads_images: ReadsImages<'_>,
+) -> Result<Records<'a>, serde_json::Error> {
+    if let Ok(records) = pass::records(text, reads_images) {
+        return Ok(Records::Whole(records.into_iter()));
     }
     Ok(Records::Split(RawBatch::parse(text)?.records.into_iter()))
 }
@@ -376,7 +392,7 @@ mod tests {
             "eventSourceARN":"arn:aws:dynamodb:eu-west-1:123456789012:table/t/stream/x",
             "userIdentity":{"type":"Service","principalId":"dynamodb.amazonaws.com"},
             "dynamodb":{"SequenceNumber":"100","Keys":{"id":{"S":"k"}}}}]}"#;
-        let (record, _) = decode_batch(event).unwrap().next().unwrap();
+        let (record, _) = decode_batch(event, &|_, _| false).unwrap().next().unwrap();
         let record = record.unwrap();
         assert!(matches!(record.event_id, Cow::Borrowed("e1")));
         assert!(matches!(record.sequence_number, Some(Cow::Borrowed("100"))));
@@ -389,7 +405,7 @@ mod tests {
     fn escaped_strings_and_missing_optional_fields_still_decode() {
         let event = r#"{"Records":[{"eventID":"e\u0031","eventName":"REMOVE",
             "tableName":"t\u0032","dynamodb":{"Keys":{"id":{"S":"k"}}}}]}"#;
-        let (record, _) = decode_batch(event).unwrap().next().unwrap();
+        let (record, _) = decode_batch(event, &|_, _| false).unwrap().next().unwrap();
         let record = record.unwrap();
         assert_eq!(record.event_id, "e1");
         assert!(matches!(&record.table, Cow::Owned(t) if t == "t2"));
