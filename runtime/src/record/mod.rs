@@ -58,6 +58,13 @@ impl Operation {
             Operation::Remove => "REMOVE",
         }
     }
+
+    /// The operation a record's `eventName` names, if it is one.
+    pub fn from_event_name(name: &str) -> Option<Operation> {
+        [Operation::Insert, Operation::Modify, Operation::Remove]
+            .into_iter()
+            .find(|operation| operation.as_str() == name)
+    }
 }
 
 /// One decoded stream record, borrowing from the event's text; its images decode on first use.
@@ -241,12 +248,8 @@ impl<'a> Record<'a> {
         let unreadable = |reason: String| {
             RecordError::decode(sequence_number.as_deref().map(str::to_owned), reason)
         };
-        let operation = match event_name.as_ref() {
-            "INSERT" => Operation::Insert,
-            "MODIFY" => Operation::Modify,
-            "REMOVE" => Operation::Remove,
-            other => return Err(unreadable(format!("unknown eventName `{other}`"))),
-        };
+        let operation = Operation::from_event_name(&event_name)
+            .ok_or_else(|| unreadable(format!("unknown eventName `{event_name}`")))?;
         let table = event_source_arn
             .as_ref()
             .and_then(|arn| match arn {

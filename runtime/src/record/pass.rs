@@ -145,12 +145,7 @@ impl<'de> Visitor<'de> for OneRecord<'_> {
                 "dynamodb" => {
                     once(&dynamodb, "dynamodb")?;
                     // The operation, when the record named it before its change (AWS does).
-                    let operation = event_name.as_deref().and_then(|name| match name {
-                        "INSERT" => Some(Operation::Insert),
-                        "MODIFY" => Some(Operation::Modify),
-                        "REMOVE" => Some(Operation::Remove),
-                        _ => None,
-                    });
+                    let operation = event_name.as_deref().and_then(Operation::from_event_name);
                     dynamodb = Some(map.next_value_seed(Change {
                         reads_images: self.0,
                         operation,
